@@ -1,0 +1,131 @@
+// lowbit: the command-line front end. Parses arguments, runs core jobs, prints progress, and maps errors to
+// exit codes through the one translation in core/jobs/error_report.h.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "core/jobs/error_report.h"
+#include "core/system/system_info.h"
+#include "core/version.h"
+
+namespace {
+
+using lowbit::jobs::kExitNotImplemented;
+using lowbit::jobs::kExitOk;
+using lowbit::jobs::kExitUsage;
+
+struct Command {
+  const char* name;
+  const char* usage;
+  const char* summary;
+  const char* planned;  // non-null while the command is not implemented yet: what it will do
+  int (*run)(const std::vector<std::string>& args);
+};
+
+int run_not_implemented(const Command& command) {
+  std::cerr << "lowbit " << command.name << ": not implemented yet in LowBit " << lowbit::kLowBitVersion
+            << " (planned: " << command.planned << "). Nothing was done.\n";
+  return kExitNotImplemented;
+}
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"info", "lowbit info MODEL", "show a model's architecture, size, dtype, quantization and memory needs",
+       "Hugging Face LLaMA loader", nullptr},
+      {"generate", "lowbit generate MODEL --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P "
+                   "--seed S --greedy]",
+       "continue a prompt with a model", "LLaMA runtime with streaming generation", nullptr},
+      {"eval", "lowbit eval MODEL --text FILE [--protocol gptq|int21] [--seqlen N] [--device cpu|cuda]",
+       "measure perplexity on a text or JSONL file", "perplexity with the gptq and int21 protocols", nullptr},
+      {"quantize", "lowbit quantize MODEL --bits B --group-size G --calib FILE --out DIR [--act-order --sym "
+                   "--method gptq|rtn]",
+       "quantize a model to 2/3/4/8 bits with GPTQ or RTN", "GPTQ quantization in the GPTQ checkpoint format",
+       nullptr},
+      {"correct", "lowbit correct QUANT_DIR --teacher FP_DIR --calib FILE --out DIR [--preset int2|int3|int4]",
+       "repair quantization error with low-rank adapters (LREC)", "LREC distillation with live KL/CE metrics",
+       nullptr},
+      {"finetune", "lowbit finetune MODEL --data FILE --out DIR [--adapters LREC_DIR]",
+       "instruction-tune a quantized model with LoRA (EMEF)", "EMEF Alpaca fine-tuning", nullptr},
+      {"chat", "lowbit chat MODEL [--adapters DIR ...]", "chat with a model in the terminal",
+       "interactive chat with the Alpaca template", nullptr},
+      {"bench", "lowbit bench generate|kernels [options]", "measure speed beside reference implementations",
+       "generation and kernel benchmarks", nullptr},
+  };
+  return table;
+}
+
+void print_help(std::ostream& out) {
+  out << "LowBit Studio command line " << lowbit::kLowBitVersion << "\n\n"
+      << "Usage: lowbit [--version | --help] COMMAND [ARGS]\n\n"
+      << "Commands:\n";
+  for (const Command& command : commands()) {
+    char line[160];
+    std::snprintf(line, sizeof(line), "  %-10s %s%s\n", command.name, command.summary,
+                  command.planned != nullptr ? " (not implemented yet)" : "");
+    out << line;
+  }
+  out << "\nRun 'lowbit COMMAND --help' for a command's options.\n"
+      << "\nExit codes: 0 success, 1 internal error, 2 usage error, 3 bad input file or setting,\n"
+      << "4 not enough memory or disk, 5 command not implemented yet, 130 cancelled.\n";
+}
+
+int print_version() {
+  std::cout << "lowbit " << lowbit::kLowBitVersion << "\n"
+            << lowbit::system::format_system_report(lowbit::system::collect_system_info(/*check_kernels=*/true));
+  return kExitOk;
+}
+
+const Command* find_command(const std::string& name) {
+  for (const Command& command : commands()) {
+    if (name == command.name) return &command;
+  }
+  return nullptr;
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") return true;
+  }
+  return false;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    print_help(std::cerr);
+    return kExitUsage;
+  }
+  const std::string first = args.front();
+  if (first == "--help" || first == "-h" || first == "help") {
+    print_help(std::cout);
+    return kExitOk;
+  }
+  if (first == "--version" || first == "-V") return print_version();
+  const Command* command = find_command(first);
+  if (command == nullptr) {
+    std::cerr << "lowbit: unknown command '" << first << "'; run 'lowbit --help' to list the commands\n";
+    return kExitUsage;
+  }
+  args.erase(args.begin());
+  if (wants_help(args)) {
+    std::cout << "Usage: " << command->usage << "\n\n" << command->summary << ".\n";
+    if (command->planned != nullptr) std::cout << "Not implemented yet in this version.\n";
+    return kExitOk;
+  }
+  if (command->run == nullptr) return run_not_implemented(*command);
+  return command->run(args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (...) {
+    const lowbit::jobs::ErrorReport report = lowbit::jobs::describe_current_exception();
+    std::cerr << "lowbit: " << report.user_message << "\n";
+    return report.exit_code;
+  }
+}

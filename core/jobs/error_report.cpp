@@ -1,0 +1,46 @@
+#include "core/jobs/error_report.h"
+
+#include <c10/util/Exception.h>
+
+#include <exception>
+#include <new>
+
+#include "core/util/errors.h"
+
+namespace lowbit::jobs {
+
+ErrorReport describe_current_exception() {
+  try {
+    throw;
+  } catch (const Cancelled& e) {
+    return {ErrorKind::Cancelled, "cancelled", e.what(), kExitCancelled};
+  } catch (const InputError& e) {
+    return {ErrorKind::Input, e.what(), e.what(), kExitInput};
+  } catch (const ResourceError& e) {
+    return {ErrorKind::Resource, e.what(), e.what(), kExitResource};
+  } catch (const InternalError& e) {
+    return {ErrorKind::Internal, std::string("internal error (please report it): ") + e.what(), e.what(),
+            kExitInternal};
+  } catch (const Error& e) {
+    return {ErrorKind::Unknown, e.what(), e.what(), kExitInternal};
+  } catch (const c10::OutOfMemoryError& e) {
+    return {ErrorKind::Resource,
+            "not enough GPU memory: " + std::string(e.what_without_backtrace()) +
+                " (lower the micro-batch size or sequence length, or close other programs using the GPU)",
+            e.what(), kExitResource};
+  } catch (const c10::Error& e) {
+    return {ErrorKind::Internal, std::string("LibTorch error: ") + e.what_without_backtrace(), e.what(),
+            kExitInternal};
+  } catch (const std::bad_alloc& e) {
+    return {ErrorKind::Resource, "not enough memory (RAM); close other programs or use a smaller model",
+            e.what(), kExitResource};
+  } catch (const std::exception& e) {
+    return {ErrorKind::Internal, std::string("unexpected error (please report it): ") + e.what(), e.what(),
+            kExitInternal};
+  } catch (...) {
+    return {ErrorKind::Internal, "unexpected error of unknown type (please report it)", "non-std exception",
+            kExitInternal};
+  }
+}
+
+}  // namespace lowbit::jobs

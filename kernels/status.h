@@ -1,0 +1,26 @@
+// Status codes returned by every kernels/ entry point. Kernels never throw and never exit: the torch-facing
+// adapter in core/ turns a non-Ok status into an exception that names the op and the values involved.
+#pragma once
+
+namespace lowbit::kernels {
+
+enum class Status {
+  Ok,
+  UnsupportedShape,   // the sizes break a documented precondition of the op
+  NoKernelForConfig,  // no kernel was compiled for this bits/group/dtype combination or this GPU arch
+  CudaError,          // a CUDA runtime call failed; the message says which and where
+  NoCudaSupport,      // this build has no CUDA kernels (configured with LOWBIT_CUDA=OFF or without nvcc)
+};
+
+inline const char* to_string(Status status) {
+  switch (status) {
+    case Status::Ok: return "ok";
+    case Status::UnsupportedShape: return "unsupported shape";
+    case Status::NoKernelForConfig: return "no kernel for this configuration";
+    case Status::CudaError: return "CUDA error";
+    case Status::NoCudaSupport: return "built without CUDA kernels";
+  }
+  return "unknown status";
+}
+
+}  // namespace lowbit::kernels

@@ -1,0 +1,36 @@
+# Sourced by scripts and e2e tests that need an X display: starts a private Xvfb and waits for windows on it.
+#   source scripts/lib/xvfb.sh
+#   xvfb_start            # sets DISPLAY, registers cleanup on exit
+#   xvfb_wait_for_window "LowBit Studio" 60 || exit 1
+
+xvfb_start() {
+  command -v Xvfb >/dev/null || { echo "Xvfb is not installed; run scripts/setup.sh" >&2; return 1; }
+  local display_file
+  display_file="$(mktemp)"
+  # -displayfd picks a free display number, so parallel test runs never collide.
+  Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$display_file" 2>/dev/null &
+  XVFB_PID=$!
+  trap 'kill "$XVFB_PID" 2>/dev/null' EXIT
+  local waited=0
+  until [ -s "$display_file" ]; do
+    sleep 0.1
+    waited=$((waited + 1))
+    if [ "$waited" -gt 100 ]; then echo "Xvfb did not start within 10 s" >&2; return 1; fi
+  done
+  export DISPLAY=":$(head -n1 "$display_file")"
+  rm -f "$display_file"
+}
+
+# Succeeds once a mapped top-level window with exactly this title exists; fails after the timeout (seconds).
+xvfb_wait_for_window() {
+  local title="$1" timeout_s="${2:-60}" waited=0
+  until xwininfo -root -tree 2>/dev/null | grep -q "\"$title\""; do
+    sleep 0.5
+    waited=$((waited + 1))
+    if [ "$waited" -gt $((timeout_s * 2)) ]; then
+      echo "no window titled '$title' appeared on $DISPLAY within ${timeout_s} s" >&2
+      return 1
+    fi
+  done
+  xwininfo -name "$title" 2>/dev/null | grep -q "Map State: IsViewable"
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The `lowbit` command line: --version facts, --help, the subcommand skeleton, and usage errors.
+# Usage: cli_skeleton.sh PATH_TO_LOWBIT
+set -u
+lowbit="$1"
+failures=0
+check() {  # check DESCRIPTION EXPECTED_RC ACTUAL_RC OUTPUT PATTERN...
+  local what="$1" want_rc="$2" rc="$3" output="$4"; shift 4
+  if [ "$rc" -ne "$want_rc" ]; then
+    echo "FAIL: $what: exit code $rc, expected $want_rc"; echo "$output" | sed 's/^/    /'; failures=$((failures + 1)); return
+  fi
+  for pattern in "$@"; do
+    if ! grep -qE -- "$pattern" <<<"$output"; then
+      echo "FAIL: $what: output lacks /$pattern/"; echo "$output" | sed 's/^/    /'; failures=$((failures + 1)); return
+    fi
+  done
+  echo "ok: $what"
+}
+
+out="$("$lowbit" --version 2>&1)"; rc=$?
+check "--version" 0 "$rc" "$out" '^lowbit [0-9]+\.[0-9]+\.[0-9]+$' '^LibTorch: 2\.11\.0' '^LowBit CUDA kernels: ' \
+  '^NVIDIA driver: ' '^GPU( [0-9]+: .+, compute capability [0-9]+\.[0-9]+, [0-9.]+ GiB free of [0-9.]+ GiB|: no CUDA device)'
+
+out="$("$lowbit" --help 2>&1)"; rc=$?
+check "--help" 0 "$rc" "$out" '^Usage: lowbit' '^  info ' '^  generate ' '^  eval ' '^  quantize ' '^  correct ' \
+  '^  finetune ' '^  chat ' '^  bench ' 'Exit codes'
+
+out="$("$lowbit" 2>&1)"; rc=$?
+check "no arguments prints usage and fails" 2 "$rc" "$out" '^Usage: lowbit'
+
+out="$("$lowbit" frobnicate 2>&1)"; rc=$?
+check "unknown command" 2 "$rc" "$out" "unknown command 'frobnicate'" "lowbit --help"
+
+for command in info generate eval quantize correct finetune chat bench; do
+  out="$("$lowbit" "$command" some-model 2>&1)"; rc=$?
+  check "$command is reported as not implemented" 5 "$rc" "$out" "^lowbit $command: not implemented yet" \
+    'Nothing was done'
+  out="$("$lowbit" "$command" --help 2>&1)"; rc=$?
+  check "$command --help" 0 "$rc" "$out" "^Usage: lowbit $command"
+done
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }

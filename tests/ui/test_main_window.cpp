@@ -1,0 +1,64 @@
+#include <QAction>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QStackedWidget>
+#include <QTabWidget>
+#include <QtTest>
+
+#include "ui/about/AboutDialog.h"
+#include "ui/main/MainWindow.h"
+
+using lowbit::ui::AboutDialog;
+using lowbit::ui::MainWindow;
+
+class TestMainWindow : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void navigationHasTheProductsSections() {
+    MainWindow window;
+    auto* navigation = window.findChild<QListWidget*>(QStringLiteral("navigation"));
+    QVERIFY(navigation != nullptr);
+    const QStringList expected = {"Models", "Quantize", "Correct", "Fine-tune", "Chat", "Runs"};
+    QCOMPARE(navigation->count(), expected.size());
+    for (int i = 0; i < expected.size(); ++i) QCOMPARE(navigation->item(i)->text(), expected[i]);
+  }
+
+  void clickingAnEntryShowsItsPage() {
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    auto* navigation = window.findChild<QListWidget*>(QStringLiteral("navigation"));
+    auto* pages = window.findChild<QStackedWidget*>(QStringLiteral("pages"));
+    QSignalSpy shown(&window, &MainWindow::pageShown);
+    const QRect itemRect = navigation->visualItemRect(navigation->item(3));
+    QTest::mouseClick(navigation->viewport(), Qt::LeftButton, {}, itemRect.center());
+    QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageFinetune"));
+    QCOMPARE(shown.count(), 1);
+    QCOMPARE(shown.first().first().toInt(), 3);
+    QTest::keyClick(navigation, Qt::Key_Down);
+    QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageChat"));
+  }
+
+  void systemInformationShowsTheSameFactsAsTheCli() {
+    MainWindow window;
+    window.show();
+    auto* action = window.findChild<QAction*>(QStringLiteral("actionSystemInformation"));
+    QVERIFY(action != nullptr);
+    action->trigger();
+    auto* dialog = window.findChild<AboutDialog*>(QStringLiteral("aboutDialog"));
+    QVERIFY(dialog != nullptr);
+    QTRY_VERIFY(dialog->isVisible());
+    auto* tabs = dialog->findChild<QTabWidget*>(QStringLiteral("aboutTabs"));
+    QCOMPARE(tabs->tabText(tabs->currentIndex()), QStringLiteral("System"));
+    QTRY_VERIFY_WITH_TIMEOUT(dialog->systemReport().contains(QStringLiteral("LibTorch: 2.11.0")), 30000);
+    const QString report = dialog->systemReport();
+    QVERIFY2(report.contains(QStringLiteral("NVIDIA driver: ")), qPrintable(report));
+    QVERIFY2(report.contains(QStringLiteral("GPU")), qPrintable(report));
+    QVERIFY2(report.contains(QStringLiteral("LowBit CUDA kernels: ")), qPrintable(report));
+  }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "test_main_window.moc"

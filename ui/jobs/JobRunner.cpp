@@ -1,0 +1,77 @@
+#include "ui/jobs/JobRunner.h"
+
+#include <QThread>
+
+#include "core/jobs/error_report.h"
+
+namespace lowbit::ui {
+namespace {
+
+// Emits the runner's signals from the worker thread; Qt queues them to the receivers' (GUI) thread.
+class SignalEvents : public jobs::JobEvents {
+ public:
+  explicit SignalEvents(JobRunner* runner) : m_runner(runner) {}
+  void progress(const jobs::Progress& progress) override { emit m_runner->progressed(progress); }
+  void metric(const jobs::Metric& metric) override { emit m_runner->metricReported(metric); }
+  void log(const jobs::LogLine& line) override { emit m_runner->lineLogged(line); }
+  void artifact(const jobs::Artifact& artifact) override { emit m_runner->artifactProduced(artifact); }
+  void token(const jobs::Token& token) override { emit m_runner->tokenStreamed(token); }
+
+ private:
+  JobRunner* m_runner;
+};
+
+}  // namespace
+
+JobRunner::JobRunner(QObject* parent) : QObject(parent) {
+  qRegisterMetaType<jobs::Progress>();
+  qRegisterMetaType<jobs::Metric>();
+  qRegisterMetaType<jobs::LogLine>();
+  qRegisterMetaType<jobs::Artifact>();
+  qRegisterMetaType<jobs::Token>();
+}
+
+JobRunner::~JobRunner() {
+  if (m_thread != nullptr) {
+    cancel();
+    m_thread->wait();
+  }
+}
+
+bool JobRunner::isRunning() const { return m_thread != nullptr && m_thread->isRunning(); }
+
+bool JobRunner::start(std::shared_ptr<jobs::Job> job) {
+  if (isRunning() || job == nullptr) return false;
+  if (m_thread != nullptr) {
+    m_thread->wait();
+    delete m_thread;
+  }
+  m_job = std::move(job);
+  m_cancel = std::make_shared<jobs::CancelToken>();
+  // The worker owns copies of the shared pointers, so the job outlives the thread even if start() is called
+  // again right after this one finished.
+  m_thread = QThread::create([this, job = m_job, cancel = m_cancel] {
+    SignalEvents events(this);
+    try {
+      job->run(events, *cancel);
+      emit jobFinished();
+    } catch (...) {
+      const jobs::ErrorReport report = jobs::describe_current_exception();
+      if (report.kind == jobs::ErrorKind::Cancelled) {
+        emit jobCancelled();
+      } else {
+        emit lineLogged({jobs::LogLevel::Error, report.log_detail});
+        emit jobFailed(QString::fromStdString(report.user_message));
+      }
+    }
+  });
+  m_thread->setObjectName(QString::fromStdString(m_job->title()));
+  m_thread->start();
+  return true;
+}
+
+void JobRunner::cancel() {
+  if (m_cancel != nullptr) m_cancel->request();
+}
+
+}  // namespace lowbit::ui

@@ -1,0 +1,60 @@
+// Runs one core Job on its own QThread and turns the job's events into queued Qt signals.
+//
+// The GUI thread never runs job code. Cancel requests set the job's atomic CancelToken (a queued slot could
+// never reach a worker busy in its loop). Exceptions never leave the worker: they are translated once by
+// core/jobs/error_report and arrive as jobFailed(message). Destroying the runner cancels the job and waits.
+//
+//   auto* runner = new JobRunner(this);
+//   connect(runner, &JobRunner::jobFinished, this, [runner] { use(runner->job()); });
+//   runner->start(std::make_shared<SystemInfoJob>(true));
+#pragma once
+
+#include <QObject>
+#include <QString>
+
+#include <memory>
+
+#include "core/jobs/job.h"
+
+class QThread;
+
+Q_DECLARE_METATYPE(lowbit::jobs::Progress)
+Q_DECLARE_METATYPE(lowbit::jobs::Metric)
+Q_DECLARE_METATYPE(lowbit::jobs::LogLine)
+Q_DECLARE_METATYPE(lowbit::jobs::Artifact)
+Q_DECLARE_METATYPE(lowbit::jobs::Token)
+
+namespace lowbit::ui {
+
+class JobRunner : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit JobRunner(QObject* parent = nullptr);
+  ~JobRunner() override;
+
+  // Starts the job on a new worker thread. Returns false (and does nothing) while another job is running.
+  bool start(std::shared_ptr<jobs::Job> job);
+  bool isRunning() const;
+  std::shared_ptr<jobs::Job> job() const { return m_job; }
+
+ public slots:
+  void cancel();
+
+ signals:
+  void progressed(const lowbit::jobs::Progress& progress);
+  void metricReported(const lowbit::jobs::Metric& metric);
+  void lineLogged(const lowbit::jobs::LogLine& line);
+  void artifactProduced(const lowbit::jobs::Artifact& artifact);
+  void tokenStreamed(const lowbit::jobs::Token& token);
+  void jobFinished();
+  void jobCancelled();
+  void jobFailed(const QString& message);
+
+ private:
+  std::shared_ptr<jobs::Job> m_job;
+  std::shared_ptr<jobs::CancelToken> m_cancel;
+  QThread* m_thread = nullptr;
+};
+
+}  // namespace lowbit::ui

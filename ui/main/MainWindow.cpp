@@ -1,0 +1,112 @@
+#include "ui/main/MainWindow.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QHBoxLayout>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QStackedWidget>
+#include <QStatusBar>
+
+#include "ui/about/AboutDialog.h"
+#include "ui/main/UpcomingFeaturePage.h"
+
+namespace lowbit::ui {
+namespace {
+
+struct PageSpec {
+  const char* name;
+  const char* purpose;
+  const char* command;
+};
+
+const PageSpec kPages[] = {
+    {"Models", "Your model library: LLaMA-family models and quantized checkpoints, with their size, precision, "
+               "adapters and whether each task fits your GPU.", "lowbit info MODEL"},
+    {"Quantize", "Quantize a model to 2, 3, 4 or 8 bits with GPTQ, one layer at a time so that a 7B model fits "
+                 "a laptop GPU.", "lowbit quantize MODEL --bits 4 --group-size 128 --calib FILE --out DIR"},
+    {"Correct", "Repair the quantization damage with low-rank error correction (LREC): adapters trained to match "
+                "the full-precision model, with live KL and cross-entropy curves.",
+     "lowbit correct QUANT_DIR --teacher FP_DIR --calib FILE --out DIR"},
+    {"Fine-tune", "Instruction-tune the quantized model on Alpaca-style data with LoRA on the frozen bit-packed "
+                  "weights (EMEF).", "lowbit finetune MODEL --data FILE --out DIR"},
+    {"Chat", "Chat with a model and its adapters, with streaming answers, and compare two models side by side.",
+     "lowbit chat MODEL"},
+    {"Runs", "Every quantization, correction and fine-tuning run with its curves, logs and outputs; runs can be "
+             "resumed after a restart.", "lowbit correct ... --out DIR"},
+};
+
+QString pageObjectName(const QString& name) {
+  QString compact = name;
+  compact.remove(QLatin1Char('-'));
+  compact.remove(QLatin1Char(' '));
+  return QStringLiteral("page") + compact;
+}
+
+}  // namespace
+
+QStringList MainWindow::pageNames() {
+  QStringList names;
+  for (const PageSpec& spec : kPages) names << QString::fromLatin1(spec.name);
+  return names;
+}
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  setObjectName(QStringLiteral("mainWindow"));
+  setWindowTitle(QStringLiteral("LowBit Studio"));
+  resize(1100, 720);
+
+  auto* central = new QWidget(this);
+  auto* layout = new QHBoxLayout(central);
+  m_navigation = new QListWidget(central);
+  m_navigation->setObjectName(QStringLiteral("navigation"));
+  m_navigation->setFixedWidth(170);
+  m_pages = new QStackedWidget(central);
+  m_pages->setObjectName(QStringLiteral("pages"));
+  for (const PageSpec& spec : kPages) {
+    const QString name = QString::fromLatin1(spec.name);
+    m_navigation->addItem(name);
+    auto* page = new UpcomingFeaturePage(name, QString::fromLatin1(spec.purpose), QString::fromLatin1(spec.command),
+                                         m_pages);
+    page->setObjectName(pageObjectName(name));
+    m_pages->addWidget(page);
+  }
+  layout->addWidget(m_navigation);
+  layout->addWidget(m_pages, 1);
+  setCentralWidget(central);
+
+  connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::showPage);
+  buildMenus();
+  m_navigation->setCurrentRow(0);
+  statusBar()->showMessage(tr("Ready"));
+}
+
+void MainWindow::buildMenus() {
+  QMenu* fileMenu = menuBar()->addMenu(tr("&File"));
+  QAction* quit = fileMenu->addAction(tr("&Quit"), qApp, &QApplication::quit);
+  quit->setShortcut(QKeySequence::Quit);
+
+  QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
+  QAction* about = helpMenu->addAction(tr("&About LowBit Studio"), this, &MainWindow::showAbout);
+  about->setObjectName(QStringLiteral("actionAbout"));
+  QAction* system = helpMenu->addAction(tr("&System information"), this, &MainWindow::showSystemInformation);
+  system->setObjectName(QStringLiteral("actionSystemInformation"));
+}
+
+void MainWindow::showPage(int index) {
+  if (index < 0 || index >= m_pages->count()) return;
+  m_pages->setCurrentIndex(index);
+  if (m_navigation->currentRow() != index) m_navigation->setCurrentRow(index);
+  emit pageShown(index);
+}
+
+AboutDialog* MainWindow::aboutDialog() {
+  if (m_aboutDialog == nullptr) m_aboutDialog = new AboutDialog(this);
+  return m_aboutDialog;
+}
+
+void MainWindow::showAbout() { aboutDialog()->showTab(AboutDialog::Tab::About); }
+
+void MainWindow::showSystemInformation() { aboutDialog()->showTab(AboutDialog::Tab::System); }
+
+}  // namespace lowbit::ui

@@ -1,0 +1,40 @@
+// The main window: a navigation list on the left (Models, Quantize, Correct, Fine-tune, Chat, Runs) and the
+// page for the selected entry on the right; Help → About and Help → System information open the About dialog.
+#pragma once
+
+#include <QMainWindow>
+
+class QListWidget;
+class QStackedWidget;
+
+namespace lowbit::ui {
+
+class AboutDialog;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit MainWindow(QWidget* parent = nullptr);
+
+  // Page names in navigation order; objectName of page i is "page" + pageNames()[i] without spaces/dashes.
+  static QStringList pageNames();
+
+ public slots:
+  void showPage(int index);
+  void showAbout();
+  void showSystemInformation();
+
+ signals:
+  void pageShown(int index);
+
+ private:
+  void buildMenus();
+  AboutDialog* aboutDialog();
+
+  QListWidget* m_navigation = nullptr;
+  QStackedWidget* m_pages = nullptr;
+  AboutDialog* m_aboutDialog = nullptr;
+};
+
+}  // namespace lowbit::ui
