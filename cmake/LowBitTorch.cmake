@@ -31,6 +31,12 @@ set(CMAKE_CUDA_ARCHITECTURES "${_lowbit_saved_cuda_archs}")
 add_library(lowbit_torch INTERFACE)
 add_library(lowbit::torch ALIAS lowbit_torch)
 target_link_libraries(lowbit_torch INTERFACE ${TORCH_LIBRARIES})
+# The PyPI libtorch.so exports its own copy of std::filesystem (64 symbols, built with a newer GCC); listed
+# before the system libstdc++ it wins symbol lookup, and its remove_all() jumps to a function this libstdc++
+# lacks (a crash seen here). Naming libstdc++ first among the needed libraries makes the system's copy win.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND NOT WIN32)
+  target_link_options(lowbit_torch INTERFACE "LINKER:--push-state,--no-as-needed,-lstdc++,--pop-state")
+endif()
 target_include_directories(lowbit_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 get_filename_component(LOWBIT_TORCH_LIB_DIR "${_lowbit_torch_prefix}/../../lib" ABSOLUTE)
 if(TORCH_CUDA_LIBRARIES OR TARGET torch_cuda)

@@ -1,14 +1,25 @@
 // lowbit: the command-line front end. Parses arguments, runs core jobs, prints progress, and maps errors to
 // exit codes through the one translation in core/jobs/error_report.h.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "commands.h"
 #include "core/jobs/error_report.h"
 #include "core/system/system_info.h"
 #include "core/version.h"
+
+namespace lowbit::cli {
+
+jobs::CancelToken& interrupt_token() {
+  static jobs::CancelToken token;
+  return token;
+}
+
+}  // namespace lowbit::cli
 
 namespace {
 
@@ -33,12 +44,15 @@ int run_not_implemented(const Command& command) {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"info", "lowbit info MODEL", "show a model's architecture, size, dtype, quantization and memory needs",
-       "Hugging Face LLaMA loader", nullptr},
+       nullptr, lowbit::cli::run_info},
       {"generate", "lowbit generate MODEL --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P "
-                   "--seed S --greedy]",
-       "continue a prompt with a model", "LLaMA runtime with streaming generation", nullptr},
-      {"eval", "lowbit eval MODEL --text FILE [--protocol gptq|int21] [--seqlen N] [--device cpu|cuda]",
-       "measure perplexity on a text or JSONL file", "perplexity with the gptq and int21 protocols", nullptr},
+                   "--repetition-penalty R --seed S --greedy --no-bos --device cpu|cuda|auto "
+                   "--dtype float32|float16|bfloat16]",
+       "continue a prompt with a model", nullptr, lowbit::cli::run_generate},
+      {"eval", "lowbit eval MODEL --text FILE [--protocol gptq|int21] [--seqlen N] [--stride N (int21)] "
+               "[--batch-size N] [--max-windows N] [--max-tokens N] [--device cpu|cuda|auto] "
+               "[--dtype float32|float16|bfloat16]",
+       "measure perplexity on a text or JSONL file", nullptr, lowbit::cli::run_eval},
       {"quantize", "lowbit quantize MODEL --bits B --group-size G --calib FILE --out DIR [--act-order --sym "
                    "--method gptq|rtn]",
        "quantize a model to 2/3/4/8 bits with GPTQ or RTN", "GPTQ quantization in the GPTQ checkpoint format",
@@ -50,8 +64,9 @@ const std::vector<Command>& commands() {
        "instruction-tune a quantized model with LoRA (EMEF)", "EMEF Alpaca fine-tuning", nullptr},
       {"chat", "lowbit chat MODEL [--adapters DIR ...]", "chat with a model in the terminal",
        "interactive chat with the Alpaca template", nullptr},
-      {"bench", "lowbit bench generate|kernels [options]", "measure speed beside reference implementations",
-       "generation and kernel benchmarks", nullptr},
+      {"bench", "lowbit bench generate MODEL [--prompt-tokens N --new-tokens N --repeats N --device D --dtype T "
+                "--reference-python PYTHON]",
+       "measure speed beside reference implementations (generate; kernels later)", nullptr, lowbit::cli::run_bench},
   };
   return table;
 }
@@ -120,7 +135,14 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
+extern "C" void request_cancel_on_interrupt(int) {
+  // A second Ctrl-C ends the process at once, for when a step does not return.
+  if (lowbit::cli::interrupt_token().is_requested()) std::_Exit(lowbit::jobs::kExitCancelled);
+  lowbit::cli::interrupt_token().request();
+}
+
 int main(int argc, char** argv) {
+  std::signal(SIGINT, request_cancel_on_interrupt);
   try {
     return run(argc, argv);
   } catch (...) {

@@ -14,6 +14,8 @@ ErrorReport describe_current_exception() {
     throw;
   } catch (const Cancelled& e) {
     return {ErrorKind::Cancelled, "cancelled", e.what(), kExitCancelled};
+  } catch (const UsageError& e) {
+    return {ErrorKind::Usage, e.what(), e.what(), kExitUsage};
   } catch (const InputError& e) {
     return {ErrorKind::Input, e.what(), e.what(), kExitInput};
   } catch (const ResourceError& e) {

@@ -9,7 +9,7 @@
 
 namespace lowbit::jobs {
 
-enum class ErrorKind { Input, Resource, Cancelled, Internal, Unknown };
+enum class ErrorKind { Usage, Input, Resource, Cancelled, Internal, Unknown };
 
 struct ErrorReport {
   ErrorKind kind = ErrorKind::Unknown;

@@ -37,6 +37,12 @@ class InputError : public Error {
   std::string path_, problem_, remedy_;
 };
 
+// A command line that cannot be understood: unknown option, missing argument, value out of range.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Not enough memory (host or GPU) or disk, or a device that cannot do what was asked.
 class ResourceError : public Error {
  public:

@@ -31,10 +31,14 @@ check "no arguments prints usage and fails" 2 "$rc" "$out" '^Usage: lowbit'
 out="$("$lowbit" frobnicate 2>&1)"; rc=$?
 check "unknown command" 2 "$rc" "$out" "unknown command 'frobnicate'" "lowbit --help"
 
-for command in info generate eval quantize correct finetune chat bench; do
+for command in quantize correct finetune chat; do
   out="$("$lowbit" "$command" some-model 2>&1)"; rc=$?
   check "$command is reported as not implemented" 5 "$rc" "$out" "^lowbit $command: not implemented yet" \
     'Nothing was done'
+done
+out="$("$lowbit" bench kernels 2>&1)"; rc=$?
+check "bench kernels is reported as not implemented" 5 "$rc" "$out" "not implemented yet" 'Nothing was done'
+for command in info generate eval quantize correct finetune chat bench; do
   out="$("$lowbit" "$command" --help 2>&1)"; rc=$?
   check "$command --help" 0 "$rc" "$out" "^Usage: lowbit $command"
 done

@@ -1,0 +1,227 @@
+// lowbit info / generate / eval / bench generate.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli_events.h"
+#include "commands.h"
+#include "core/eval/perplexity.h"
+#include "core/generate/bench.h"
+#include "core/generate/generate.h"
+#include "core/jobs/error_report.h"
+#include "core/model/model_summary.h"
+#include "core/util/arg_parser.h"
+#include "core/util/errors.h"
+
+#ifdef _WIN32
+#define popen _popen
+#define pclose _pclose
+#endif
+
+namespace lowbit::cli {
+namespace {
+
+const std::vector<OptionSpec> kLoadOptions = {{"--device", true}, {"--dtype", true}};
+
+std::vector<OptionSpec> with_load_options(std::vector<OptionSpec> specs) {
+  specs.insert(specs.end(), kLoadOptions.begin(), kLoadOptions.end());
+  return specs;
+}
+
+struct LoadedModel {
+  std::shared_ptr<const model::LlamaModel> model;
+  std::shared_ptr<const tokenizer::Tokenizer> tokenizer;
+};
+
+LoadedModel load_model(const std::string& folder, const ArgParser& args) {
+  model::LoadOptions options;
+  options.device = model::resolve_device(args.value("--device").value_or("auto"));
+  if (const auto dtype = args.value("--dtype")) options.dtype = model::parse_dtype(*dtype);
+  LoadedModel loaded;
+  auto model = model::LlamaModel::load(folder, options);
+  loaded.tokenizer = std::make_shared<const tokenizer::Tokenizer>(tokenizer::Tokenizer::load(folder, model->config()));
+  loaded.model = std::move(model);
+  return loaded;
+}
+
+std::string device_label(const model::LlamaModel& model) {
+  return model.device().str() + ", " + std::string(c10::toString(model.dtype()));
+}
+
+}  // namespace
+
+int run_info(const std::vector<std::string>& arguments) {
+  const ArgParser args("info", arguments, {});
+  const std::string folder = args.positional(0, "MODEL (a model folder)");
+  args.finish(1);
+  const model::ModelSummary s = model::summarize_model(folder);
+  const model::LlamaConfig& c = s.config;
+  std::ostringstream dtypes;
+  for (const auto& [dtype, count] : s.stored_dtypes) dtypes << (dtypes.tellp() > 0 ? ", " : "") << dtype << " ×" << count;
+  std::printf("Model:          %s\n", folder.c_str());
+  std::printf("Architecture:   %s, %lld layers, hidden %lld, intermediate %lld\n", c.architecture.c_str(),
+              static_cast<long long>(c.n_layer), static_cast<long long>(c.hidden_size),
+              static_cast<long long>(c.intermediate_size));
+  std::printf("Attention:      %lld heads, %lld key/value heads%s, head_dim %lld, rope theta %g%s\n",
+              static_cast<long long>(c.n_head), static_cast<long long>(c.n_head_kv),
+              c.n_head_kv < c.n_head ? " (GQA)" : "", static_cast<long long>(c.head_dim), c.rope_theta,
+              c.rope_scaling.type == model::RopeScalingType::Llama3   ? ", llama3 rope scaling"
+              : c.rope_scaling.type == model::RopeScalingType::Linear ? ", linear rope scaling"
+                                                                      : "");
+  std::printf("Vocabulary:     %lld tokens, embeddings %s, context %lld\n", static_cast<long long>(c.vocab_size),
+              c.tie_word_embeddings ? "tied" : "untied", static_cast<long long>(c.max_position_embeddings));
+  std::printf("Parameters:     %lld (%.2f M)\n", static_cast<long long>(s.parameters), s.parameters / 1e6);
+  std::printf("Stored dtype:   %s (config: %s), %lld tensors\n", dtypes.str().c_str(), c.torch_dtype.c_str(),
+              static_cast<long long>(s.tensor_count));
+  std::printf("Size on disk:   %s of safetensors\n", model::format_bytes(s.weight_file_bytes).c_str());
+  std::printf("Quantization:   %s\n", s.quantization.c_str());
+  std::printf("Tokenizer:      %s\n", s.has_tokenizer ? "tokenizer.model (sentencepiece)" : "missing tokenizer.model");
+  const int64_t context = c.max_position_embeddings;
+  std::printf("Memory needed:  %s for fp16 weights + %s KV cache at %lld tokens (GPU); %s for fp32 weights (CPU)\n",
+              model::format_bytes(s.weights_fp16_bytes).c_str(),
+              model::format_bytes(s.kv_cache_fp16_bytes_per_token * context).c_str(), static_cast<long long>(context),
+              model::format_bytes(s.parameters * 4).c_str());
+  return jobs::kExitOk;
+}
+
+int run_generate(const std::vector<std::string>& arguments) {
+  const ArgParser args("generate", arguments,
+                       with_load_options({{"--prompt", true}, {"--max-new-tokens", true}, {"--temperature", true},
+                                          {"--top-k", true}, {"--top-p", true}, {"--repetition-penalty", true},
+                                          {"--seed", true}, {"--greedy", false}, {"--no-bos", false}}));
+  const std::string folder = args.positional(0, "MODEL (a model folder)");
+  args.finish(1);
+  generate::GenerateParams params;
+  params.prompt = args.required("--prompt");
+  params.max_new_tokens = args.integer("--max-new-tokens", 256, 0, 1 << 20);
+  params.add_bos = !args.flag("--no-bos");
+  params.sampling.greedy = args.flag("--greedy");
+  params.sampling.temperature = args.number("--temperature", params.sampling.temperature, 1e-4, 100);
+  params.sampling.top_k = args.integer("--top-k", params.sampling.top_k, 0, 1 << 24);
+  params.sampling.top_p = args.number("--top-p", params.sampling.top_p, 1e-6, 1);
+  params.sampling.repetition_penalty = args.number("--repetition-penalty", 1.0, 1e-3, 100);
+  if (const auto seed = args.optional_integer("--seed", 0, INT64_MAX)) params.seed = static_cast<uint64_t>(*seed);
+  const LoadedModel loaded = load_model(folder, args);
+
+  CliEvents events;
+  generate::GenerateJob job(loaded.model, loaded.tokenizer, params);
+  std::fputs(params.prompt.c_str(), stdout);
+  std::fflush(stdout);
+  class TokensOnly : public jobs::IgnoreEvents {
+   public:
+    explicit TokensOnly(CliEvents& inner) : inner_(inner) {}
+    void token(const jobs::Token& token) override { inner_.token(token); }
+    void log(const jobs::LogLine& line) override { inner_.log(line); }
+
+   private:
+    CliEvents& inner_;
+  } token_events(events);
+  job.run(token_events, interrupt_token());
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  const generate::GenerateResult& r = job.result();
+  const double decode_tps = r.generated_ids.size() > 1 ? (r.generated_ids.size() - 1) / r.decode_s : 0;
+  std::fprintf(stderr, "[%zu prompt + %zu new tokens%s; prefill %.1f tokens/s, decode %.1f tokens/s; %s; seed %llu]\n",
+               r.prompt_ids.size(), r.generated_ids.size(), r.stopped_at_eos ? ", stopped at end of text" : "",
+               r.prompt_ids.size() / r.prefill_s, decode_tps, device_label(*loaded.model).c_str(),
+               static_cast<unsigned long long>(r.seed));
+  return jobs::kExitOk;
+}
+
+int run_eval(const std::vector<std::string>& arguments) {
+  const ArgParser args("eval", arguments,
+                       with_load_options({{"--text", true}, {"--protocol", true}, {"--seqlen", true},
+                                          {"--stride", true}, {"--batch-size", true}, {"--max-windows", true},
+                                          {"--max-tokens", true}}));
+  const std::string folder = args.positional(0, "MODEL (a model folder)");
+  args.finish(1);
+  eval::PerplexityParams params;
+  params.protocol = eval::parse_protocol(args.choice("--protocol", "gptq", {"gptq", "int21"}));
+  params.seqlen = args.integer("--seqlen", 2048, 2, 1 << 20);
+  params.stride = args.integer("--stride", 512, 1, 1 << 20);
+  params.batch_size = args.integer("--batch-size", 1, 1, 4096);
+  params.max_windows = args.integer("--max-windows", 0, 0, INT64_MAX);
+  params.max_tokens = args.integer("--max-tokens", 0, 0, INT64_MAX);
+  const std::string text = args.required("--text");
+  const LoadedModel loaded = load_model(folder, args);
+
+  CliEvents events;
+  eval::PerplexityJob job(loaded.model, loaded.tokenizer, text, params);
+  job.run(events, interrupt_token());
+  events.finish_line();
+  const eval::PerplexityResult& r = job.result();
+  std::printf("protocol %s, seqlen %lld%s, %lld windows, %lld tokens, %lld scored, mean NLL %.6f, %s\n",
+              eval::to_string(params.protocol).c_str(), static_cast<long long>(params.seqlen),
+              params.protocol == eval::PerplexityProtocol::Int21
+                  ? (", stride " + std::to_string(params.stride)).c_str()
+                  : "",
+              static_cast<long long>(r.n_windows), static_cast<long long>(r.n_tokens),
+              static_cast<long long>(r.n_scored), r.mean_nll, device_label(*loaded.model).c_str());
+  std::printf("PPL %.6f\n", r.ppl);
+  return jobs::kExitOk;
+}
+
+int run_bench(const std::vector<std::string>& arguments) {
+  if (arguments.empty() || (arguments[0] != "generate" && arguments[0] != "kernels")) {
+    throw UsageError("lowbit bench: say what to measure: 'lowbit bench generate MODEL' ('kernels' comes later)");
+  }
+  if (arguments[0] == "kernels") {
+    std::fprintf(stderr, "lowbit bench kernels: not implemented yet (planned with the quantized kernels). "
+                         "Nothing was done.\n");
+    return jobs::kExitNotImplemented;
+  }
+  const std::vector<std::string> rest(arguments.begin() + 1, arguments.end());
+  const ArgParser args("bench generate", rest,
+                       with_load_options({{"--prompt-tokens", true}, {"--new-tokens", true}, {"--repeats", true},
+                                          {"--reference-python", true}, {"--reference-script", true}}));
+  const std::string folder = args.positional(0, "MODEL (a model folder)");
+  args.finish(1);
+  const int64_t prompt_tokens = args.integer("--prompt-tokens", 128, 1, 1 << 20);
+  const int64_t new_tokens = args.integer("--new-tokens", 128, 1, 1 << 20);
+  const int64_t repeats = args.integer("--repeats", 3, 1, 1000);
+  const LoadedModel loaded = load_model(folder, args);
+  const generate::GenerationBenchResult ours =
+      generate::bench_generation(*loaded.model, prompt_tokens, new_tokens, repeats, interrupt_token());
+
+  std::printf("generation benchmark: %s, %lld prompt tokens, %lld new tokens, median of %lld runs, %s\n",
+              folder.c_str(), static_cast<long long>(prompt_tokens), static_cast<long long>(new_tokens),
+              static_cast<long long>(repeats), device_label(*loaded.model).c_str());
+  std::printf("%-28s %16s %16s\n", "implementation", "prefill tok/s", "decode tok/s");
+  std::printf("%-28s %16.1f %16.1f\n", "lowbit", ours.prefill_tokens_per_s(), ours.decode_tokens_per_s());
+
+  const auto python = args.value("--reference-python");
+  if (!python) {
+    std::printf("(add --reference-python .venv/bin/python to measure transformers beside it)\n");
+    return jobs::kExitOk;
+  }
+  const std::string script = args.value("--reference-script").value_or(LOWBIT_SOURCE_DIR "/scripts/bench_generate_hf.py");
+  const at::ScalarType compute = loaded.model->dtype();
+  const std::string dtype = compute == at::kFloat ? "float32" : compute == at::kHalf ? "float16" : "bfloat16";
+  const std::string command = "'" + *python + "' '" + script + "' --model '" + folder + "' --prompt-tokens " +
+                              std::to_string(prompt_tokens) + " --new-tokens " + std::to_string(new_tokens) +
+                              " --repeats " + std::to_string(repeats) + " --device " +
+                              (loaded.model->device().is_cpu() ? "cpu" : "cuda") + " --dtype " + dtype;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw ResourceError("could not start " + *python);
+  std::string output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  const size_t brace = output.rfind('{');
+  if (status != 0 || brace == std::string::npos) {
+    throw ResourceError("the transformers reference failed (" + command + "): " + output);
+  }
+  auto number_after = [&](const std::string& key) {
+    const size_t at = output.find("\"" + key + "\": ", brace);
+    return at == std::string::npos ? 0.0 : std::stod(output.substr(at + key.size() + 4));
+  };
+  const double reference_prefill = number_after("prefill_tokens_per_s");
+  const double reference_decode = number_after("decode_tokens_per_s");
+  std::printf("%-28s %16.1f %16.1f\n", "transformers (same loop)", reference_prefill, reference_decode);
+  std::printf("%-28s %15.2fx %15.2fx\n", "lowbit / transformers", ours.prefill_tokens_per_s() / reference_prefill,
+              ours.decode_tokens_per_s() / reference_decode);
+  return jobs::kExitOk;
+}
+
+}  // namespace lowbit::cli

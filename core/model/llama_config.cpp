@@ -1,0 +1,220 @@
+#include "core/model/llama_config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/util/errors.h"
+
+namespace lowbit::model {
+namespace {
+
+using nlohmann::json;
+
+const char* const kReexportRemedy = "check the model folder, or re-save it with transformers' save_pretrained";
+
+json read_json_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string(), "cannot be opened", "check that the file exists and is readable");
+  try {
+    return json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw InputError(path.string(), std::string("is not valid JSON: ") + e.what(), kReexportRemedy);
+  }
+}
+
+template <typename T>
+T required(const json& object, const char* key, const std::string& source) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    throw InputError(source, std::string("missing required field '") + key + "'", kReexportRemedy);
+  }
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    throw InputError(source, std::string("field '") + key + "' has the wrong type (" + it->dump() + ")",
+                     kReexportRemedy);
+  }
+}
+
+template <typename T>
+T optional_field(const json& object, const char* key, T fallback, const std::string& source) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    throw InputError(source, std::string("field '") + key + "' has the wrong type (" + it->dump() + ")",
+                     kReexportRemedy);
+  }
+}
+
+void require_positive(int64_t value, const char* key, const std::string& source) {
+  if (value <= 0) {
+    throw InputError(source, std::string("field '") + key + "' must be positive, found " + std::to_string(value),
+                     kReexportRemedy);
+  }
+}
+
+RopeScaling parse_rope_scaling(const json& config, const std::string& source) {
+  RopeScaling scaling;
+  const auto it = config.find("rope_scaling");
+  if (it == config.end() || it->is_null()) return scaling;
+  if (!it->is_object()) throw InputError(source, "'rope_scaling' must be an object or null", kReexportRemedy);
+  // transformers accepts both "rope_type" (current) and "type" (older configs).
+  std::string type = optional_field<std::string>(*it, "rope_type", "", source);
+  if (type.empty()) type = optional_field<std::string>(*it, "type", "", source);
+  if (type == "default") return scaling;
+  scaling.factor = required<double>(*it, "factor", source + " rope_scaling");
+  if (scaling.factor <= 0) throw InputError(source, "rope_scaling.factor must be positive", kReexportRemedy);
+  if (type == "linear") {
+    scaling.type = RopeScalingType::Linear;
+  } else if (type == "llama3") {
+    scaling.type = RopeScalingType::Llama3;
+    scaling.low_freq_factor = required<double>(*it, "low_freq_factor", source + " rope_scaling");
+    scaling.high_freq_factor = required<double>(*it, "high_freq_factor", source + " rope_scaling");
+    scaling.original_max_position_embeddings =
+        required<int64_t>(*it, "original_max_position_embeddings", source + " rope_scaling");
+    if (scaling.high_freq_factor <= scaling.low_freq_factor) {
+      throw InputError(source, "rope_scaling.high_freq_factor must exceed low_freq_factor", kReexportRemedy);
+    }
+  } else {
+    throw InputError(source, "rope_scaling type '" + type + "' is not supported",
+                     "LowBit supports rope scaling of type 'linear' and 'llama3'");
+  }
+  return scaling;
+}
+
+std::vector<int64_t> parse_token_ids(const json& value, const std::string& source, const char* key) {
+  if (value.is_number_integer()) return {value.get<int64_t>()};
+  if (value.is_array()) {
+    std::vector<int64_t> ids;
+    for (const json& item : value) {
+      if (!item.is_number_integer()) throw InputError(source, std::string("'") + key + "' must hold integers", "");
+      ids.push_back(item.get<int64_t>());
+    }
+    return ids;
+  }
+  throw InputError(source, std::string("'") + key + "' must be an integer or a list of integers", kReexportRemedy);
+}
+
+}  // namespace
+
+const std::vector<std::string>& supported_architectures() {
+  static const std::vector<std::string> names = {"LlamaForCausalLM", "MistralForCausalLM"};
+  return names;
+}
+
+LlamaConfig parse_llama_config(const json& config, const std::string& source) {
+  if (!config.is_object()) throw InputError(source, "must hold a JSON object", kReexportRemedy);
+  LlamaConfig c;
+  const auto architectures = config.find("architectures");
+  if (architectures != config.end() && architectures->is_array() && !architectures->empty() &&
+      (*architectures)[0].is_string()) {
+    c.architecture = (*architectures)[0].get<std::string>();
+  } else {
+    const std::string model_type = optional_field<std::string>(config, "model_type", "", source);
+    if (model_type == "llama") c.architecture = "LlamaForCausalLM";
+    if (model_type == "mistral") c.architecture = "MistralForCausalLM";
+  }
+  bool supported = false;
+  std::string list;
+  for (const std::string& name : supported_architectures()) {
+    supported = supported || name == c.architecture;
+    list += (list.empty() ? "" : ", ") + name;
+  }
+  if (!supported) {
+    throw InputError(source,
+                     "architecture '" + (c.architecture.empty() ? std::string("(none given)") : c.architecture) +
+                         "' is not supported",
+                     "LowBit runs LLaMA-family models: " + list);
+  }
+  c.vocab_size = required<int64_t>(config, "vocab_size", source);
+  c.hidden_size = required<int64_t>(config, "hidden_size", source);
+  c.intermediate_size = required<int64_t>(config, "intermediate_size", source);
+  c.n_layer = required<int64_t>(config, "num_hidden_layers", source);
+  c.n_head = required<int64_t>(config, "num_attention_heads", source);
+  c.n_head_kv = optional_field<int64_t>(config, "num_key_value_heads", c.n_head, source);
+  for (auto [value, key] : {std::pair{c.vocab_size, "vocab_size"}, {c.hidden_size, "hidden_size"},
+                            {c.intermediate_size, "intermediate_size"}, {c.n_layer, "num_hidden_layers"},
+                            {c.n_head, "num_attention_heads"}, {c.n_head_kv, "num_key_value_heads"}}) {
+    require_positive(value, key, source);
+  }
+  if (c.n_head % c.n_head_kv != 0) {
+    throw InputError(source,
+                     "num_attention_heads (" + std::to_string(c.n_head) + ") is not a multiple of " +
+                         "num_key_value_heads (" + std::to_string(c.n_head_kv) + ")",
+                     kReexportRemedy);
+  }
+  c.head_dim = optional_field<int64_t>(config, "head_dim", 0, source);
+  if (c.head_dim == 0) {
+    if (c.hidden_size % c.n_head != 0) {
+      throw InputError(source, "hidden_size is not a multiple of num_attention_heads and no head_dim is given",
+                       kReexportRemedy);
+    }
+    c.head_dim = c.hidden_size / c.n_head;
+  }
+  if (c.head_dim % 2 != 0) throw InputError(source, "head_dim must be even for rotary embeddings", kReexportRemedy);
+  c.max_position_embeddings = optional_field<int64_t>(config, "max_position_embeddings", 2048, source);
+  c.rope_theta = optional_field<double>(config, "rope_theta", 10000.0, source);
+  c.rope_scaling = parse_rope_scaling(config, source);
+  c.rms_norm_eps = optional_field<double>(config, "rms_norm_eps", 1e-6, source);
+  c.tie_word_embeddings = optional_field<bool>(config, "tie_word_embeddings", false, source);
+  c.torch_dtype = optional_field<std::string>(config, "torch_dtype", "", source);
+  if (c.torch_dtype.empty()) c.torch_dtype = optional_field<std::string>(config, "dtype", "float32", source);
+  const std::string activation = optional_field<std::string>(config, "hidden_act", "silu", source);
+  if (activation != "silu") {
+    throw InputError(source, "hidden_act '" + activation + "' is not supported", "LLaMA-family models use 'silu'");
+  }
+  if (optional_field<bool>(config, "attention_bias", false, source) ||
+      optional_field<bool>(config, "mlp_bias", false, source)) {
+    throw InputError(source, "attention_bias/mlp_bias are true; biased projections are not supported",
+                     "LowBit runs LLaMA and Mistral models, which have no projection biases");
+  }
+  if (c.architecture == "MistralForCausalLM") {
+    const auto window = config.find("sliding_window");
+    if (window != config.end() && window->is_number_integer()) c.sliding_window = window->get<int64_t>();
+  }
+  if (const auto bos = config.find("bos_token_id"); bos != config.end() && bos->is_number_integer()) {
+    c.bos_token_id = bos->get<int64_t>();
+  }
+  if (const auto eos = config.find("eos_token_id"); eos != config.end() && !eos->is_null()) {
+    c.eos_token_ids = parse_token_ids(*eos, source, "eos_token_id");
+  }
+  return c;
+}
+
+LlamaConfig load_llama_config(const std::filesystem::path& model_dir) {
+  if (!std::filesystem::is_directory(model_dir)) {
+    throw InputError(model_dir.string(), "is not a folder",
+                     "give the folder that holds config.json and the *.safetensors files");
+  }
+  const std::filesystem::path config_path = model_dir / "config.json";
+  if (!std::filesystem::exists(config_path)) {
+    throw InputError(model_dir.string(), "has no config.json",
+                     "give a Hugging Face model folder (config.json, *.safetensors, tokenizer.model)");
+  }
+  LlamaConfig config = parse_llama_config(read_json_file(config_path), config_path.string());
+  // generation_config.json decides when generation stops, as in transformers.
+  const std::filesystem::path generation_path = model_dir / "generation_config.json";
+  if (std::filesystem::exists(generation_path)) {
+    const json generation = read_json_file(generation_path);
+    if (const auto eos = generation.find("eos_token_id"); eos != generation.end() && !eos->is_null()) {
+      config.eos_token_ids = parse_token_ids(*eos, generation_path.string(), "eos_token_id");
+    }
+    if (const auto bos = generation.find("bos_token_id"); bos != generation.end() && bos->is_number_integer()) {
+      config.bos_token_id = bos->get<int64_t>();
+    }
+  }
+  return config;
+}
+
+int64_t parameter_count(const LlamaConfig& c) {
+  const int64_t attention = c.hidden_size * c.n_head * c.head_dim * 2 + c.hidden_size * c.n_head_kv * c.head_dim * 2;
+  const int64_t mlp = 3 * c.hidden_size * c.intermediate_size;
+  const int64_t per_layer = attention + mlp + 2 * c.hidden_size;
+  const int64_t embeddings = c.vocab_size * c.hidden_size * (c.tie_word_embeddings ? 1 : 2);
+  return c.n_layer * per_layer + embeddings + c.hidden_size;
+}
+
+}  // namespace lowbit::model

@@ -1,0 +1,223 @@
+#include "core/model/llama_model.h"
+
+#include <cmath>
+
+#include "core/model/llama_tensor_names.h"
+#include "core/model/safetensors.h"
+#include "core/util/errors.h"
+
+namespace lowbit::model {
+namespace {
+
+// x: [B, H, T, D]. transformers' rotate_half convention: pairs (i, i + D/2).
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const int64_t half = x.size(-1) / 2;
+  const at::Tensor x1 = x.narrow(-1, 0, half);
+  const at::Tensor x2 = x.narrow(-1, half, half);
+  return x * cos + at::cat({-x2, x1}, -1) * sin;
+}
+
+std::vector<int64_t> shape_of(const at::Tensor& t) { return std::vector<int64_t>(t.sizes().begin(), t.sizes().end()); }
+
+}  // namespace
+
+at::ScalarType parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "fp32") return at::kFloat;
+  if (name == "float16" || name == "fp16" || name == "half") return at::kHalf;
+  if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
+  throw InputError("", "unknown dtype '" + name + "'", "use float32, float16 or bfloat16");
+}
+
+at::ScalarType default_compute_dtype(const LlamaConfig& config, at::Device device) {
+  if (device.is_cpu()) return at::kFloat;
+  return config.torch_dtype == "bfloat16" ? at::kBFloat16 : at::kHalf;
+}
+
+at::Tensor rope_inverse_frequencies(const LlamaConfig& c) {
+  const at::Tensor exponents = at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(c.head_dim);
+  at::Tensor inv_freq = 1.0 / at::pow(c.rope_theta, exponents);
+  const RopeScaling& s = c.rope_scaling;
+  if (s.type == RopeScalingType::Linear) {
+    inv_freq = inv_freq / s.factor;
+  } else if (s.type == RopeScalingType::Llama3) {
+    // transformers' _compute_llama3_parameters: long wavelengths divided by `factor`, short ones kept, the band
+    // between interpolated smoothly.
+    const double old_context = static_cast<double>(s.original_max_position_embeddings);
+    const double low_freq_wavelen = old_context / s.low_freq_factor;
+    const double high_freq_wavelen = old_context / s.high_freq_factor;
+    const at::Tensor wavelen = 2 * M_PI / inv_freq;
+    at::Tensor scaled = at::where(wavelen > low_freq_wavelen, inv_freq / s.factor, inv_freq);
+    const at::Tensor smooth = (old_context / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+    const at::Tensor smoothed = (1 - smooth) * scaled / s.factor + smooth * scaled;
+    const at::Tensor is_medium = at::logical_not(wavelen < high_freq_wavelen) * at::logical_not(wavelen > low_freq_wavelen);
+    scaled = at::where(is_medium, smoothed, scaled);
+    inv_freq = scaled;
+  }
+  return inv_freq;
+}
+
+std::unique_ptr<LlamaModel> LlamaModel::load(const std::filesystem::path& model_dir, const LoadOptions& options) {
+  std::unique_ptr<LlamaModel> model(new LlamaModel());
+  model->config_ = load_llama_config(model_dir);
+  model->folder_ = model_dir;
+  model->device_ = options.device;
+  model->dtype_ = options.dtype.value_or(default_compute_dtype(model->config_, options.device));
+  const LlamaConfig& c = model->config_;
+  const SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint::open_folder(model_dir);
+  const auto target = at::TensorOptions().device(model->device_).dtype(model->dtype_);
+
+  auto fetch = [&](const LlamaTensorSpec& spec, int64_t layer) -> at::Tensor {
+    const std::string name = hf_tensor_name(spec, layer);
+    if (!checkpoint.contains(name)) {
+      throw InputError(model_dir.string(), "tensor '" + name + "' is missing from the checkpoint",
+                       "the folder may be incomplete (a shard missing) or not a " + c.architecture + " model");
+    }
+    const std::vector<int64_t> expected = expected_shape(spec.tensor, c);
+    const at::Tensor stored = checkpoint.tensor(name);
+    if (shape_of(stored) != expected) {
+      throw InputError(model_dir.string(),
+                       "tensor '" + name + "' has shape " + format_shape(shape_of(stored)) + ", expected " +
+                           format_shape(expected) + " from config.json",
+                       "config.json and the weights do not belong together; re-download the model");
+    }
+    const auto dtype = stored.scalar_type();
+    if (dtype != at::kFloat && dtype != at::kHalf && dtype != at::kBFloat16) {
+      throw InputError(model_dir.string(), "tensor '" + name + "' is stored as " + std::string(c10::toString(dtype)),
+                       "weights must be F32, F16 or BF16");
+    }
+    // Same dtype on the CPU: stays a view of the memory-mapped file.
+    return stored.to(target);
+  };
+
+  const auto& table = llama_tensor_names(c.architecture);
+  for (const LlamaTensorSpec& spec : table) {
+    if (spec.per_layer) continue;
+    if (spec.tensor == LlamaTensor::TokenEmbedding) model->embed_tokens_ = fetch(spec, 0);
+    if (spec.tensor == LlamaTensor::OutputNorm) model->final_norm_ = fetch(spec, 0);
+    if (spec.tensor == LlamaTensor::Output && !c.tie_word_embeddings) model->lm_head_ = fetch(spec, 0);
+  }
+  if (c.tie_word_embeddings) model->lm_head_ = model->embed_tokens_;
+  model->layers_.resize(static_cast<size_t>(c.n_layer));
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    LlamaLayer& layer = model->layers_[static_cast<size_t>(i)];
+    for (const LlamaTensorSpec& spec : table) {
+      if (!spec.per_layer) continue;
+      at::Tensor t = fetch(spec, i);
+      switch (spec.tensor) {
+        case LlamaTensor::AttnNorm: layer.attn_norm = t; break;
+        case LlamaTensor::FfnNorm: layer.ffn_norm = t; break;
+        case LlamaTensor::AttnQ: layer.q_proj = std::make_unique<DenseLinear>(t); break;
+        case LlamaTensor::AttnK: layer.k_proj = std::make_unique<DenseLinear>(t); break;
+        case LlamaTensor::AttnV: layer.v_proj = std::make_unique<DenseLinear>(t); break;
+        case LlamaTensor::AttnOutput: layer.o_proj = std::make_unique<DenseLinear>(t); break;
+        case LlamaTensor::FfnGate: layer.gate_proj = std::make_unique<DenseLinear>(t); break;
+        case LlamaTensor::FfnUp: layer.up_proj = std::make_unique<DenseLinear>(t); break;
+        case LlamaTensor::FfnDown: layer.down_proj = std::make_unique<DenseLinear>(t); break;
+        default: break;
+      }
+    }
+  }
+  model->inv_freq_ = rope_inverse_frequencies(c).to(model->device_);
+  return model;
+}
+
+int64_t LlamaModel::weight_bytes() const {
+  int64_t bytes = static_cast<int64_t>(embed_tokens_.nbytes() + final_norm_.nbytes());
+  if (!config_.tie_word_embeddings) bytes += static_cast<int64_t>(lm_head_.nbytes());
+  for (const LlamaLayer& layer : layers_) {
+    bytes += static_cast<int64_t>(layer.attn_norm.nbytes() + layer.ffn_norm.nbytes());
+    for (const Linear* p : {layer.q_proj.get(), layer.k_proj.get(), layer.v_proj.get(), layer.o_proj.get(),
+                            layer.gate_proj.get(), layer.up_proj.get(), layer.down_proj.get()}) {
+      bytes += p->weight_bytes();
+    }
+  }
+  return bytes;
+}
+
+KvCache LlamaModel::make_cache(int64_t batch, int64_t capacity) const {
+  KvCache cache;
+  cache.capacity = capacity;
+  const auto options = at::TensorOptions().device(device_).dtype(dtype_);
+  for (int64_t i = 0; i < config_.n_layer; ++i) {
+    cache.keys.push_back(at::empty({batch, config_.n_head_kv, capacity, config_.head_dim}, options));
+    cache.values.push_back(at::empty({batch, config_.n_head_kv, capacity, config_.head_dim}, options));
+  }
+  return cache;
+}
+
+at::Tensor LlamaModel::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
+  // As transformers' LlamaRMSNorm: normalise in float32, cast back, then scale.
+  const at::Tensor x32 = x.to(at::kFloat);
+  const at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, true) + config_.rms_norm_eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+at::Tensor LlamaModel::attention(const LlamaLayer& layer, const at::Tensor& x, const at::Tensor& cos,
+                                 const at::Tensor& sin, KvCache* cache, int64_t layer_index, int64_t past) const {
+  const int64_t batch = x.size(0);
+  const int64_t steps = x.size(1);
+  const LlamaConfig& c = config_;
+  at::Tensor q = layer.q_proj->forward(x).view({batch, steps, c.n_head, c.head_dim}).transpose(1, 2);
+  at::Tensor k = layer.k_proj->forward(x).view({batch, steps, c.n_head_kv, c.head_dim}).transpose(1, 2);
+  at::Tensor v = layer.v_proj->forward(x).view({batch, steps, c.n_head_kv, c.head_dim}).transpose(1, 2);
+  q = apply_rotary(q, cos, sin);
+  k = apply_rotary(k, cos, sin);
+  if (cache != nullptr) {
+    const auto index = static_cast<size_t>(layer_index);
+    cache->keys[index].narrow(2, past, steps).copy_(k);
+    cache->values[index].narrow(2, past, steps).copy_(v);
+    k = cache->keys[index].narrow(2, 0, past + steps);
+    v = cache->values[index].narrow(2, 0, past + steps);
+  }
+  const int64_t total = past + steps;
+  std::optional<at::Tensor> mask;
+  bool is_causal = false;
+  const bool windowed = c.sliding_window.has_value() && total > *c.sliding_window;
+  if (windowed || (past > 0 && steps > 1)) {
+    // Query i sits at position past + i and may see keys at positions ≤ past + i (and, with a sliding window,
+    // > past + i − window).
+    const auto long_options = at::TensorOptions().device(device_).dtype(at::kLong);
+    const at::Tensor query_pos = at::arange(past, total, long_options).unsqueeze(1);
+    const at::Tensor key_pos = at::arange(0, total, long_options).unsqueeze(0);
+    at::Tensor allowed = key_pos <= query_pos;
+    if (windowed) allowed = at::logical_and(allowed, key_pos > query_pos - *c.sliding_window);
+    mask = allowed;
+  } else if (steps > 1) {
+    is_causal = true;
+  }
+  const at::Tensor out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, std::nullopt,
+                                                          /*enable_gqa=*/c.n_head != c.n_head_kv);
+  return layer.o_proj->forward(out.transpose(1, 2).reshape({batch, steps, c.n_head * c.head_dim}));
+}
+
+at::Tensor LlamaModel::forward(const at::Tensor& input_ids, KvCache* cache) const {
+  if (input_ids.dim() != 2) {
+    throw InternalError("forward expects input_ids of shape [batch, T], got " + format_shape(shape_of(input_ids)));
+  }
+  const int64_t steps = input_ids.size(1);
+  const int64_t past = cache != nullptr ? cache->length : 0;
+  if (cache != nullptr && past + steps > cache->capacity) {
+    throw ResourceError("the context is full: " + std::to_string(past + steps) + " tokens exceed the cache of " +
+                        std::to_string(cache->capacity) + "; start a new conversation or raise the context length");
+  }
+  const at::Tensor ids = input_ids.to(device_, at::kLong);
+  at::Tensor h = at::embedding(embed_tokens_, ids);
+
+  // cos/sin in float32 as transformers computes them, then cast to the compute dtype.
+  const at::Tensor positions = at::arange(past, past + steps, at::TensorOptions().device(device_).dtype(at::kFloat));
+  const at::Tensor freqs = at::outer(positions, inv_freq_);
+  const at::Tensor angles = at::cat({freqs, freqs}, -1);
+  const at::Tensor cos = angles.cos().to(dtype_);
+  const at::Tensor sin = angles.sin().to(dtype_);
+
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const LlamaLayer& layer = layers_[i];
+    h = h + attention(layer, rms_norm(h, layer.attn_norm), cos, sin, cache, static_cast<int64_t>(i), past);
+    const at::Tensor x = rms_norm(h, layer.ffn_norm);
+    h = h + layer.down_proj->forward(at::silu(layer.gate_proj->forward(x)) * layer.up_proj->forward(x));
+  }
+  if (cache != nullptr) cache->length = past + steps;
+  return at::linear(rms_norm(h, final_norm_), lm_head_);
+}
+
+}  // namespace lowbit::model

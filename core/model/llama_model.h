@@ -1,0 +1,86 @@
+// A LLaMA-family decoder in LibTorch (CPU or CUDA; fp32, fp16 or bf16) with a key/value cache, computing what
+// transformers' LlamaForCausalLM / MistralForCausalLM compute.
+//
+//   auto model = LlamaModel::load("/models/stories260K", {at::kCPU, std::nullopt});
+//   KvCache cache = model->make_cache(/*batch=*/1, /*capacity=*/512);
+//   at::Tensor logits = model->forward(prompt_ids, &cache);   // [1, T, vocab]; then one token at a time
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model/linear.h"
+#include "core/model/llama_config.h"
+
+namespace lowbit::model {
+
+struct LoadOptions {
+  at::Device device = at::kCPU;
+  // Compute dtype; by default float32 on the CPU and the stored half type (fp16 for float32 checkpoints) on CUDA.
+  std::optional<at::ScalarType> dtype;
+};
+
+// Keys and values of every layer for the positions seen so far: [batch, n_head_kv, capacity, head_dim] each.
+struct KvCache {
+  std::vector<at::Tensor> keys;
+  std::vector<at::Tensor> values;
+  int64_t length = 0;     // positions filled
+  int64_t capacity = 0;
+};
+
+struct LlamaLayer {
+  at::Tensor attn_norm, ffn_norm;  // [hidden]
+  std::unique_ptr<Linear> q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj;
+};
+
+class LlamaModel {
+ public:
+  static std::unique_ptr<LlamaModel> load(const std::filesystem::path& model_dir, const LoadOptions& options);
+
+  const LlamaConfig& config() const { return config_; }
+  at::Device device() const { return device_; }
+  at::ScalarType dtype() const { return dtype_; }
+  const std::filesystem::path& folder() const { return folder_; }
+
+  KvCache make_cache(int64_t batch, int64_t capacity) const;
+
+  // input_ids: [batch, T] int64. With a cache, positions continue from cache->length and the cache is extended.
+  // Returns logits [batch, T, vocab] in the compute dtype.
+  at::Tensor forward(const at::Tensor& input_ids, KvCache* cache = nullptr) const;
+
+  std::vector<LlamaLayer>& layers() { return layers_; }
+  const std::vector<LlamaLayer>& layers() const { return layers_; }
+  int64_t weight_bytes() const;
+
+ private:
+  LlamaModel() = default;
+  at::Tensor attention(const LlamaLayer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                       KvCache* cache, int64_t layer_index, int64_t past) const;
+  at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
+
+  LlamaConfig config_;
+  std::filesystem::path folder_;
+  at::Device device_ = at::kCPU;
+  at::ScalarType dtype_ = at::kFloat;
+  at::Tensor embed_tokens_;  // [vocab, hidden]
+  at::Tensor final_norm_;    // [hidden]
+  at::Tensor lm_head_;       // [vocab, hidden]; the same tensor as embed_tokens_ when tied
+  at::Tensor inv_freq_;      // [head_dim / 2] float32, with rope scaling applied
+  std::vector<LlamaLayer> layers_;
+};
+
+// Rotary inverse frequencies as transformers computes them (float32), including linear and llama3 scaling.
+at::Tensor rope_inverse_frequencies(const LlamaConfig& config);
+
+// The dtype a model computes in on `device` when the user did not choose one.
+at::ScalarType default_compute_dtype(const LlamaConfig& config, at::Device device);
+
+// "float16" → at::kHalf; throws InputError for anything else than float32/float16/bfloat16.
+at::ScalarType parse_dtype(const std::string& name);
+
+}  // namespace lowbit::model

@@ -1,0 +1,73 @@
+#include "core/model/model_summary.h"
+
+#include <ATen/Context.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/model/safetensors.h"
+#include "core/util/errors.h"
+
+namespace lowbit::model {
+
+std::string format_bytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024.0 && unit < 4) {
+    value /= 1024.0;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return text;
+}
+
+ModelSummary summarize_model(const std::filesystem::path& model_dir) {
+  ModelSummary summary;
+  summary.folder = model_dir;
+  summary.config = load_llama_config(model_dir);
+  summary.parameters = parameter_count(summary.config);
+  const SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint::open_folder(model_dir);
+  for (const std::string& name : checkpoint.names()) {
+    ++summary.stored_dtypes[checkpoint.info(name).dtype];
+    ++summary.tensor_count;
+  }
+  for (const std::filesystem::path& file : checkpoint.files()) {
+    summary.weight_file_bytes += static_cast<int64_t>(std::filesystem::file_size(file));
+  }
+  std::ifstream config_file(model_dir / "config.json");
+  const nlohmann::json config = nlohmann::json::parse(config_file, nullptr, /*allow_exceptions=*/false);
+  if (config.is_object() && config.contains("quantization_config") && config["quantization_config"].is_object()) {
+    const nlohmann::json& q = config["quantization_config"];
+    summary.quantization = q.value("quant_method", std::string("unknown"));
+    if (q.contains("bits")) summary.quantization += ", " + q["bits"].dump() + " bits";
+    if (q.contains("group_size")) summary.quantization += ", group size " + q["group_size"].dump();
+  }
+  summary.has_tokenizer = std::filesystem::exists(model_dir / "tokenizer.model");
+  summary.weights_fp16_bytes = summary.parameters * 2;
+  const LlamaConfig& c = summary.config;
+  summary.kv_cache_fp16_bytes_per_token = 2 * c.n_layer * c.n_head_kv * c.head_dim * 2;
+  return summary;
+}
+
+at::Device resolve_device(const std::string& name) {
+  if (name == "cpu") return at::kCPU;
+  const bool cuda_usable = at::hasCUDA();
+  if (name == "auto") return cuda_usable ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    if (!cuda_usable) {
+      throw ResourceError("no usable CUDA device (see 'lowbit --version' for the driver and GPUs found); "
+                          "run with --device cpu");
+    }
+    try {
+      return at::Device(name);
+    } catch (const c10::Error&) {
+      throw UsageError("invalid device '" + name + "'; use cpu, cuda, cuda:N or auto");
+    }
+  }
+  throw UsageError("invalid device '" + name + "'; use cpu, cuda, cuda:N or auto");
+}
+
+}  // namespace lowbit::model

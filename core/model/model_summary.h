@@ -1,0 +1,37 @@
+// What `lowbit info` and the model library show about a model folder, read from config.json and the
+// safetensors headers only (no weights are loaded), plus the memory a run would need.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include <ATen/ATen.h>
+
+#include "core/model/llama_config.h"
+
+namespace lowbit::model {
+
+struct ModelSummary {
+  std::filesystem::path folder;
+  LlamaConfig config;
+  int64_t parameters = 0;
+  std::map<std::string, int64_t> stored_dtypes;  // dtype → number of tensors
+  int64_t weight_file_bytes = 0;                 // *.safetensors on disk
+  int64_t tensor_count = 0;
+  std::string quantization = "none";             // from config.json quantization_config
+  bool has_tokenizer = false;
+  int64_t weights_fp16_bytes = 0;                // weights as LowBit holds them on a GPU
+  int64_t kv_cache_fp16_bytes_per_token = 0;     // all layers, keys and values
+};
+
+ModelSummary summarize_model(const std::filesystem::path& model_dir);
+
+std::string format_bytes(int64_t bytes);  // "1.2 GiB", "960.0 KiB"
+
+// "cpu", "cuda", "cuda:1" or "auto" (CUDA when a device is usable, else the CPU). InputError/ResourceError
+// with the reason when CUDA is asked for and cannot be used.
+at::Device resolve_device(const std::string& name);
+
+}  // namespace lowbit::model

@@ -1,0 +1,669 @@
+#include "core/model/safetensors.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <set>
+#include <system_error>
+
+#ifdef _WIN32
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+#include "core/util/atomic_file.h"
+#include "core/util/errors.h"
+
+namespace lowbit::model {
+
+// A whole file mapped copy-on-write: writes through data() change private pages, never the file.
+class MappedFile {
+ public:
+  // Throws InputError when the file cannot be opened, ResourceError when it cannot be mapped.
+  static std::shared_ptr<MappedFile> map(const std::filesystem::path& path);
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  uint8_t* data() const { return data_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  MappedFile() = default;
+  uint8_t* data_ = nullptr;  // nullptr for an empty file, which cannot be mapped
+  uint64_t size_ = 0;
+};
+
+namespace {
+
+using nlohmann::json;
+
+// The 100 MB header limit of the reference implementation; a larger header is corruption, not a model.
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+constexpr const char* kMetadataKey = "__metadata__";
+constexpr const char* kResaveRemedy =
+    "the file is damaged or was not written by a safetensors library; re-download or re-save the checkpoint";
+constexpr const char* kTruncatedRemedy = "re-download or re-save the checkpoint";
+
+// Listed in the order of the Python library's Dtype enum: save_safetensors lays out larger ranks first, as it does.
+struct DtypeEntry {
+  const char* name;
+  at::ScalarType type;
+  uint64_t element_size;
+};
+const DtypeEntry kDtypes[] = {
+    {"BOOL", at::kBool, 1},  {"U8", at::kByte, 1},       {"I8", at::kChar, 1}, {"I16", at::kShort, 2},
+    {"F16", at::kHalf, 2},   {"BF16", at::kBFloat16, 2}, {"I32", at::kInt, 4}, {"F32", at::kFloat, 4},
+    {"F64", at::kDouble, 8}, {"I64", at::kLong, 8},
+};
+
+const DtypeEntry* find_dtype(const std::string& name) {
+  for (const DtypeEntry& entry : kDtypes) {
+    if (name == entry.name) return &entry;
+  }
+  return nullptr;
+}
+
+const DtypeEntry* find_dtype(at::ScalarType type) {
+  for (const DtypeEntry& entry : kDtypes) {
+    if (type == entry.type) return &entry;
+  }
+  return nullptr;
+}
+
+size_t layout_rank(const DtypeEntry* dtype) { return static_cast<size_t>(dtype - kDtypes); }
+
+std::string supported_dtype_list() {
+  std::string list;
+  for (const DtypeEntry& entry : kDtypes) list += (list.empty() ? "" : ", ") + std::string(entry.name);
+  return list;
+}
+
+std::string os_error_text(int error_number) { return std::generic_category().message(error_number); }
+
+std::string format_shape(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// A JSON value quoted in an error message, cut short so that a corrupt header cannot flood the message.
+std::string quote_json(const json& value) {
+  constexpr size_t kMaxQuotedChars = 80;
+  std::string text = value.dump();
+  if (text.size() > kMaxQuotedChars) text = text.substr(0, kMaxQuotedChars) + "...";
+  return text;
+}
+
+uint64_t read_u64_little_endian(const uint8_t* bytes) {
+  uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) value = (value << 8) | bytes[i];
+  return value;
+}
+
+// shape product × element size, or false when it does not fit in 64 bits.
+bool checked_byte_size(const std::vector<int64_t>& shape, uint64_t element_size, uint64_t& bytes) {
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) {
+    bytes = 0;
+    return true;
+  }
+  uint64_t total = element_size;
+  for (const int64_t dim : shape) {
+    const auto d = static_cast<uint64_t>(dim);
+    if (total > std::numeric_limits<uint64_t>::max() / d) return false;
+    total *= d;
+  }
+  bytes = total;
+  return true;
+}
+
+class HeaderParser {
+ public:
+  HeaderParser(std::string where, uint64_t data_section_offset, uint64_t file_size)
+      : where_(std::move(where)), data_section_offset_(data_section_offset), file_size_(file_size) {}
+
+  std::map<std::string, std::string> metadata(const json& value) const {
+    if (!value.is_object()) {
+      fail("the header's \"__metadata__\" entry must be an object of strings, found " + quote_json(value));
+    }
+    std::map<std::string, std::string> result;
+    for (const auto& item : value.items()) {
+      if (!item.value().is_string()) {
+        fail("the header's \"__metadata__\" value for '" + item.key() + "' must be a string, found " +
+             quote_json(item.value()));
+      }
+      result[item.key()] = item.value().get<std::string>();
+    }
+    return result;
+  }
+
+  SafetensorsTensorInfo tensor(const std::string& name, const json& entry) const {
+    if (!entry.is_object()) fail("the header entry of tensor '" + name + "' is not an object: " + quote_json(entry));
+    SafetensorsTensorInfo info;
+    info.name = name;
+
+    const json& dtype = field(name, entry, "dtype");
+    if (!dtype.is_string()) fail("tensor '" + name + "': \"dtype\" must be a string, found " + quote_json(dtype));
+    info.dtype = dtype.get<std::string>();
+    const DtypeEntry* known = find_dtype(info.dtype);
+    if (known == nullptr) {
+      throw InputError(where_,
+                       "tensor '" + name + "' has dtype '" + info.dtype + "', which LowBit cannot read (it reads " +
+                           supported_dtype_list() + ")",
+                       "convert the checkpoint to F16, BF16 or F32");
+    }
+
+    const json& shape = field(name, entry, "shape");
+    if (!shape.is_array()) {
+      fail("tensor '" + name + "': \"shape\" must be a list of integers, found " + quote_json(shape));
+    }
+    for (const json& dim : shape) {
+      if (!dim.is_number_integer()) {
+        fail("tensor '" + name + "': \"shape\" must be a list of integers, found " + quote_json(shape));
+      }
+      if (dim.is_number_unsigned()) {
+        if (dim.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+          fail("tensor '" + name + "' has a dimension too large for any file: " + quote_json(shape));
+        }
+        info.shape.push_back(static_cast<int64_t>(dim.get<uint64_t>()));
+      } else {
+        info.shape.push_back(dim.get<int64_t>());
+      }
+      if (info.shape.back() < 0) {
+        fail("tensor '" + name + "' has a negative dimension " + std::to_string(info.shape.back()) + " in shape " +
+             quote_json(shape));
+      }
+    }
+
+    const json& offsets = field(name, entry, "data_offsets");
+    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+        !offsets[1].is_number_unsigned()) {
+      fail("tensor '" + name + "': \"data_offsets\" must be two non-negative integers [begin, end], found " +
+           quote_json(offsets));
+    }
+    info.data_begin = offsets[0].get<uint64_t>();
+    info.data_end = offsets[1].get<uint64_t>();
+    const std::string offsets_text = "[" + std::to_string(info.data_begin) + ", " + std::to_string(info.data_end) + "]";
+    if (info.data_end < info.data_begin) {
+      fail("tensor '" + name + "' has data_offsets " + offsets_text + " that end before they begin");
+    }
+
+    uint64_t expected_bytes = 0;
+    const std::string described =
+        "tensor '" + name + "' of shape " + format_shape(info.shape) + " and dtype " + info.dtype;
+    if (!checked_byte_size(info.shape, known->element_size, expected_bytes)) {
+      fail("header lying about sizes: " + described + " would need more than 2^64 bytes");
+    }
+    if (expected_bytes != info.byte_size()) {
+      fail("header lying about sizes: " + described + " needs " + std::to_string(expected_bytes) +
+           " bytes, but its data_offsets " + offsets_text + " give " + std::to_string(info.byte_size()) + " bytes");
+    }
+    if (info.data_end > file_size_ - data_section_offset_) {
+      throw InputError(where_,
+                       "file is truncated: tensor '" + name + "' needs bytes up to " +
+                           std::to_string(data_section_offset_ + info.data_end) + " but the file has " +
+                           std::to_string(file_size_),
+                       kTruncatedRemedy);
+    }
+    return info;
+  }
+
+  void reject_overlaps(const std::map<std::string, SafetensorsTensorInfo>& tensors) const {
+    std::vector<const SafetensorsTensorInfo*> by_position;
+    for (const auto& item : tensors) {
+      if (item.second.byte_size() > 0) by_position.push_back(&item.second);
+    }
+    std::sort(
+        by_position.begin(), by_position.end(),
+        [](const SafetensorsTensorInfo* a, const SafetensorsTensorInfo* b) { return a->data_begin < b->data_begin; });
+    for (size_t i = 1; i < by_position.size(); ++i) {
+      const SafetensorsTensorInfo& before = *by_position[i - 1];
+      const SafetensorsTensorInfo& after = *by_position[i];
+      if (after.data_begin < before.data_end) {
+        fail("tensors '" + before.name + "' (bytes " + std::to_string(before.data_begin) + " to " +
+             std::to_string(before.data_end) + ") and '" + after.name + "' (bytes " + std::to_string(after.data_begin) +
+             " to " + std::to_string(after.data_end) + ") overlap");
+      }
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& problem) const { throw InputError(where_, problem, kResaveRemedy); }
+
+  const json& field(const std::string& name, const json& entry, const char* key) const {
+    const auto it = entry.find(key);
+    if (it == entry.end()) fail("the header entry of tensor '" + name + "' has no \"" + key + "\"");
+    return *it;
+  }
+
+  std::string where_;
+  uint64_t data_section_offset_;
+  uint64_t file_size_;
+};
+
+std::filesystem::directory_iterator list_folder(const std::filesystem::path& dir) {
+  std::error_code error;
+  std::filesystem::directory_iterator listing(dir, error);
+  if (error) throw InputError(dir.string(), "cannot be listed: " + error.message(), "check the folder's permissions");
+  return listing;
+}
+
+// Pickled checkpoints a Hugging Face folder may hold instead of safetensors.
+std::vector<std::string> pickled_checkpoint_names(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : list_folder(dir)) {
+    const std::string file = entry.path().filename().string();
+    const std::string extension = entry.path().extension().string();
+    const bool hf_pickle = file.rfind("pytorch_model", 0) == 0 && extension == ".bin";
+    if (hf_pickle || extension == ".pt" || extension == ".pth") names.push_back(file);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+[[noreturn]] void refuse_folder_without_safetensors(const std::filesystem::path& dir) {
+  const std::vector<std::string> pickles = pickled_checkpoint_names(dir);
+  if (pickles.empty()) {
+    throw InputError(dir.string(), "contains no *.safetensors files",
+                     "give the Hugging Face model folder that holds model.safetensors, or "
+                     "model.safetensors.index.json and its shards");
+  }
+  std::string listed;
+  for (const std::string& name : pickles) listed += (listed.empty() ? "" : ", ") + name;
+  std::filesystem::path folder = dir.lexically_normal();
+  if (folder.filename().empty()) folder = folder.parent_path();
+  const std::string converted = folder.string() + "-safetensors";
+  const std::string convert_command =
+      "python -c \"from transformers import AutoModelForCausalLM as M; M.from_pretrained('" + folder.string() +
+      "').save_pretrained('" + converted + "', safe_serialization=True)\"";
+  throw InputError(dir.string(),
+                   "holds only pickled PyTorch checkpoints (" + listed +
+                       "), no *.safetensors; LowBit does not open pickle files because loading a pickle can run "
+                       "arbitrary code hidden in it",
+                   "convert the model once with: " + convert_command + ", copy the tokenizer files into " +
+                       converted + " and open that folder");
+}
+
+// model.safetensors.index.json: {"metadata": {...}, "weight_map": {"tensor name": "shard file name", ...}}.
+std::map<std::string, std::string> read_weight_map(const std::filesystem::path& index_path) {
+  const std::string where = index_path.string();
+  const char* remedy = "the index file is damaged; re-download the model or re-save it with save_pretrained";
+  std::error_code error;
+  const auto size = std::filesystem::file_size(index_path, error);
+  if (error) throw InputError(where, "cannot be read: " + error.message(), "check that the file is readable");
+  if (size > kMaxHeaderBytes) {
+    throw InputError(where, "is " + std::to_string(size) + " bytes long, too big for an index", remedy);
+  }
+  const auto mapping = MappedFile::map(index_path);
+  const char* text = reinterpret_cast<const char*>(mapping->data());
+  const json index = json::parse(text, text + mapping->size(), nullptr, /*allow_exceptions=*/false);
+  if (index.is_discarded()) throw InputError(where, "is not valid JSON", remedy);
+  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
+    throw InputError(where, "has no \"weight_map\" object", remedy);
+  }
+  std::map<std::string, std::string> weight_map;
+  for (const auto& item : index["weight_map"].items()) {
+    if (!item.value().is_string()) {
+      throw InputError(where,
+                       "\"weight_map\" gives " + quote_json(item.value()) + " for tensor '" + item.key() +
+                           "' instead of a shard file name",
+                       remedy);
+    }
+    const std::filesystem::path shard = item.value().get<std::string>();
+    const bool inside_folder =
+        !shard.empty() && shard.is_relative() &&
+        std::none_of(shard.begin(), shard.end(), [](const std::filesystem::path& part) { return part == ".."; });
+    if (!inside_folder) {
+      throw InputError(where,
+                       "\"weight_map\" places tensor '" + item.key() + "' in '" + shard.string() +
+                           "', which is not a file inside the model folder",
+                       remedy);
+    }
+    weight_map[item.key()] = shard.string();
+  }
+  return weight_map;
+}
+
+}  // namespace
+
+#ifdef _WIN32
+
+std::shared_ptr<MappedFile> MappedFile::map(const std::filesystem::path& path) {
+  std::shared_ptr<MappedFile> mapped(new MappedFile());
+  HANDLE file =
+      CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (file == INVALID_HANDLE_VALUE) {
+    throw InputError(path.string(), "cannot be opened (Windows error " + std::to_string(GetLastError()) + ")",
+                     "check that the file exists and is readable");
+  }
+  LARGE_INTEGER size;
+  if (!GetFileSizeEx(file, &size)) {
+    const DWORD error = GetLastError();
+    CloseHandle(file);
+    throw InputError(path.string(), "cannot be read (Windows error " + std::to_string(error) + ")",
+                     "check that the file is readable");
+  }
+  mapped->size_ = static_cast<uint64_t>(size.QuadPart);
+  if (mapped->size_ > 0) {
+    // PAGE_WRITECOPY + FILE_MAP_COPY: the Windows form of a private copy-on-write mapping.
+    HANDLE mapping = CreateFileMappingW(file, nullptr, PAGE_WRITECOPY, 0, 0, nullptr);
+    void* view = mapping ? MapViewOfFile(mapping, FILE_MAP_COPY, 0, 0, 0) : nullptr;
+    const DWORD error = GetLastError();
+    if (mapping) CloseHandle(mapping);  // the view keeps the mapping object alive
+    if (view == nullptr) {
+      CloseHandle(file);
+      throw ResourceError("cannot memory-map " + path.string() + " (Windows error " + std::to_string(error) + ")");
+    }
+    mapped->data_ = static_cast<uint8_t*>(view);
+  }
+  CloseHandle(file);
+  return mapped;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) UnmapViewOfFile(data_);
+}
+
+#else
+
+std::shared_ptr<MappedFile> MappedFile::map(const std::filesystem::path& path) {
+  std::shared_ptr<MappedFile> mapped(new MappedFile());
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw InputError(path.string(), "cannot be opened: " + os_error_text(errno),
+                     "check that the file exists and is readable");
+  }
+  struct stat status {};
+  if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
+    ::close(fd);
+    throw InputError(path.string(), "is not a regular file", "give the path of a *.safetensors file");
+  }
+  mapped->size_ = static_cast<uint64_t>(status.st_size);
+  if (mapped->size_ > 0) {
+    // PROT_WRITE with MAP_PRIVATE is copy-on-write: an in-place op on a tensor viewing these pages gets its own
+    // copy of them instead of a crash (PROT_READ alone) or a change to the file (MAP_SHARED).
+    // MAP_NORESERVE keeps a 100 GB checkpoint from being charged against swap before anything is written.
+    int flags = MAP_PRIVATE;
+#ifdef MAP_NORESERVE
+    flags |= MAP_NORESERVE;
+#endif
+    void* data = ::mmap(nullptr, static_cast<size_t>(mapped->size_), PROT_READ | PROT_WRITE, flags, fd, 0);
+    const int map_errno = errno;
+    ::close(fd);
+    if (data == MAP_FAILED) {
+      throw ResourceError("cannot memory-map " + path.string() + " (" + std::to_string(mapped->size_) +
+                          " bytes): " + os_error_text(map_errno));
+    }
+    mapped->data_ = static_cast<uint8_t*>(data);
+  } else {
+    ::close(fd);
+  }
+  return mapped;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, static_cast<size_t>(size_));
+}
+
+#endif
+
+std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path) {
+  const std::string where = path.string();
+  std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
+  file->path_ = path;
+  file->mapping_ = MappedFile::map(path);
+  const uint64_t file_size = file->mapping_->size();
+  if (file_size < 8) {
+    throw InputError(where,
+                     "file is truncated: it has " + std::to_string(file_size) +
+                         " bytes, fewer than the 8-byte header length every safetensors file starts with",
+                     kTruncatedRemedy);
+  }
+  const uint8_t* bytes = file->mapping_->data();
+  const uint64_t header_length = read_u64_little_endian(bytes);
+  if (header_length > kMaxHeaderBytes) {
+    throw InputError(where,
+                     "declares a header of " + std::to_string(header_length) + " bytes, more than the " +
+                         std::to_string(kMaxHeaderBytes) + "-byte limit of the format",
+                     kResaveRemedy);
+  }
+  if (header_length > file_size - 8) {
+    throw InputError(where,
+                     "file is truncated: the header needs bytes up to " + std::to_string(8 + header_length) +
+                         " but the file has " + std::to_string(file_size),
+                     kTruncatedRemedy);
+  }
+  file->data_section_offset_ = 8 + header_length;
+
+  const char* header_text = reinterpret_cast<const char*>(bytes + 8);
+  json header;
+  try {
+    header = json::parse(header_text, header_text + header_length);
+  } catch (const json::parse_error& e) {
+    throw InputError(where, std::string("the header is not valid JSON: ") + e.what(), kResaveRemedy);
+  }
+  if (!header.is_object()) {
+    throw InputError(where, "the header is not a JSON object: " + quote_json(header), kResaveRemedy);
+  }
+  const HeaderParser parser(where, file->data_section_offset_, file_size);
+  for (const auto& item : header.items()) {
+    if (item.key() == kMetadataKey) {
+      file->metadata_ = parser.metadata(item.value());
+    } else {
+      file->tensors_[item.key()] = parser.tensor(item.key(), item.value());
+    }
+  }
+  parser.reject_overlaps(file->tensors_);
+  return file;
+}
+
+const SafetensorsTensorInfo& SafetensorsFile::info(const std::string& name) const {
+  const auto it = tensors_.find(name);
+  if (it == tensors_.end()) {
+    throw InputError(path_.string(), "has no tensor '" + name + "'",
+                     "check the tensor name; the file holds " + std::to_string(tensors_.size()) + " tensors");
+  }
+  return it->second;
+}
+
+at::Tensor SafetensorsFile::tensor(const std::string& name) const {
+  const SafetensorsTensorInfo& stored = info(name);
+  const DtypeEntry* dtype = find_dtype(stored.dtype);
+  if (dtype == nullptr) {
+    throw InternalError("safetensors: dtype '" + stored.dtype + "' passed validation but is unknown");
+  }
+  const auto options = at::TensorOptions().dtype(dtype->type).device(at::kCPU);
+  if (stored.byte_size() == 0) return at::empty(stored.shape, options);
+
+  uint8_t* bytes = mapping_->data() + data_section_offset_ + stored.data_begin;
+  if (dtype->type == at::kBool) {
+    // Any byte other than 0 or 1 in a torch bool tensor is undefined behaviour, so it is refused here.
+    const auto* invalid = std::find_if(bytes, bytes + stored.byte_size(), [](uint8_t b) { return b > 1; });
+    if (invalid != bytes + stored.byte_size()) {
+      throw InputError(path_.string(),
+                       "BOOL tensor '" + name + "' holds the byte " + std::to_string(*invalid) + " at element " +
+                           std::to_string(invalid - bytes) + "; only 0 and 1 are valid",
+                       kResaveRemedy);
+    }
+  }
+  if (reinterpret_cast<uintptr_t>(bytes) % dtype->element_size == 0) {
+    std::shared_ptr<MappedFile> keep_mapping_alive = mapping_;
+    return at::from_blob(bytes, stored.shape, [keep_mapping_alive](void*) {}, options);
+  }
+  at::Tensor copy = at::empty(stored.shape, options);
+  std::memcpy(copy.data_ptr(), bytes, stored.byte_size());
+  return copy;
+}
+
+SafetensorsCheckpoint SafetensorsCheckpoint::open_folder(const std::filesystem::path& dir) {
+  std::error_code error;
+  if (!std::filesystem::exists(dir, error)) {
+    throw InputError(dir.string(), "folder does not exist", "check the path of the model folder");
+  }
+  if (!std::filesystem::is_directory(dir, error)) {
+    throw InputError(dir.string(), "is not a folder", "give the model folder that holds the *.safetensors files");
+  }
+  SafetensorsCheckpoint checkpoint;
+  checkpoint.folder_ = dir;
+
+  const std::filesystem::path index_path = dir / "model.safetensors.index.json";
+  const bool indexed = std::filesystem::exists(index_path);
+  std::map<std::string, std::string> weight_map;
+  std::vector<std::filesystem::path> shard_paths;
+  if (indexed) {
+    weight_map = read_weight_map(index_path);
+    std::map<std::string, std::string> first_tensor_of_shard;
+    for (const auto& [name, shard] : weight_map) first_tensor_of_shard.emplace(shard, name);
+    for (const auto& [shard, first_tensor] : first_tensor_of_shard) {
+      const std::filesystem::path shard_path = dir / shard;
+      if (!std::filesystem::is_regular_file(shard_path, error)) {
+        throw InputError(index_path.string(),
+                         "lists shard '" + shard + "' (holding tensor '" + first_tensor + "'), but " +
+                             shard_path.string() + " does not exist",
+                         "the download is incomplete; download the missing shard");
+      }
+      shard_paths.push_back(shard_path);
+    }
+  } else if (std::filesystem::exists(dir / "model.safetensors")) {
+    shard_paths.push_back(dir / "model.safetensors");
+  } else {
+    for (const auto& entry : list_folder(dir)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".safetensors") shard_paths.push_back(entry.path());
+    }
+    std::sort(shard_paths.begin(), shard_paths.end());
+  }
+  if (shard_paths.empty()) refuse_folder_without_safetensors(dir);
+
+  for (const std::filesystem::path& shard_path : shard_paths) {
+    const size_t index = checkpoint.files_.size();
+    checkpoint.files_.push_back(SafetensorsFile::open(shard_path));
+    for (const auto& item : checkpoint.files_.back()->tensors()) {
+      const auto [existing, inserted] = checkpoint.owner_.emplace(item.first, index);
+      if (!inserted) {
+        throw InputError(dir.string(),
+                         "tensor '" + item.first + "' is stored twice, in " +
+                             checkpoint.files_[existing->second]->path().filename().string() + " and in " +
+                             shard_path.filename().string(),
+                         "the shards do not belong together; re-download the model or re-save it with save_pretrained");
+      }
+    }
+  }
+  for (const auto& [name, shard] : weight_map) {
+    const auto owner = checkpoint.owner_.find(name);
+    if (owner == checkpoint.owner_.end() || checkpoint.files_[owner->second]->path() != dir / shard) {
+      throw InputError(index_path.string(),
+                       "places tensor '" + name + "' in shard '" + shard + "', which does not hold it",
+                       "the index and the shards do not belong together; re-download the model");
+    }
+  }
+  return checkpoint;
+}
+
+std::vector<std::string> SafetensorsCheckpoint::names() const {
+  std::vector<std::string> result;
+  result.reserve(owner_.size());
+  for (const auto& item : owner_) result.push_back(item.first);
+  return result;
+}
+
+const SafetensorsFile& SafetensorsCheckpoint::owner_of(const std::string& name) const {
+  const auto it = owner_.find(name);
+  if (it == owner_.end()) {
+    throw InputError(folder_.string(), "tensor '" + name + "' is not in the checkpoint",
+                     "the folder may be incomplete (a shard missing) or hold a different model");
+  }
+  return *files_[it->second];
+}
+
+const SafetensorsTensorInfo& SafetensorsCheckpoint::info(const std::string& name) const {
+  return owner_of(name).info(name);
+}
+
+at::Tensor SafetensorsCheckpoint::tensor(const std::string& name) const { return owner_of(name).tensor(name); }
+
+uint64_t SafetensorsCheckpoint::total_bytes() const {
+  uint64_t total = 0;
+  for (const auto& item : owner_) total += files_[item.second]->info(item.first).byte_size();
+  return total;
+}
+
+std::vector<std::filesystem::path> SafetensorsCheckpoint::files() const {
+  std::vector<std::filesystem::path> paths;
+  for (const auto& file : files_) paths.push_back(file->path());
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+void save_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  struct Entry {
+    const std::string* name;
+    const at::Tensor* tensor;
+    const DtypeEntry* dtype;
+    uint64_t byte_size;
+  };
+  std::vector<Entry> entries;
+  std::set<std::string> seen;
+  for (const auto& [name, tensor] : tensors) {
+    if (name == kMetadataKey) throw InternalError("save_safetensors: \"__metadata__\" cannot be a tensor name");
+    if (!seen.insert(name).second) throw InternalError("save_safetensors: tensor '" + name + "' is given twice");
+    if (!tensor.defined()) throw InternalError("save_safetensors: tensor '" + name + "' is undefined");
+    const DtypeEntry* dtype = find_dtype(tensor.scalar_type());
+    if (dtype == nullptr) {
+      throw InternalError("save_safetensors: tensor '" + name + "' has dtype " +
+                          std::string(c10::toString(tensor.scalar_type())) + "; supported: " + supported_dtype_list());
+    }
+    entries.push_back({&name, &tensor, dtype, static_cast<uint64_t>(tensor.numel()) * dtype->element_size});
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    if (a.dtype != b.dtype) return layout_rank(a.dtype) > layout_rank(b.dtype);
+    return *a.name < *b.name;
+  });
+
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header[kMetadataKey] = metadata;
+  uint64_t offset = 0;
+  for (const Entry& entry : entries) {
+    nlohmann::ordered_json shape = nlohmann::ordered_json::array();
+    for (const int64_t dim : entry.tensor->sizes()) shape.push_back(dim);
+    header[*entry.name] = {
+        {"dtype", entry.dtype->name}, {"shape", shape}, {"data_offsets", {offset, offset + entry.byte_size}}};
+    offset += entry.byte_size;
+  }
+  std::string header_text;
+  try {
+    header_text = header.dump();
+  } catch (const nlohmann::json::type_error& e) {
+    throw InternalError("save_safetensors: a tensor name or metadata entry is not valid UTF-8: " +
+                        std::string(e.what()));
+  }
+  // Padding to a multiple of 8 makes the data section, and with the layout above every tensor, 8-byte aligned.
+  header_text.append((8 - header_text.size() % 8) % 8, ' ');
+
+  write_file_atomically(path, [&](std::ostream& out) {
+    char length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((header_text.size() >> (8 * i)) & 0xFF);
+    out.write(length, sizeof(length));
+    out.write(header_text.data(), static_cast<std::streamsize>(header_text.size()));
+    for (const Entry& entry : entries) {
+      if (entry.byte_size == 0) continue;
+      const at::Tensor data = entry.tensor->detach().to(at::kCPU).contiguous();
+      out.write(static_cast<const char*>(data.data_ptr()), static_cast<std::streamsize>(entry.byte_size));
+    }
+  });
+}
+
+}  // namespace lowbit::model

@@ -1,0 +1,117 @@
+#include "core/util/atomic_file.h"
+
+#include <cerrno>
+#include <fstream>
+#include <ostream>
+#include <system_error>
+
+#ifndef _WIN32
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
+#include "core/util/errors.h"
+
+namespace lowbit {
+namespace {
+
+std::string os_error_text(int error_number) {
+  if (error_number == 0) return "no reason given by the operating system";
+  return std::generic_category().message(error_number);
+}
+
+std::string disk_remedy() { return "the disk may be full or the folder not writable"; }
+
+// Removes the temporary file on every way out except a successful rename.
+class TemporaryFileGuard {
+ public:
+  explicit TemporaryFileGuard(std::filesystem::path path) : path_(std::move(path)) {}
+  TemporaryFileGuard(const TemporaryFileGuard&) = delete;
+  TemporaryFileGuard& operator=(const TemporaryFileGuard&) = delete;
+  ~TemporaryFileGuard() {
+    if (armed_) {
+      std::error_code ignored;
+      std::filesystem::remove(path_, ignored);
+    }
+  }
+  void release() { armed_ = false; }
+
+ private:
+  std::filesystem::path path_;
+  bool armed_ = true;
+};
+
+#ifndef _WIN32
+// std::ofstream cannot fsync, so the closed file is reopened for it; fsync acts on the file, not the descriptor.
+void sync_file_to_disk(const std::filesystem::path& temporary, const std::filesystem::path& target) {
+  const int fd = ::open(temporary.c_str(), O_WRONLY);
+  if (fd < 0) {
+    throw ResourceError("writing " + target.string() + ": cannot reopen " + temporary.string() +
+                        " to sync it: " + os_error_text(errno));
+  }
+  const int sync_result = ::fsync(fd);
+  const int sync_errno = errno;
+  ::close(fd);
+  if (sync_result != 0) {
+    throw ResourceError("writing " + target.string() + ": syncing " + temporary.string() +
+                        " to disk failed: " + os_error_text(sync_errno) + "; " + disk_remedy());
+  }
+}
+
+// Makes the rename itself durable. Best effort: some file systems cannot sync a directory, and the data is safe.
+void sync_folder_to_disk(const std::filesystem::path& file) {
+  std::filesystem::path folder = file.parent_path();
+  if (folder.empty()) folder = ".";
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+#endif
+
+}  // namespace
+
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::ostream&)>& write) {
+  std::filesystem::path temporary = path;
+  temporary += ".tmp";
+  TemporaryFileGuard guard(temporary);
+  {
+    errno = 0;
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      throw ResourceError("cannot write " + path.string() + ": creating " + temporary.string() +
+                          " failed: " + os_error_text(errno) + " (does the folder exist and is it writable?)");
+    }
+    write(out);
+    errno = 0;
+    out.flush();
+    if (!out) {
+      throw ResourceError("writing " + path.string() + " failed: " + os_error_text(errno) + "; " + disk_remedy());
+    }
+    errno = 0;
+    out.close();
+    if (!out) {
+      throw ResourceError("writing " + path.string() + " failed when closing " + temporary.string() + ": " +
+                          os_error_text(errno) + "; " + disk_remedy());
+    }
+  }
+#ifndef _WIN32
+  sync_file_to_disk(temporary, path);
+#endif
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) {
+    throw ResourceError("cannot replace " + path.string() + " with " + temporary.string() + ": " + error.message());
+  }
+  guard.release();
+#ifndef _WIN32
+  sync_folder_to_disk(path);
+#endif
+}
+
+void write_text_file_atomically(const std::filesystem::path& path, const std::string& text) {
+  write_file_atomically(path,
+                        [&](std::ostream& out) { out.write(text.data(), static_cast<std::streamsize>(text.size())); });
+}
+
+}  // namespace lowbit

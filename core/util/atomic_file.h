@@ -1,0 +1,23 @@
+// Writing files so that a crash, a full disk or a failing writer never leaves a half-written file behind:
+// the content goes to "<path>.tmp" in the same folder, is flushed and fsync'ed, and only then renamed over
+// <path>. On any failure the temporary file is removed and whatever was at <path> before is untouched.
+//
+//   write_file_atomically(dir / "model.safetensors", [&](std::ostream& out) { out.write(bytes, size); });
+//   write_text_file_atomically(dir / "config.json", config.dump(2));
+//
+// A stream that goes bad (disk full, folder not writable) is reported as ResourceError naming the path and the
+// operating system's reason; an exception thrown by `write` itself propagates unchanged after the cleanup.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+namespace lowbit {
+
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::ostream&)>& write);
+
+void write_text_file_atomically(const std::filesystem::path& path, const std::string& text);
+
+}  // namespace lowbit

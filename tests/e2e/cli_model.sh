@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `lowbit info`, `generate`, `eval` and `bench generate` on the real stories260K model, and their errors on bad
+# input (exit codes from `lowbit --help`). Usage: cli_model.sh PATH_TO_LOWBIT TESTDATA_DIR
+set -u
+lowbit="$1" testdata="$2"
+model="$testdata/models/stories260K-hf"
+text="$testdata/train_text/tinystories_val_sample.txt"
+[ -d "$model" ] || { echo "SKIP: $model not found (shared test assets missing)"; exit 77; }
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+failures=0
+check() {  # check DESCRIPTION EXPECTED_RC ACTUAL_RC OUTPUT PATTERN...
+  local what="$1" want_rc="$2" rc="$3" output="$4"; shift 4
+  if [ "$rc" -ne "$want_rc" ]; then
+    echo "FAIL: $what: exit code $rc, expected $want_rc"; echo "$output" | sed 's/^/    /'; failures=$((failures + 1)); return
+  fi
+  for pattern in "$@"; do
+    if ! grep -qE -- "$pattern" <<<"$output"; then
+      echo "FAIL: $what: output lacks /$pattern/"; echo "$output" | sed 's/^/    /'; failures=$((failures + 1)); return
+    fi
+  done
+  echo "ok: $what"
+}
+
+out="$("$lowbit" info "$model" 2>&1)"; rc=$?
+check "info" 0 "$rc" "$out" 'LlamaForCausalLM, 5 layers, hidden 64' '8 heads, 4 key/value heads \(GQA\)' \
+  'Parameters: +260032 ' 'embeddings tied' 'Quantization: +none' 'F32'
+
+out="$("$lowbit" generate "$model" --prompt "Once upon a time" --greedy --max-new-tokens 30 --device cpu 2>/dev/null)"; rc=$?
+check "generate --greedy continues with llama2.c's story" 0 "$rc" "$out" \
+  '^Once upon a time, there was a little girl named Lily\. She loved to play outside'
+
+out="$("$lowbit" generate "$model" --prompt "The cat" --max-new-tokens 20 --seed 3 --temperature 0.9 --top-k 20 --top-p 0.9 --device cpu 2>&1)"; rc=$?
+check "generate with sampling reports its seed and speed" 0 "$rc" "$out" 'seed 3\]' 'decode [0-9.]+ tokens/s'
+
+out="$("$lowbit" eval "$model" --text "$text" --seqlen 512 --max-windows 16 --batch-size 8 --device cpu 2>&1)"; rc=$?
+check "eval prints the PPL last" 0 "$rc" "$out" 'protocol gptq, seqlen 512, 16 windows' '^PPL [0-9]+\.[0-9]+$'
+[ "$(tail -n1 <<<"$out" | cut -c1-4)" = "PPL " ] || { echo "FAIL: the PPL is not the last line"; failures=$((failures + 1)); }
+
+out="$("$lowbit" eval "$model" --text "$text" --protocol int21 --seqlen 256 --stride 128 --max-windows 8 --device cpu 2>&1)"; rc=$?
+check "eval --protocol int21" 0 "$rc" "$out" 'protocol int21, seqlen 256, stride 128, 8 windows' '^PPL '
+
+out="$("$lowbit" bench generate "$model" --prompt-tokens 64 --new-tokens 32 --repeats 1 --device cpu 2>&1)"; rc=$?
+check "bench generate" 0 "$rc" "$out" '^lowbit +[0-9.]+ +[0-9.]+$'
+
+printf 'caf\xe9\n' > "$scratch/latin1.txt"
+out="$("$lowbit" eval "$model" --text "$scratch/latin1.txt" --device cpu 2>&1)"; rc=$?
+check "non-UTF-8 text is an input error" 3 "$rc" "$out" 'latin1.txt: is not valid UTF-8: line 1, byte offset 3'
+
+out="$("$lowbit" eval "$model" --text "$scratch/none.txt" --device cpu 2>&1)"; rc=$?
+check "missing text file is an input error" 3 "$rc" "$out" 'none.txt: does not exist'
+
+out="$("$lowbit" generate "$scratch" --prompt hi 2>&1)"; rc=$?
+check "a folder without a model is an input error" 3 "$rc" "$out" 'has no config.json'
+
+out="$("$lowbit" eval "$model" --text "$text" --seqlen banana 2>&1)"; rc=$?
+check "a bad number is a usage error" 2 "$rc" "$out" "--seqlen must be an integer from 2 to"
+
+out="$("$lowbit" eval "$model" --text "$text" --protocol wikitext 2>&1)"; rc=$?
+check "an unknown protocol is a usage error" 2 "$rc" "$out" "--protocol must be one of gptq, int21"
+
+if "$lowbit" --version | grep -q '^GPU: no CUDA device'; then
+  out="$("$lowbit" generate "$model" --prompt hi --device cuda 2>&1)"; rc=$?
+  check "--device cuda without a GPU is a resource error" 4 "$rc" "$out" 'no usable CUDA device' '--device cpu'
+fi
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
