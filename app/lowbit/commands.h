@@ -16,5 +16,6 @@ int run_info(const std::vector<std::string>& args);
 int run_generate(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
+int run_quantize(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

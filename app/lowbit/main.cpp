@@ -53,10 +53,11 @@ const std::vector<Command>& commands() {
                "[--batch-size N] [--max-windows N] [--max-tokens N] [--device cpu|cuda|auto] "
                "[--dtype float32|float16|bfloat16]",
        "measure perplexity on a text or JSONL file", nullptr, lowbit::cli::run_eval},
-      {"quantize", "lowbit quantize MODEL --bits B --group-size G --calib FILE --out DIR [--act-order --sym "
-                   "--method gptq|rtn]",
-       "quantize a model to 2/3/4/8 bits with GPTQ or RTN", "GPTQ quantization in the GPTQ checkpoint format",
-       nullptr},
+      {"quantize", "lowbit quantize MODEL --bits 2|3|4|8 --group-size G|-1 --calib FILE --out DIR [--act-order "
+                   "--static-groups --sym|--asym --method gptq|rtn --nsamples N --seqlen L --seed S --damp D "
+                   "--no-true-sequential --format gptq|gptq_v2 --device cpu|cuda|auto]",
+       "quantize a model to 2/3/4/8 bits with GPTQ or RTN, in the GPTQ checkpoint format", nullptr,
+       lowbit::cli::run_quantize},
       {"correct", "lowbit correct QUANT_DIR --teacher FP_DIR --calib FILE --out DIR [--preset int2|int3|int4]",
        "repair quantization error with low-rank adapters (LREC)", "LREC distillation with live KL/CE metrics",
        nullptr},

@@ -4,6 +4,7 @@
 
 #include "core/model/llama_tensor_names.h"
 #include "core/model/safetensors.h"
+#include "core/quant/quant_linear.h"
 #include "core/util/errors.h"
 
 namespace lowbit::model {
@@ -56,66 +57,133 @@ at::Tensor rope_inverse_frequencies(const LlamaConfig& c) {
   return inv_freq;
 }
 
+namespace {
+
+// A tensor of the checkpoint, present, of the expected shape; "" as expected_dtype accepts F32/F16/BF16.
+at::Tensor checked_tensor(const SafetensorsCheckpoint& checkpoint, const std::string& name,
+                          const std::vector<int64_t>& expected, const std::string& source, const LlamaConfig& c,
+                          const std::string& expected_dtype = "") {
+  if (!checkpoint.contains(name)) {
+    throw InputError(source, "tensor '" + name + "' is missing from the checkpoint",
+                     "the folder may be incomplete (a shard missing) or not a " + c.architecture + " model");
+  }
+  const at::Tensor stored = checkpoint.tensor(name);
+  if (shape_of(stored) != expected) {
+    throw InputError(source,
+                     "tensor '" + name + "' has shape " + format_shape(shape_of(stored)) + ", expected " +
+                         format_shape(expected) + " from config.json",
+                     "config.json and the weights do not belong together; re-download the model");
+  }
+  const auto dtype = stored.scalar_type();
+  const bool ok = expected_dtype.empty() ? (dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16)
+                                         : checkpoint.info(name).dtype == expected_dtype;
+  if (!ok) {
+    throw InputError(source, "tensor '" + name + "' is stored as " + checkpoint.info(name).dtype,
+                     expected_dtype.empty() ? "weights must be F32, F16 or BF16" : "expected " + expected_dtype);
+  }
+  return stored;
+}
+
+std::unique_ptr<Linear> load_projection(const SafetensorsCheckpoint& checkpoint, const LlamaTensorSpec& spec,
+                                        int64_t layer_index, const LlamaConfig& c,
+                                        const std::optional<quant::QuantConfig>& q, const LoadOptions& options,
+                                        at::ScalarType dtype, const std::string& source) {
+  const std::string weight_name = hf_tensor_name(spec, layer_index);
+  const std::vector<int64_t> shape = expected_shape(spec.tensor, c);  // [N, K]
+  if (!q) {
+    return std::make_unique<DenseLinear>(
+        checked_tensor(checkpoint, weight_name, shape, source, c).to(options.device, dtype));
+  }
+  const std::string prefix = weight_name.substr(0, weight_name.size() - std::string("weight").size());
+  const int64_t n_out = shape[0], k_in = shape[1];
+  const int bits = q->bits;
+  const int64_t groups = (k_in + q->columns_per_group(k_in) - 1) / q->columns_per_group(k_in);
+  quant::GptqTensors tensors;
+  tensors.qweight = checked_tensor(checkpoint, prefix + "qweight", {k_in * bits / 32, n_out}, source, c, "I32");
+  tensors.qzeros = checked_tensor(checkpoint, prefix + "qzeros", {groups, n_out * bits / 32}, source, c, "I32");
+  tensors.scales = checked_tensor(checkpoint, prefix + "scales", {groups, n_out}, source, c);
+  tensors.g_idx = checkpoint.contains(prefix + "g_idx")
+                      ? checked_tensor(checkpoint, prefix + "g_idx", {k_in}, source, c, "I32")
+                      : at::arange(k_in, at::kInt).div(q->columns_per_group(k_in), "floor").to(at::kInt);
+  const auto [g_min, g_max] = at::aminmax(tensors.g_idx);
+  if (g_min.item<int64_t>() < 0 || g_max.item<int64_t>() >= groups) {
+    throw InputError(source, "tensor '" + prefix + "g_idx' holds group " + std::to_string(g_max.item<int64_t>()) +
+                                 " but the layer has " + std::to_string(groups) + " groups",
+                     "the checkpoint is damaged or its group_size does not match quantize_config.json");
+  }
+  at::Tensor bias;
+  if (checkpoint.contains(prefix + "bias")) bias = checked_tensor(checkpoint, prefix + "bias", {n_out}, source, c);
+  return std::make_unique<quant::QuantLinear>(tensors, bits, q->zero_offset(), bias, options.device);
+}
+
+}  // namespace
+
+RopeTables rope_tables(const at::Tensor& inv_freq, int64_t start, int64_t length, at::ScalarType dtype) {
+  const at::Tensor positions = at::arange(start, start + length, inv_freq.options().dtype(at::kFloat));
+  const at::Tensor freqs = at::outer(positions, inv_freq);
+  const at::Tensor angles = at::cat({freqs, freqs}, -1);
+  return {angles.cos().to(dtype), angles.sin().to(dtype)};
+}
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  const at::Tensor x32 = x.to(at::kFloat);
+  const at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+LlamaLayer load_llama_layer(const SafetensorsCheckpoint& checkpoint, const LlamaConfig& c,
+                            const std::optional<quant::QuantConfig>& quant, int64_t layer_index,
+                            const LoadOptions& options, at::ScalarType dtype, const std::string& source) {
+  LlamaLayer layer;
+  for (const LlamaTensorSpec& spec : llama_tensor_names(c.architecture)) {
+    if (!spec.per_layer) continue;
+    if (spec.tensor == LlamaTensor::AttnNorm || spec.tensor == LlamaTensor::FfnNorm) {
+      const at::Tensor norm = checked_tensor(checkpoint, hf_tensor_name(spec, layer_index),
+                                             expected_shape(spec.tensor, c), source, c)
+                                  .to(options.device, dtype);
+      (spec.tensor == LlamaTensor::AttnNorm ? layer.attn_norm : layer.ffn_norm) = norm;
+      continue;
+    }
+    std::unique_ptr<Linear> projection = load_projection(checkpoint, spec, layer_index, c, quant, options, dtype, source);
+    switch (spec.tensor) {
+      case LlamaTensor::AttnQ: layer.q_proj = std::move(projection); break;
+      case LlamaTensor::AttnK: layer.k_proj = std::move(projection); break;
+      case LlamaTensor::AttnV: layer.v_proj = std::move(projection); break;
+      case LlamaTensor::AttnOutput: layer.o_proj = std::move(projection); break;
+      case LlamaTensor::FfnGate: layer.gate_proj = std::move(projection); break;
+      case LlamaTensor::FfnUp: layer.up_proj = std::move(projection); break;
+      case LlamaTensor::FfnDown: layer.down_proj = std::move(projection); break;
+      default: break;
+    }
+  }
+  return layer;
+}
+
 std::unique_ptr<LlamaModel> LlamaModel::load(const std::filesystem::path& model_dir, const LoadOptions& options) {
   std::unique_ptr<LlamaModel> model(new LlamaModel());
   model->config_ = load_llama_config(model_dir);
+  model->quant_ = quant::read_quant_config(model_dir.string());
   model->folder_ = model_dir;
   model->device_ = options.device;
   model->dtype_ = options.dtype.value_or(default_compute_dtype(model->config_, options.device));
   const LlamaConfig& c = model->config_;
+  const std::string source = model_dir.string();
   const SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint::open_folder(model_dir);
-  const auto target = at::TensorOptions().device(model->device_).dtype(model->dtype_);
-
-  auto fetch = [&](const LlamaTensorSpec& spec, int64_t layer) -> at::Tensor {
-    const std::string name = hf_tensor_name(spec, layer);
-    if (!checkpoint.contains(name)) {
-      throw InputError(model_dir.string(), "tensor '" + name + "' is missing from the checkpoint",
-                       "the folder may be incomplete (a shard missing) or not a " + c.architecture + " model");
-    }
-    const std::vector<int64_t> expected = expected_shape(spec.tensor, c);
-    const at::Tensor stored = checkpoint.tensor(name);
-    if (shape_of(stored) != expected) {
-      throw InputError(model_dir.string(),
-                       "tensor '" + name + "' has shape " + format_shape(shape_of(stored)) + ", expected " +
-                           format_shape(expected) + " from config.json",
-                       "config.json and the weights do not belong together; re-download the model");
-    }
-    const auto dtype = stored.scalar_type();
-    if (dtype != at::kFloat && dtype != at::kHalf && dtype != at::kBFloat16) {
-      throw InputError(model_dir.string(), "tensor '" + name + "' is stored as " + std::string(c10::toString(dtype)),
-                       "weights must be F32, F16 or BF16");
-    }
-    // Same dtype on the CPU: stays a view of the memory-mapped file.
-    return stored.to(target);
-  };
-
-  const auto& table = llama_tensor_names(c.architecture);
-  for (const LlamaTensorSpec& spec : table) {
-    if (spec.per_layer) continue;
-    if (spec.tensor == LlamaTensor::TokenEmbedding) model->embed_tokens_ = fetch(spec, 0);
-    if (spec.tensor == LlamaTensor::OutputNorm) model->final_norm_ = fetch(spec, 0);
-    if (spec.tensor == LlamaTensor::Output && !c.tie_word_embeddings) model->lm_head_ = fetch(spec, 0);
-  }
-  if (c.tie_word_embeddings) model->lm_head_ = model->embed_tokens_;
-  model->layers_.resize(static_cast<size_t>(c.n_layer));
-  for (int64_t i = 0; i < c.n_layer; ++i) {
-    LlamaLayer& layer = model->layers_[static_cast<size_t>(i)];
-    for (const LlamaTensorSpec& spec : table) {
-      if (!spec.per_layer) continue;
-      at::Tensor t = fetch(spec, i);
-      switch (spec.tensor) {
-        case LlamaTensor::AttnNorm: layer.attn_norm = t; break;
-        case LlamaTensor::FfnNorm: layer.ffn_norm = t; break;
-        case LlamaTensor::AttnQ: layer.q_proj = std::make_unique<DenseLinear>(t); break;
-        case LlamaTensor::AttnK: layer.k_proj = std::make_unique<DenseLinear>(t); break;
-        case LlamaTensor::AttnV: layer.v_proj = std::make_unique<DenseLinear>(t); break;
-        case LlamaTensor::AttnOutput: layer.o_proj = std::make_unique<DenseLinear>(t); break;
-        case LlamaTensor::FfnGate: layer.gate_proj = std::make_unique<DenseLinear>(t); break;
-        case LlamaTensor::FfnUp: layer.up_proj = std::make_unique<DenseLinear>(t); break;
-        case LlamaTensor::FfnDown: layer.down_proj = std::make_unique<DenseLinear>(t); break;
-        default: break;
+  auto global = [&](LlamaTensor tensor) {
+    for (const LlamaTensorSpec& spec : llama_tensor_names(c.architecture)) {
+      if (spec.tensor == tensor) {
+        // Same dtype on the CPU: stays a view of the memory-mapped file.
+        return checked_tensor(checkpoint, hf_tensor_name(spec, 0), expected_shape(tensor, c), source, c)
+            .to(model->device_, model->dtype_);
       }
     }
+    throw InternalError("tensor table lacks a global tensor");
+  };
+  model->embed_tokens_ = global(LlamaTensor::TokenEmbedding);
+  model->final_norm_ = global(LlamaTensor::OutputNorm);
+  model->lm_head_ = c.tie_word_embeddings ? model->embed_tokens_ : global(LlamaTensor::Output);
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    model->layers_.push_back(load_llama_layer(checkpoint, c, model->quant_, i, options, model->dtype_, source));
   }
   model->inv_freq_ = rope_inverse_frequencies(c).to(model->device_);
   return model;
@@ -145,23 +213,16 @@ KvCache LlamaModel::make_cache(int64_t batch, int64_t capacity) const {
   return cache;
 }
 
-at::Tensor LlamaModel::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
-  // As transformers' LlamaRMSNorm: normalise in float32, cast back, then scale.
-  const at::Tensor x32 = x.to(at::kFloat);
-  const at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, true) + config_.rms_norm_eps);
-  return weight * normed.to(x.scalar_type());
-}
-
-at::Tensor LlamaModel::attention(const LlamaLayer& layer, const at::Tensor& x, const at::Tensor& cos,
-                                 const at::Tensor& sin, KvCache* cache, int64_t layer_index, int64_t past) const {
-  const int64_t batch = x.size(0);
-  const int64_t steps = x.size(1);
-  const LlamaConfig& c = config_;
+at::Tensor decoder_layer_forward(const LlamaConfig& c, const LlamaLayer& layer, const at::Tensor& h,
+                                 const RopeTables& rope, KvCache* cache, int64_t layer_index, int64_t past) {
+  const int64_t batch = h.size(0);
+  const int64_t steps = h.size(1);
+  const at::Tensor x = rms_norm(h, layer.attn_norm, c.rms_norm_eps);
   at::Tensor q = layer.q_proj->forward(x).view({batch, steps, c.n_head, c.head_dim}).transpose(1, 2);
   at::Tensor k = layer.k_proj->forward(x).view({batch, steps, c.n_head_kv, c.head_dim}).transpose(1, 2);
   at::Tensor v = layer.v_proj->forward(x).view({batch, steps, c.n_head_kv, c.head_dim}).transpose(1, 2);
-  q = apply_rotary(q, cos, sin);
-  k = apply_rotary(k, cos, sin);
+  q = apply_rotary(q, rope.cos, rope.sin);
+  k = apply_rotary(k, rope.cos, rope.sin);
   if (cache != nullptr) {
     const auto index = static_cast<size_t>(layer_index);
     cache->keys[index].narrow(2, past, steps).copy_(k);
@@ -176,7 +237,7 @@ at::Tensor LlamaModel::attention(const LlamaLayer& layer, const at::Tensor& x, c
   if (windowed || (past > 0 && steps > 1)) {
     // Query i sits at position past + i and may see keys at positions ≤ past + i (and, with a sliding window,
     // > past + i − window).
-    const auto long_options = at::TensorOptions().device(device_).dtype(at::kLong);
+    const auto long_options = at::TensorOptions().device(h.device()).dtype(at::kLong);
     const at::Tensor query_pos = at::arange(past, total, long_options).unsqueeze(1);
     const at::Tensor key_pos = at::arange(0, total, long_options).unsqueeze(0);
     at::Tensor allowed = key_pos <= query_pos;
@@ -185,9 +246,12 @@ at::Tensor LlamaModel::attention(const LlamaLayer& layer, const at::Tensor& x, c
   } else if (steps > 1) {
     is_causal = true;
   }
-  const at::Tensor out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, std::nullopt,
-                                                          /*enable_gqa=*/c.n_head != c.n_head_kv);
-  return layer.o_proj->forward(out.transpose(1, 2).reshape({batch, steps, c.n_head * c.head_dim}));
+  const at::Tensor attended = at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, std::nullopt,
+                                                               /*enable_gqa=*/c.n_head != c.n_head_kv);
+  const at::Tensor h_attn =
+      h + layer.o_proj->forward(attended.transpose(1, 2).reshape({batch, steps, c.n_head * c.head_dim}));
+  const at::Tensor y = rms_norm(h_attn, layer.ffn_norm, c.rms_norm_eps);
+  return h_attn + layer.down_proj->forward(at::silu(layer.gate_proj->forward(y)) * layer.up_proj->forward(y));
 }
 
 at::Tensor LlamaModel::forward(const at::Tensor& input_ids, KvCache* cache) const {
@@ -200,24 +264,13 @@ at::Tensor LlamaModel::forward(const at::Tensor& input_ids, KvCache* cache) cons
     throw ResourceError("the context is full: " + std::to_string(past + steps) + " tokens exceed the cache of " +
                         std::to_string(cache->capacity) + "; start a new conversation or raise the context length");
   }
-  const at::Tensor ids = input_ids.to(device_, at::kLong);
-  at::Tensor h = at::embedding(embed_tokens_, ids);
-
-  // cos/sin in float32 as transformers computes them, then cast to the compute dtype.
-  const at::Tensor positions = at::arange(past, past + steps, at::TensorOptions().device(device_).dtype(at::kFloat));
-  const at::Tensor freqs = at::outer(positions, inv_freq_);
-  const at::Tensor angles = at::cat({freqs, freqs}, -1);
-  const at::Tensor cos = angles.cos().to(dtype_);
-  const at::Tensor sin = angles.sin().to(dtype_);
-
+  at::Tensor h = at::embedding(embed_tokens_, input_ids.to(device_, at::kLong));
+  const RopeTables rope = rope_tables(inv_freq_, past, steps, dtype_);
   for (size_t i = 0; i < layers_.size(); ++i) {
-    const LlamaLayer& layer = layers_[i];
-    h = h + attention(layer, rms_norm(h, layer.attn_norm), cos, sin, cache, static_cast<int64_t>(i), past);
-    const at::Tensor x = rms_norm(h, layer.ffn_norm);
-    h = h + layer.down_proj->forward(at::silu(layer.gate_proj->forward(x)) * layer.up_proj->forward(x));
+    h = decoder_layer_forward(config_, layers_[i], h, rope, cache, static_cast<int64_t>(i), past);
   }
   if (cache != nullptr) cache->length = past + steps;
-  return at::linear(rms_norm(h, final_norm_), lm_head_);
+  return at::linear(rms_norm(h, final_norm_, config_.rms_norm_eps), lm_head_);
 }
 
 }  // namespace lowbit::model

@@ -16,6 +16,7 @@
 
 #include "core/model/linear.h"
 #include "core/model/llama_config.h"
+#include "core/quant/quant_config.h"
 
 namespace lowbit::model {
 
@@ -38,6 +39,28 @@ struct LlamaLayer {
   std::unique_ptr<Linear> q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj;
 };
 
+class SafetensorsCheckpoint;
+
+// Rotary cos/sin for positions [start, start + length): [length, head_dim] in `dtype`, computed in float32.
+struct RopeTables {
+  at::Tensor cos, sin;
+};
+RopeTables rope_tables(const at::Tensor& inv_freq, int64_t start, int64_t length, at::ScalarType dtype);
+
+// transformers' LlamaRMSNorm: normalise in float32, cast back, scale.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
+// One decoder layer: h + attention(norm(h)), then + mlp(norm(·)). With a cache, keys/values are appended at
+// positions [past, past + T) of layer `layer_index`.
+at::Tensor decoder_layer_forward(const LlamaConfig& config, const LlamaLayer& layer, const at::Tensor& h,
+                                 const RopeTables& rope, KvCache* cache = nullptr, int64_t layer_index = 0,
+                                 int64_t past = 0);
+
+// Reads one layer's tensors (dense, or GPTQ-packed when `quant` is set), checking every shape against the config.
+LlamaLayer load_llama_layer(const SafetensorsCheckpoint& checkpoint, const LlamaConfig& config,
+                            const std::optional<quant::QuantConfig>& quant, int64_t layer_index,
+                            const LoadOptions& options, at::ScalarType dtype, const std::string& source);
+
 class LlamaModel {
  public:
   static std::unique_ptr<LlamaModel> load(const std::filesystem::path& model_dir, const LoadOptions& options);
@@ -46,6 +69,11 @@ class LlamaModel {
   at::Device device() const { return device_; }
   at::ScalarType dtype() const { return dtype_; }
   const std::filesystem::path& folder() const { return folder_; }
+  const std::optional<quant::QuantConfig>& quantization() const { return quant_; }
+  const at::Tensor& embed_tokens() const { return embed_tokens_; }
+  const at::Tensor& final_norm() const { return final_norm_; }
+  const at::Tensor& lm_head() const { return lm_head_; }
+  const at::Tensor& inv_freq() const { return inv_freq_; }
 
   KvCache make_cache(int64_t batch, int64_t capacity) const;
 
@@ -59,11 +87,9 @@ class LlamaModel {
 
  private:
   LlamaModel() = default;
-  at::Tensor attention(const LlamaLayer& layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                       KvCache* cache, int64_t layer_index, int64_t past) const;
-  at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
 
   LlamaConfig config_;
+  std::optional<quant::QuantConfig> quant_;
   std::filesystem::path folder_;
   at::Device device_ = at::kCPU;
   at::ScalarType dtype_ = at::kFloat;
