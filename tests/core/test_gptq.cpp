@@ -271,3 +271,95 @@ TEST_F(QuantizeJobTest, AllZeroBiasAsInTheBlokeEraFilesIsAccepted) {
 
 }  // namespace
 }  // namespace lowbit::quant
+
+namespace lowbit::quant {
+namespace {
+
+namespace fs = std::filesystem;
+
+// scripts/make_gptq_fixtures.py packs random codes with its own numpy implementation of the format.
+TEST(GptqFormat, PackingEqualsTheIndependentNumpyImplementation) {
+  const fs::path folder(LOWBIT_GPTQ_FIXTURES_DIR);
+  if (!fs::exists(folder / "done.json")) GTEST_SKIP() << "numpy GPTQ fixtures not made (scripts/make_gptq_fixtures.py)";
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("pack_", 0) != 0 || entry.path().extension() != ".safetensors") continue;
+    const auto file = model::SafetensorsFile::open(entry.path());
+    const int bits = std::stoi(name.substr(5));
+    auto expect_layout = [&](const char* zeros_name, const char* qzeros_name, const char* dequant_name, int offset) {
+      if (!file->contains(zeros_name)) return;
+      QuantizedWeight q;
+      q.bits = bits;
+      q.q = file->tensor("q");
+      q.zeros = file->tensor(zeros_name);
+      q.scales = file->tensor("scales").to(at::kFloat);
+      q.g_idx = file->tensor("g_idx");
+      const GptqTensors packed = pack_gptq(q, offset);
+      EXPECT_TRUE(at::equal(packed.qweight, file->tensor("qweight"))) << name << " qweight";
+      EXPECT_TRUE(at::equal(packed.qzeros, file->tensor(qzeros_name))) << name << " " << qzeros_name;
+      GptqTensors theirs{file->tensor("qweight"), file->tensor(qzeros_name), file->tensor("scales"), q.g_idx};
+      const QuantizedWeight back = unpack_gptq(theirs, bits, offset);
+      EXPECT_TRUE(at::equal(back.q, q.q)) << name;
+      EXPECT_TRUE(at::equal(back.zeros, q.zeros)) << name;
+      const QuantLinear linear(theirs, bits, offset, at::Tensor(), at::kCPU);
+      EXPECT_TRUE(at::equal(linear.dequantized_weight().t(), file->tensor(dequant_name))) << name << " " << dequant_name;
+    };
+    expect_layout("zeros", "qzeros_v2", "dequant", 0);
+    expect_layout("zeros_v1", "qzeros_v1", "dequant_v1", 1);
+    ++files;
+  }
+  EXPECT_GE(files, 20) << "expected the fixture files of every bit width, shape, group size and g_idx variant";
+}
+
+// A checkpoint we write, read by an outside consumer: scripts/check_gptq_checkpoint.py dequantizes it with its
+// own numpy code and compares with the weights LowBit's loader produces, bit for bit.
+TEST(GptqCheckpoint, PythonReadsTheWeightsLowBitReads) {
+  LOWBIT_REQUIRE_TESTDATA(kModel);
+  const fs::path checker = fs::path(LOWBIT_SOURCE_DIR) / "scripts/check_gptq_checkpoint.py";
+  if (std::system((std::string("'") + LOWBIT_PYTHON + "' -c 'import numpy, safetensors' 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << LOWBIT_PYTHON << " has no numpy/safetensors (run scripts/setup.sh)";
+  }
+  const fs::path dir = fs::temp_directory_path() / ("lowbit-interop-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  struct Variant { const char* name; int bits; int64_t group; bool act_order; bool sym; };
+  for (const Variant& v : {Variant{"b3-g32-act-sym", 3, 32, true, true}, Variant{"b2-pc-asym", 2, -1, false, false},
+                           Variant{"b4-g64", 4, 64, false, true}, Variant{"b8-g32-act-asym", 8, 32, true, false}}) {
+    QuantizeParams p;
+    p.model_dir = testdata_path(kModel);
+    p.out_dir = dir / v.name;
+    p.calibration = testdata_path(kText);
+    p.nsamples = 8;
+    p.seqlen = 128;
+    p.config.bits = v.bits;
+    p.config.group_size = v.group;
+    p.config.desc_act = v.act_order;
+    p.config.sym = v.sym;
+    jobs::IgnoreEvents events;
+    QuantizeJob job(p);
+    job.run(events, jobs::CancelToken());
+    const auto model = model::LlamaModel::load(p.out_dir, {at::kCPU, at::kFloat});
+    std::vector<std::pair<std::string, at::Tensor>> reference;
+    const std::vector<std::pair<const char*, std::unique_ptr<model::Linear> model::LlamaLayer::*>> slots = {
+        {"self_attn.q_proj", &model::LlamaLayer::q_proj}, {"self_attn.k_proj", &model::LlamaLayer::k_proj},
+        {"self_attn.v_proj", &model::LlamaLayer::v_proj}, {"self_attn.o_proj", &model::LlamaLayer::o_proj},
+        {"mlp.gate_proj", &model::LlamaLayer::gate_proj}, {"mlp.up_proj", &model::LlamaLayer::up_proj},
+        {"mlp.down_proj", &model::LlamaLayer::down_proj}};
+    for (size_t layer = 0; layer < model->layers().size(); ++layer) {
+      for (const auto& [name, member] : slots) {
+        const auto& linear = dynamic_cast<const QuantLinear&>(*(model->layers()[layer].*member));
+        reference.emplace_back("model.layers." + std::to_string(layer) + "." + name + ".weight",
+                               linear.dequantized_weight().contiguous());
+      }
+    }
+    model::save_safetensors(dir / (std::string(v.name) + "-reference.safetensors"), reference);
+    const std::string command = std::string("'") + LOWBIT_PYTHON + "' '" + checker.string() + "' '" +
+                                p.out_dir.string() + "' --reference '" +
+                                (dir / (std::string(v.name) + "-reference.safetensors")).string() + "'";
+    EXPECT_EQ(std::system(command.c_str()), 0) << v.name << ": " << command;
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lowbit::quant
