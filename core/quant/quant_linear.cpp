@@ -1,5 +1,7 @@
 #include "core/quant/quant_linear.h"
 
+#include <torch/csrc/autograd/custom_function.h>
+
 #include "core/util/errors.h"
 #include "kernels/gptq_dequantize.h"
 
@@ -42,8 +44,30 @@ at::Tensor QuantLinear::dequantized_weight() const {
   return out.t();
 }
 
+namespace {
+
+// y = x·Wᵀ with W frozen and packed: the backward pass recomputes W from the packed tensors instead of keeping a
+// dense copy alive between forward and backward (which would cost the full-precision model's memory during
+// training), and returns no weight gradient.
+class QuantMatmul : public torch::autograd::Function<QuantMatmul> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const QuantLinear* layer) {
+    ctx->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
+    return at::linear(x, layer->dequantized_weight().to(x.scalar_type()));
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto* layer = reinterpret_cast<const QuantLinear*>(ctx->saved_data["layer"].toInt());
+    const at::Tensor& dy = grad_outputs[0];
+    return {dy.matmul(layer->dequantized_weight().to(dy.scalar_type())), at::Tensor()};
+  }
+};
+
+}  // namespace
+
 at::Tensor QuantLinear::forward(const at::Tensor& x) const {
-  at::Tensor y = at::linear(x, dequantized_weight().to(x.scalar_type()));
+  at::Tensor y = QuantMatmul::apply(x, this);
   if (bias_.defined()) y = y + bias_.to(x.scalar_type());
   return y;
 }
