@@ -118,6 +118,15 @@ std::unique_ptr<Linear> load_projection(const SafetensorsCheckpoint& checkpoint,
 
 }  // namespace
 
+const std::vector<LlamaProjection>& llama_projections() {
+  static const std::vector<LlamaProjection> projections = {
+      {LlamaTensor::AttnQ, "q_proj", &LlamaLayer::q_proj},          {LlamaTensor::AttnK, "k_proj", &LlamaLayer::k_proj},
+      {LlamaTensor::AttnV, "v_proj", &LlamaLayer::v_proj},          {LlamaTensor::AttnOutput, "o_proj", &LlamaLayer::o_proj},
+      {LlamaTensor::FfnGate, "gate_proj", &LlamaLayer::gate_proj}, {LlamaTensor::FfnUp, "up_proj", &LlamaLayer::up_proj},
+      {LlamaTensor::FfnDown, "down_proj", &LlamaLayer::down_proj}};
+  return projections;
+}
+
 RopeTables rope_tables(const at::Tensor& inv_freq, int64_t start, int64_t length, at::ScalarType dtype) {
   const at::Tensor positions = at::arange(start, start + length, inv_freq.options().dtype(at::kFloat));
   const at::Tensor freqs = at::outer(positions, inv_freq);
@@ -144,16 +153,10 @@ LlamaLayer load_llama_layer(const SafetensorsCheckpoint& checkpoint, const Llama
       (spec.tensor == LlamaTensor::AttnNorm ? layer.attn_norm : layer.ffn_norm) = norm;
       continue;
     }
-    std::unique_ptr<Linear> projection = load_projection(checkpoint, spec, layer_index, c, quant, options, dtype, source);
-    switch (spec.tensor) {
-      case LlamaTensor::AttnQ: layer.q_proj = std::move(projection); break;
-      case LlamaTensor::AttnK: layer.k_proj = std::move(projection); break;
-      case LlamaTensor::AttnV: layer.v_proj = std::move(projection); break;
-      case LlamaTensor::AttnOutput: layer.o_proj = std::move(projection); break;
-      case LlamaTensor::FfnGate: layer.gate_proj = std::move(projection); break;
-      case LlamaTensor::FfnUp: layer.up_proj = std::move(projection); break;
-      case LlamaTensor::FfnDown: layer.down_proj = std::move(projection); break;
-      default: break;
+    for (const LlamaProjection& projection : llama_projections()) {
+      if (projection.tensor == spec.tensor) {
+        layer.*projection.member = load_projection(checkpoint, spec, layer_index, c, quant, options, dtype, source);
+      }
     }
   }
   return layer;

@@ -16,6 +16,7 @@
 
 #include "core/model/linear.h"
 #include "core/model/llama_config.h"
+#include "core/model/llama_tensor_names.h"
 #include "core/quant/quant_config.h"
 
 namespace lowbit::model {
@@ -40,6 +41,15 @@ struct LlamaLayer {
 };
 
 class SafetensorsCheckpoint;
+
+// The seven projections of a decoder layer in true-sequential order (q, k, v, o, gate, up, down), with the
+// short name PEFT and GPTQ use for each ("q_proj") and where the layer holds it.
+struct LlamaProjection {
+  LlamaTensor tensor;
+  const char* name;
+  std::unique_ptr<Linear> LlamaLayer::*member;
+};
+const std::vector<LlamaProjection>& llama_projections();
 
 // Rotary cos/sin for positions [start, start + length): [length, head_dim] in `dtype`, computed in float32.
 struct RopeTables {

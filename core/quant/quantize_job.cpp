@@ -57,18 +57,23 @@ class CapturingLinear : public model::Linear {
 struct ProjectionSlot {
   LlamaTensor tensor;
   std::unique_ptr<model::Linear> model::LlamaLayer::*member;
-  const char* input;  // projections with the same input share one Hessian
+  std::string input;  // projections that read the same input share one Hessian
 };
 
+// q, k, v → o → gate, up → down: each step sees the outputs of the steps before it quantized.
 const std::vector<std::vector<ProjectionSlot>>& true_sequential_groups() {
-  using L = model::LlamaLayer;
-  static const std::vector<std::vector<ProjectionSlot>> groups = {
-      {{LlamaTensor::AttnQ, &L::q_proj, "attn"}, {LlamaTensor::AttnK, &L::k_proj, "attn"},
-       {LlamaTensor::AttnV, &L::v_proj, "attn"}},
-      {{LlamaTensor::AttnOutput, &L::o_proj, "o"}},
-      {{LlamaTensor::FfnGate, &L::gate_proj, "mlp"}, {LlamaTensor::FfnUp, &L::up_proj, "mlp"}},
-      {{LlamaTensor::FfnDown, &L::down_proj, "down"}},
-  };
+  static const std::vector<std::vector<ProjectionSlot>> groups = [] {
+    const std::map<LlamaTensor, std::pair<int, std::string>> step_and_input = {
+        {LlamaTensor::AttnQ, {0, "attn"}},  {LlamaTensor::AttnK, {0, "attn"}},     {LlamaTensor::AttnV, {0, "attn"}},
+        {LlamaTensor::AttnOutput, {1, "o"}}, {LlamaTensor::FfnGate, {2, "mlp"}}, {LlamaTensor::FfnUp, {2, "mlp"}},
+        {LlamaTensor::FfnDown, {3, "down"}}};
+    std::vector<std::vector<ProjectionSlot>> steps(4);
+    for (const model::LlamaProjection& p : model::llama_projections()) {
+      const auto& [step, input] = step_and_input.at(p.tensor);
+      steps[static_cast<size_t>(step)].push_back({p.tensor, p.member, input});
+    }
+    return steps;
+  }();
   return groups;
 }
 

@@ -60,12 +60,9 @@ LayerInputs capture_layer(int64_t layer_index) {
   model::LlamaLayer& layer = model->layers()[static_cast<size_t>(layer_index)];
   LayerInputs inputs;
   std::vector<std::unique_ptr<model::Linear>> originals;
-  const std::vector<std::pair<std::string, std::unique_ptr<model::Linear> model::LlamaLayer::*>> slots = {
-      {"q_proj", &model::LlamaLayer::q_proj},       {"k_proj", &model::LlamaLayer::k_proj},
-      {"v_proj", &model::LlamaLayer::v_proj},       {"o_proj", &model::LlamaLayer::o_proj},
-      {"gate_proj", &model::LlamaLayer::gate_proj}, {"up_proj", &model::LlamaLayer::up_proj},
-      {"down_proj", &model::LlamaLayer::down_proj}};
-  for (const auto& [name, member] : slots) {
+  for (const model::LlamaProjection& projection : model::llama_projections()) {
+    const std::string name = projection.name;
+    const auto member = projection.member;
     inputs.weights[name] = static_cast<const model::DenseLinear&>(*(layer.*member)).weight().clone();
     originals.push_back(std::move(layer.*member));
     layer.*member = std::make_unique<RecordingLinear>(originals.back().get(), &inputs.hessians[name]);
@@ -340,15 +337,14 @@ TEST(GptqCheckpoint, PythonReadsTheWeightsLowBitReads) {
     job.run(events, jobs::CancelToken());
     const auto model = model::LlamaModel::load(p.out_dir, {at::kCPU, at::kFloat});
     std::vector<std::pair<std::string, at::Tensor>> reference;
-    const std::vector<std::pair<const char*, std::unique_ptr<model::Linear> model::LlamaLayer::*>> slots = {
-        {"self_attn.q_proj", &model::LlamaLayer::q_proj}, {"self_attn.k_proj", &model::LlamaLayer::k_proj},
-        {"self_attn.v_proj", &model::LlamaLayer::v_proj}, {"self_attn.o_proj", &model::LlamaLayer::o_proj},
-        {"mlp.gate_proj", &model::LlamaLayer::gate_proj}, {"mlp.up_proj", &model::LlamaLayer::up_proj},
-        {"mlp.down_proj", &model::LlamaLayer::down_proj}};
     for (size_t layer = 0; layer < model->layers().size(); ++layer) {
-      for (const auto& [name, member] : slots) {
-        const auto& linear = dynamic_cast<const QuantLinear&>(*(model->layers()[layer].*member));
-        reference.emplace_back("model.layers." + std::to_string(layer) + "." + name + ".weight",
+      for (const model::LlamaProjection& projection : model::llama_projections()) {
+        const auto& linear = dynamic_cast<const QuantLinear&>(*(model->layers()[layer].*projection.member));
+        const model::LlamaTensorSpec* spec = nullptr;
+        for (const auto& s : model::llama_tensor_names(model->config().architecture)) {
+          if (s.tensor == projection.tensor) spec = &s;
+        }
+        reference.emplace_back(model::hf_tensor_name(*spec, static_cast<int64_t>(layer)),
                                linear.dequantized_weight().contiguous());
       }
     }

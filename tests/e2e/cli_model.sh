@@ -8,19 +8,7 @@ text="$testdata/train_text/tinystories_val_sample.txt"
 [ -d "$model" ] || { echo "SKIP: $model not found (shared test assets missing)"; exit 77; }
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-failures=0
-check() {  # check DESCRIPTION EXPECTED_RC ACTUAL_RC OUTPUT PATTERN...
-  local what="$1" want_rc="$2" rc="$3" output="$4"; shift 4
-  if [ "$rc" -ne "$want_rc" ]; then
-    echo "FAIL: $what: exit code $rc, expected $want_rc"; echo "$output" | sed 's/^/    /'; failures=$((failures + 1)); return
-  fi
-  for pattern in "$@"; do
-    if ! grep -qE -- "$pattern" <<<"$output"; then
-      echo "FAIL: $what: output lacks /$pattern/"; echo "$output" | sed 's/^/    /'; failures=$((failures + 1)); return
-    fi
-  done
-  echo "ok: $what"
-}
+source "$(dirname "$0")/check.sh"
 
 out="$("$lowbit" info "$model" 2>&1)"; rc=$?
 check "info" 0 "$rc" "$out" 'LlamaForCausalLM, 5 layers, hidden 64' '8 heads, 4 key/value heads \(GQA\)' \

@@ -3,19 +3,7 @@
 # Usage: cli_skeleton.sh PATH_TO_LOWBIT
 set -u
 lowbit="$1"
-failures=0
-check() {  # check DESCRIPTION EXPECTED_RC ACTUAL_RC OUTPUT PATTERN...
-  local what="$1" want_rc="$2" rc="$3" output="$4"; shift 4
-  if [ "$rc" -ne "$want_rc" ]; then
-    echo "FAIL: $what: exit code $rc, expected $want_rc"; echo "$output" | sed 's/^/    /'; failures=$((failures + 1)); return
-  fi
-  for pattern in "$@"; do
-    if ! grep -qE -- "$pattern" <<<"$output"; then
-      echo "FAIL: $what: output lacks /$pattern/"; echo "$output" | sed 's/^/    /'; failures=$((failures + 1)); return
-    fi
-  done
-  echo "ok: $what"
-}
+source "$(dirname "$0")/check.sh"
 
 out="$("$lowbit" --version 2>&1)"; rc=$?
 check "--version" 0 "$rc" "$out" '^lowbit [0-9]+\.[0-9]+\.[0-9]+$' '^LibTorch: 2\.11\.0' '^LowBit CUDA kernels: ' \
