@@ -47,11 +47,11 @@ const std::vector<Command>& commands() {
        nullptr, lowbit::cli::run_info},
       {"generate", "lowbit generate MODEL --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P "
                    "--repetition-penalty R --seed S --greedy --no-bos --device cpu|cuda|auto "
-                   "--dtype float32|float16|bfloat16]",
+                   "--dtype float32|float16|bfloat16 --adapters DIR (repeatable, stacked in order)]",
        "continue a prompt with a model", nullptr, lowbit::cli::run_generate},
       {"eval", "lowbit eval MODEL --text FILE [--protocol gptq|int21] [--seqlen N] [--stride N (int21)] "
                "[--batch-size N] [--max-windows N] [--max-tokens N] [--device cpu|cuda|auto] "
-               "[--dtype float32|float16|bfloat16]",
+               "[--dtype float32|float16|bfloat16] [--adapters DIR ...]",
        "measure perplexity on a text or JSONL file", nullptr, lowbit::cli::run_eval},
       {"quantize", "lowbit quantize MODEL --bits 2|3|4|8 --group-size G|-1 --calib FILE --out DIR [--act-order "
                    "--static-groups --sym|--asym --method gptq|rtn --nsamples N --seqlen L --seed S --damp D "

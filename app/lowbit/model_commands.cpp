@@ -10,6 +10,7 @@
 #include "core/generate/bench.h"
 #include "core/generate/generate.h"
 #include "core/jobs/error_report.h"
+#include "core/lora/peft_adapter.h"
 #include "core/model/model_summary.h"
 #include "core/util/arg_parser.h"
 #include "core/util/errors.h"
@@ -22,7 +23,7 @@
 namespace lowbit::cli {
 namespace {
 
-const std::vector<OptionSpec> kLoadOptions = {{"--device", true}, {"--dtype", true}};
+const std::vector<OptionSpec> kLoadOptions = {{"--device", true}, {"--dtype", true}, {"--adapters", true, true}};
 
 std::vector<OptionSpec> with_load_options(std::vector<OptionSpec> specs) {
   specs.insert(specs.end(), kLoadOptions.begin(), kLoadOptions.end());
@@ -40,6 +41,8 @@ LoadedModel load_model(const std::string& folder, const ArgParser& args) {
   if (const auto dtype = args.value("--dtype")) options.dtype = model::parse_dtype(*dtype);
   LoadedModel loaded;
   auto model = model::LlamaModel::load(folder, options);
+  // Stacked in the order given: the first adapter sits directly on the base weights.
+  for (const std::string& adapter : args.values("--adapters")) lora::load_adapter(*model, adapter, /*trainable=*/false);
   loaded.tokenizer = std::make_shared<const tokenizer::Tokenizer>(tokenizer::Tokenizer::load(folder, model->config()));
   loaded.model = std::move(model);
   return loaded;
