@@ -1,0 +1,25 @@
+// Learning rate per optimizer step: linear warmup from 0, then constant, linear decay or cosine decay to
+// min_ratio · base over the remaining steps (the schedules of transformers' get_*_schedule_with_warmup).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace lowbit::train {
+
+enum class ScheduleKind { Constant, Linear, Cosine };
+
+struct Schedule {
+  double base_lr = 1e-4;
+  int64_t warmup_steps = 0;
+  int64_t total_steps = 1;
+  ScheduleKind kind = ScheduleKind::Cosine;
+  double min_ratio = 0.0;
+};
+
+ScheduleKind parse_schedule_kind(const std::string& name);  // "constant" | "linear" | "cosine"
+
+// step counts from 0 (the first update).
+double learning_rate(const Schedule& schedule, int64_t step);
+
+}  // namespace lowbit::train
