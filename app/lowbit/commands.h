@@ -17,5 +17,6 @@ int run_generate(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int run_quantize(const std::vector<std::string>& args);
+int run_correct(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

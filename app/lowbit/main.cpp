@@ -58,9 +58,13 @@ const std::vector<Command>& commands() {
                    "--no-true-sequential --format gptq|gptq_v2 --device cpu|cuda|auto]",
        "quantize a model to 2/3/4/8 bits with GPTQ or RTN, in the GPTQ checkpoint format", nullptr,
        lowbit::cli::run_quantize},
-      {"correct", "lowbit correct QUANT_DIR --teacher FP_DIR --calib FILE --out DIR [--preset int2|int3|int4]",
-       "repair quantization error with low-rank adapters (LREC)", "LREC distillation with live KL/CE metrics",
-       nullptr},
+      {"correct", "lowbit correct QUANT_DIR --teacher FP_DIR --calib FILE --out RUN_DIR [--preset int4|int3|int2 "
+                  "--steps N --lr LR --warmup N --schedule cosine|linear|constant --rank R --alpha A --dropout P "
+                  "--targets q_proj,... --kl-weight W --ce-weight W --kl-per-token --reverse-kl --micro-batch N "
+                  "--accumulation N --seqlen L --samples N --held-out F --eval-every N --checkpoint-every N "
+                  "--seed S --device D --resume]",
+       "repair quantization error with low-rank adapters distilled from the full model (LREC)", nullptr,
+       lowbit::cli::run_correct},
       {"finetune", "lowbit finetune MODEL --data FILE --out DIR [--adapters LREC_DIR]",
        "instruction-tune a quantized model with LoRA (EMEF)", "EMEF Alpaca fine-tuning", nullptr},
       {"chat", "lowbit chat MODEL [--adapters DIR ...]", "chat with a model in the terminal",

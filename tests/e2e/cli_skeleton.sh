@@ -19,7 +19,7 @@ check "no arguments prints usage and fails" 2 "$rc" "$out" '^Usage: lowbit'
 out="$("$lowbit" frobnicate 2>&1)"; rc=$?
 check "unknown command" 2 "$rc" "$out" "unknown command 'frobnicate'" "lowbit --help"
 
-for command in correct finetune chat; do
+for command in finetune chat; do
   out="$("$lowbit" "$command" some-model 2>&1)"; rc=$?
   check "$command is reported as not implemented" 5 "$rc" "$out" "^lowbit $command: not implemented yet" \
     'Nothing was done'

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The LREC table (like the paper's Table 2) on a small model: FP32 / GPTQ / GPTQ+LREC perplexity at INT4, INT3,
+# INT2 on held-out text, with adapter size and effective bits, plus the INT2 loss ablation (KL only, CE only).
+#   scripts/lrec_table.sh [MODEL] [TEXT] [OUT_DIR]        (defaults: stories260K and the TinyStories sample)
+# The text is split once: the first 80 % calibrates GPTQ and trains LREC, the last 20 % is only evaluated.
+set -euo pipefail
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+lowbit="$repo_root/build/default/app/lowbit"
+model="${1:-$repo_root/../shared/testdata/models/stories260K-hf}"
+text="${2:-$repo_root/../shared/testdata/train_text/tinystories_val_sample.txt}"
+out="${3:-$repo_root/build/lrec_table}"
+rank="${LREC_RANK:-4}" steps="${LREC_STEPS:-150}" lr="${LREC_LR:-1e-3}"
+rm -rf "$out" && mkdir -p "$out"
+lines=$(wc -l < "$text")
+head -n $((lines * 8 / 10)) "$text" > "$out/calibration.txt"
+tail -n +$((lines * 8 / 10 + 1)) "$text" > "$out/held_out.txt"
+
+ppl() { "$lowbit" eval "$@" --text "$out/held_out.txt" --seqlen 512 --batch-size 8 --device cpu 2>/dev/null | awk '/^PPL/ {print $2}'; }
+lrec() {  # lrec NAME QUANT PRESET [extra correct options]
+  local name="$1" quant="$2" preset="$3"; shift 3
+  "$lowbit" correct "$quant" --teacher "$model" --calib "$out/calibration.txt" --out "$out/$name" --preset "$preset" \
+    --rank "$rank" --alpha $((rank * 4)) --lr "$lr" --warmup 10 --steps "$steps" --micro-batch 4 --seqlen 256 \
+    --samples 256 --eval-every "$steps" --checkpoint-every "$steps" --device cpu "$@" > "$out/$name.log" 2>&1
+}
+fp=$(ppl "$model")
+printf 'protocol gptq, seqlen 512, held-out last 20%% of %s; LoRA r=%s on all projections, %s steps, lr %s\n' \
+  "$(basename "$text")" "$rank" "$steps" "$lr"
+printf '%-6s %10s %10s %12s %14s %12s %10s\n' bits FP32 GPTQ GPTQ+LREC "gap closed" adapter "eff. bits"
+for bits in 4 3 2; do
+  quant="$out/int$bits"
+  "$lowbit" quantize "$model" --bits "$bits" --group-size -1 --act-order --calib "$out/calibration.txt" \
+    --nsamples 128 --seqlen 512 --device cpu --out "$quant" > "$out/quantize$bits.log" 2>&1
+  q=$(ppl "$quant")
+  lrec "lrec$bits" "$quant" "int$bits"
+  c=$(ppl "$quant" --adapters "$out/lrec$bits/adapter")
+  adapter_bytes=$(stat -c %s "$out/lrec$bits/adapter/adapter_model.safetensors")
+  bpw=$(grep -oE '[0-9.]+ bits per weight' "$out/quantize$bits.log" | cut -d' ' -f1)
+  # Effective bits: quantized projections plus the adapter stored in fp16, over the projection weights.
+  weights=$(python3 -c "print(5*(2*64*64+2*32*64+3*64*172))")
+  eff=$(python3 -c "print(f'{$bpw + $adapter_bytes/2*16/$weights:.2f}')")
+  closed=$(python3 -c "print(f'{100*($q-$c)/($q-$fp):.0f} %')")
+  printf '%-6s %10.4f %10.4f %12.4f %14s %10sK %10s\n' "INT$bits" "$fp" "$q" "$c" "$closed" $((adapter_bytes / 2 / 1024)) "$eff"
+done
+echo "INT2 ablation (same settings):"
+lrec "kl-only" "$out/int2" int2 --ce-weight 0
+lrec "ce-only" "$out/int2" int2 --kl-weight 0
+printf '  KL only   %.4f\n  CE only   %.4f\n  KL + CE   %.4f\n' "$(ppl "$out/int2" --adapters "$out/kl-only/adapter")" \
+  "$(ppl "$out/int2" --adapters "$out/ce-only/adapter")" "$(ppl "$out/int2" --adapters "$out/lrec2/adapter")"
