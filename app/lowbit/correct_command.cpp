@@ -41,7 +41,7 @@ int run_correct(const std::vector<std::string>& arguments) {
   p.loss.ce = args.number("--ce-weight", p.loss.ce, 0, 1e6);
   if (args.flag("--kl-per-token")) p.loss.normalisation = train::KlNormalisation::PerToken;
   if (args.flag("--reverse-kl")) p.loss.direction = train::KlDirection::StudentTeacher;
-  p.schedule.base_lr = args.number("--lr", p.schedule.base_lr, 1e-12, 10);
+  p.schedule.base_lr = args.number("--lr", p.schedule.base_lr, 1e-12, 1e6);
   p.schedule.warmup_steps = args.integer("--warmup", 0, 0, 1 << 30);
   p.schedule.kind = train::parse_schedule_kind(args.choice("--schedule", "cosine", {"cosine", "linear", "constant"}));
   p.schedule.total_steps = args.integer("--steps", 200, 1, 1 << 30);

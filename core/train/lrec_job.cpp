@@ -268,7 +268,7 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
     if (!std::isfinite(total)) {
       throw InputError(p.run_dir.string(),
                        "training diverged at step " + std::to_string(step + 1) + ": the loss is " +
-                           std::to_string(total) + " at learning rate " + std::to_string(learning_rate(p.schedule, step)),
+                           (std::isnan(total) ? std::string("NaN") : std::string("infinite")) + " at learning rate " + std::to_string(learning_rate(p.schedule, step)),
                        "the last good checkpoint is " + last_checkpoint + "; resume it with a lower --lr");
     }
     const double grad_norm = torch::nn::utils::clip_grad_norm_(parameters, p.max_grad_norm);

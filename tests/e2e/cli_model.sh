@@ -31,6 +31,24 @@ check "eval --protocol int21" 0 "$rc" "$out" 'protocol int21, seqlen 256, stride
 out="$("$lowbit" bench generate "$model" --prompt-tokens 64 --new-tokens 32 --repeats 1 --device cpu 2>&1)"; rc=$?
 check "bench generate" 0 "$rc" "$out" '^lowbit +[0-9.]+ +[0-9.]+$'
 
+out="$("$lowbit" quantize "$model" --method rtn --bits 4 --group-size 32 --device cpu --out "$scratch/rtn4" 2>&1)"; rc=$?
+check "quantize --method rtn" 0 "$rc" "$out" 'RTN 4-bit, group 32' 'bits per weight'
+out="$("$lowbit" quantize "$model" --bits 4 --group-size 32 --calib "$text" --device cpu --out "$scratch/rtn4" 2>&1)"; rc=$?
+check "quantize refuses an existing output folder" 3 "$rc" "$out" 'rtn4: already exists'
+
+correct_options=(--teacher "$model" --calib "$text" --steps 4 --seqlen 64 --samples 8 --micro-batch 2 --rank 4
+                 --eval-every 2 --checkpoint-every 2 --eval-windows 2 --device cpu)
+out="$("$lowbit" correct "$scratch/rtn4" "${correct_options[@]}" --out "$scratch/run" 2>&1)"; rc=$?
+check "correct trains an adapter and writes a run directory" 0 "$rc" "$out" 'corrected .* 4 steps' 'held-out PPL'
+for file in config.json metrics.jsonl adapter/adapter_config.json checkpoints/step-000002/optimizer.pt; do
+  [ -f "$scratch/run/$file" ] || { echo "FAIL: run directory lacks $file"; failures=$((failures + 1)); }
+done
+out="$("$lowbit" eval "$scratch/rtn4" --adapters "$scratch/run/adapter" --text "$text" --seqlen 512 --max-windows 4 --device cpu 2>&1)"; rc=$?
+check "eval with the corrected adapter" 0 "$rc" "$out" '^PPL '
+out="$("$lowbit" correct "$scratch/rtn4" "${correct_options[@]}" --lr 1e6 --out "$scratch/diverged" 2>&1)"; rc=$?
+check "a diverging run stops with step, learning rate and last checkpoint" 3 "$rc" "$out" 'training diverged at step' \
+  'learning rate' 'last good checkpoint'
+
 printf 'caf\xe9\n' > "$scratch/latin1.txt"
 out="$("$lowbit" eval "$model" --text "$scratch/latin1.txt" --device cpu 2>&1)"; rc=$?
 check "non-UTF-8 text is an input error" 3 "$rc" "$out" 'latin1.txt: is not valid UTF-8: line 1, byte offset 3'
