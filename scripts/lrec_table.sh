@@ -35,9 +35,12 @@ for bits in 4 3 2; do
   c=$(ppl "$quant" --adapters "$out/lrec$bits/adapter")
   adapter_bytes=$(stat -c %s "$out/lrec$bits/adapter/adapter_model.safetensors")
   bpw=$(grep -oE '[0-9.]+ bits per weight' "$out/quantize$bits.log" | cut -d' ' -f1)
-  # Effective bits: quantized projections plus the adapter stored in fp16, over the projection weights.
-  weights=$(python3 -c "print(5*(2*64*64+2*32*64+3*64*172))")
-  eff=$(python3 -c "print(f'{$bpw + $adapter_bytes/2*16/$weights:.2f}')")
+  # Effective bits per projection weight: the quantized projections plus the adapter counted at 16 bits
+  # (it is stored as fp32; half its bytes are what fp16 would take).
+  weights=$(python3 -c "import json; c = json.load(open('$model/config.json')); h = c['hidden_size']; \
+hd = c.get('head_dim') or h // c['num_attention_heads']; kv = c.get('num_key_value_heads', c['num_attention_heads']); \
+print(c['num_hidden_layers'] * (2 * h * c['num_attention_heads'] * hd + 2 * h * kv * hd + 3 * h * c['intermediate_size']))")
+  eff=$(python3 -c "print(f'{$bpw + $adapter_bytes / 2 * 8 / $weights:.2f}')")
   closed=$(python3 -c "print(f'{100*($q-$c)/($q-$fp):.0f} %')")
   printf '%-6s %10.4f %10.4f %12.4f %14s %10sK %10s\n' "INT$bits" "$fp" "$q" "$c" "$closed" $((adapter_bytes / 2 / 1024)) "$eff"
 done
