@@ -14,6 +14,7 @@
 #include "core/quant/quant_linear.h"
 #include "core/quant/quantize_job.h"
 #include "core/util/errors.h"
+#include "tests/support/cancel_at.h"
 #include "tests/support/testdata.h"
 
 namespace lowbit::quant {
@@ -220,17 +221,8 @@ TEST_F(QuantizeJobTest, AnExistingOutputFolderIsNeverOverwritten) {
 }
 
 TEST_F(QuantizeJobTest, CancellingHalfwayLeavesNoOutput) {
-  class CancelAtLayerTwo : public jobs::IgnoreEvents {
-   public:
-    explicit CancelAtLayerTwo(jobs::CancelToken& token) : token_(token) {}
-    void progress(const jobs::Progress& p) override {
-      if (p.done == 2) token_.request();
-    }
-   private:
-    jobs::CancelToken& token_;
-  };
   jobs::CancelToken cancel;
-  CancelAtLayerTwo events(cancel);
+  testing::CancelAtProgress events(cancel, /*done=*/2);
   QuantizeJob job(params("cancelled"));
   EXPECT_THROW(job.run(events, cancel), Cancelled);
   EXPECT_FALSE(fs::exists(dir / "cancelled"));

@@ -8,6 +8,7 @@
 
 #include "core/quant/quantize_job.h"
 #include "core/train/lrec_job.h"
+#include "tests/support/cancel_at.h"
 #include "tests/support/testdata.h"
 
 namespace lowbit::train {
@@ -75,17 +76,8 @@ TEST_F(Lrec, AResumedRunFollowsTheSameTrajectory) {
   LrecJob whole(params("whole"));
   whole.run(quiet, jobs::CancelToken());
 
-  class StopAfterStep3 : public jobs::IgnoreEvents {
-   public:
-    explicit StopAfterStep3(jobs::CancelToken& token) : token_(token) {}
-    void progress(const jobs::Progress& progress) override {
-      if (progress.done == 3) token_.request();
-    }
-   private:
-    jobs::CancelToken& token_;
-  };
   jobs::CancelToken cancel;
-  StopAfterStep3 stopper(cancel);
+  testing::CancelAtProgress stopper(cancel, /*done=*/3);
   LrecJob first_half(params("resumed"));
   EXPECT_THROW(first_half.run(stopper, cancel), Cancelled);
   EXPECT_TRUE(fs::exists(dir / "resumed/checkpoints/step-000003/optimizer.pt"));

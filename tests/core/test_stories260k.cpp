@@ -14,6 +14,7 @@
 #include "core/model/safetensors.h"
 #include "core/tokenizer/tokenizer.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/cancel_at.h"
 #include "tests/support/testdata.h"
 #include "tests/support/tolerances.h"
 
@@ -67,15 +68,8 @@ TEST_F(Stories, GreedyContinuationIsLlama2cPublishedStory) {
 }
 
 TEST_F(Stories, GenerationStopsWhenCancelled) {
-  class CancelAfterFive : public jobs::IgnoreEvents {
-   public:
-    explicit CancelAfterFive(jobs::CancelToken& token) : token_(token) {}
-    void progress(const jobs::Progress& p) override { if (p.done == 5) token_.request(); }
-   private:
-    jobs::CancelToken& token_;
-  };
   jobs::CancelToken cancel;
-  CancelAfterFive events(cancel);
+  testing::CancelAtProgress events(cancel, /*done=*/5);
   generate::GenerateParams params;
   params.prompt = "Once upon a time";
   params.max_new_tokens = 100;
