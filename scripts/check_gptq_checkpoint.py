@@ -489,7 +489,29 @@ def try_transformers(qdir):
         return f"unavailable ({type(e).__name__}: {msg})"
 
 
-def check(qdir, reference=None, fp_model=None, v1_mode="plus1", use_transformers=True, max_report=5):
+def write_dense_model(qdir, cfg, W, layers, out):
+    """The quantized model as an ordinary float32 LlamaForCausalLM folder, its projections dequantized by this
+    script's own numpy code: what `peft` and transformers load as "the dequantized base"."""
+    from safetensors.numpy import save_file
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {}
+    for k in W.keys():
+        if any(k.startswith(p + ".") for p in layers):
+            continue
+        tensors[k] = np.ascontiguousarray(W.get(k).astype(np.float32))
+    for p, layer in layers.items():
+        tensors[p + ".weight"] = np.ascontiguousarray(layer.dequant.astype(np.float32))
+    save_file(tensors, str(out / "model.safetensors"))
+    dense_cfg = {k: v for k, v in cfg.items() if k != "quantization_config"}
+    dense_cfg["torch_dtype"] = "float32"
+    (out / "config.json").write_text(json.dumps(dense_cfg, indent=2))
+    for name in ("tokenizer.model", "tokenizer_config.json", "generation_config.json"):
+        if (qdir / name).is_file():
+            shutil.copy(qdir / name, out / name)
+
+
+def check(qdir, reference=None, fp_model=None, v1_mode="plus1", use_transformers=True, max_report=5,
+          dense_out=None):
     rep = Report()
     qdir = Path(qdir)
     if not qdir.is_dir():
@@ -664,6 +686,10 @@ def check(qdir, reference=None, fp_model=None, v1_mode="plus1", use_transformers
 
     if use_transformers:
         print(f"transformers GPTQ loader: {try_transformers(qdir)}")
+
+    if dense_out and not rep.errors:
+        write_dense_model(qdir, cfg, W, layers, Path(dense_out))
+        rep.info(f"dense model written to {dense_out}")
 
     status = "OK" if not rep.errors else f"FAIL ({len(rep.errors)} error(s))"
     print(f"SUMMARY: {status}; {len(layers)} quantized layer(s) checked, {len(rep.warnings)} warning(s)")
@@ -987,6 +1013,7 @@ def main(argv=None):
     ap.add_argument("--v1-zeros", choices=("plus1", "wrap"), default="plus1")
     ap.add_argument("--no-transformers", action="store_true", help="skip the transformers loader attempt")
     ap.add_argument("--max-report", type=int, default=5, help="mismatching values printed per layer")
+    ap.add_argument("--dense-out", help="also write the dequantized model as a float32 HF folder here")
     ap.add_argument("--self-test", action="store_true")
     ap.add_argument("--keep", help="self-test: build the folders here and keep them")
     args = ap.parse_args(argv)
@@ -995,7 +1022,7 @@ def main(argv=None):
     if not args.quant_dir:
         ap.error("QUANT_DIR is required (or --self-test)")
     return check(args.quant_dir, args.reference, args.fp_model, args.v1_zeros,
-                 not args.no_transformers, args.max_report)
+                 not args.no_transformers, args.max_report, args.dense_out)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 
 #include "core/lora/peft_adapter.h"
 #include "core/model/safetensors.h"
+#include "core/quant/quantize_job.h"
 #include "core/util/errors.h"
 #include "tests/support/testdata.h"
 #include "tests/support/tolerances.h"
@@ -144,6 +145,46 @@ TEST_F(Lora, PeftLoadsLowBitsAdapterAndGivesTheSameLogits) {
   EXPECT_GT((ours - base).abs().max().item<double>(), 1e-2) << "the adapter must change the output";
   const double error = relative_error(ours, theirs);
   std::printf("LowBit adapter in peft: relative max logit difference %.3g\n", error);
+  EXPECT_LE(error, testing::kLogitsRelativeTolerance);
+}
+
+TEST_F(Lora, PeftLoadsAnAdapterOnTheDequantizedBaseWithTheSameLogits) {
+  // LowBit: GPTQ model + adapter. peft: the same adapter on the model that scripts/check_gptq_checkpoint.py
+  // dequantizes with its own numpy code into an ordinary float32 folder.
+  if (!python_ready()) GTEST_SKIP() << LOWBIT_PYTHON << " has no peft/transformers (run scripts/setup.sh)";
+  quant::QuantizeParams q;
+  q.model_dir = testdata_path(kModel);
+  q.out_dir = dir / "int4";
+  q.calibration = testdata_path("train_text/tinystories_val_sample.txt");
+  q.nsamples = 8;
+  q.seqlen = 128;
+  q.config.bits = 4;
+  q.config.group_size = 32;
+  q.config.desc_act = true;
+  jobs::IgnoreEvents events;
+  quant::QuantizeJob quantize(q);
+  quantize.run(events, jobs::CancelToken());
+  c10::NoGradGuard no_grad;
+  auto model = model::LlamaModel::load(q.out_dir, {at::kCPU, at::kFloat});
+  AdapterConfig config;
+  config.shape = {4, 8.0, 0.0};
+  config.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  const auto adapter = attach_new_adapter(*model, config, false, 21);
+  randomize_b(adapter, 22);
+  save_adapter(adapter, config, dir / "adapter");
+  model::save_safetensors(dir / "ids.safetensors", {{"input_ids", ids}});
+  const std::string python = std::string("'") + LOWBIT_PYTHON + "' '" + LOWBIT_SOURCE_DIR + "/scripts/";
+  const std::string dequantize = python + "check_gptq_checkpoint.py' '" + q.out_dir.string() +
+                                 "' --no-transformers --dense-out '" + (dir / "dense").string() + "' > /dev/null";
+  ASSERT_EQ(std::system(dequantize.c_str()), 0) << dequantize;
+  const std::string logits = python + "peft_reference.py' logits --base '" + (dir / "dense").string() +
+                             "' --adapter '" + (dir / "adapter").string() + "' --ids '" +
+                             (dir / "ids.safetensors").string() + "' --out '" + (dir / "peft.safetensors").string() +
+                             "' 2>&1";
+  ASSERT_EQ(std::system(logits.c_str()), 0) << logits;
+  const at::Tensor theirs = model::SafetensorsFile::open(dir / "peft.safetensors")->tensor("logits");
+  const double error = relative_error(model->forward(ids), theirs);
+  std::printf("LowBit adapter on the GPTQ model vs peft on the dequantized base: relative max difference %.3g\n", error);
   EXPECT_LE(error, testing::kLogitsRelativeTolerance);
 }
 
