@@ -1,6 +1,7 @@
 #include "core/lora/peft_adapter.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/GradMode.h>
 
 #include <algorithm>
 #include <fstream>
@@ -148,6 +149,22 @@ std::vector<AdapterLayer> load_adapter(model::LlamaModel& model, const fs::path&
                      "the adapter targets modules other than its adapter_config.json says");
   }
   return adapter;
+}
+
+void restore_adapter_weights(const std::vector<AdapterLayer>& adapter, const fs::path& dir) {
+  const fs::path weights = dir / "adapter_model.safetensors";
+  const auto file = model::SafetensorsFile::open(weights);
+  c10::NoGradGuard no_grad;
+  for (const AdapterLayer& entry : adapter) {
+    for (const auto& [suffix, target] : {std::pair<const char*, at::Tensor*>{".lora_A.weight", &entry.layer->lora_a()},
+                                         {".lora_B.weight", &entry.layer->lora_b()}}) {
+      const std::string key = kKeyPrefix + entry.module + suffix;
+      if (!file->contains(key)) {
+        throw InputError(weights.string(), "tensor '" + key + "' is missing", "the checkpoint belongs to another run");
+      }
+      target->copy_(file->tensor(key));
+    }
+  }
 }
 
 void save_adapter(const std::vector<AdapterLayer>& adapter, const AdapterConfig& config, const fs::path& dir) {

@@ -39,6 +39,10 @@ AdapterConfig read_adapter_config(const std::filesystem::path& dir);
 // InputError naming the folder and the key when something does not fit the model.
 std::vector<AdapterLayer> load_adapter(model::LlamaModel& model, const std::filesystem::path& dir, bool trainable);
 
+// Copies the weights of the adapter saved in `dir` into the layers of `adapter` (same modules and shapes), e.g.
+// to resume training; InputError naming the key when one is missing.
+void restore_adapter_weights(const std::vector<AdapterLayer>& adapter, const std::filesystem::path& dir);
+
 // Written file by file with write-then-rename; the folder is created if needed.
 void save_adapter(const std::vector<AdapterLayer>& adapter, const AdapterConfig& config,
                   const std::filesystem::path& dir);

@@ -3,10 +3,9 @@
 #include <ATen/Context.h>
 
 #include <cstdio>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "core/model/safetensors.h"
+#include "core/quant/quant_config.h"
 #include "core/util/errors.h"
 
 namespace lowbit::model {
@@ -37,14 +36,7 @@ ModelSummary summarize_model(const std::filesystem::path& model_dir) {
   for (const std::filesystem::path& file : checkpoint.files()) {
     summary.weight_file_bytes += static_cast<int64_t>(std::filesystem::file_size(file));
   }
-  std::ifstream config_file(model_dir / "config.json");
-  const nlohmann::json config = nlohmann::json::parse(config_file, nullptr, /*allow_exceptions=*/false);
-  if (config.is_object() && config.contains("quantization_config") && config["quantization_config"].is_object()) {
-    const nlohmann::json& q = config["quantization_config"];
-    summary.quantization = q.value("quant_method", std::string("unknown"));
-    if (q.contains("bits")) summary.quantization += ", " + q["bits"].dump() + " bits";
-    if (q.contains("group_size")) summary.quantization += ", group size " + q["group_size"].dump();
-  }
+  if (const auto quant = quant::read_quant_config(model_dir.string())) summary.quantization = quant::describe(*quant);
   summary.has_tokenizer = std::filesystem::exists(model_dir / "tokenizer.model");
   summary.weights_fp16_bytes = summary.parameters * 2;
   const LlamaConfig& c = summary.config;

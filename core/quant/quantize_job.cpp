@@ -286,10 +286,7 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
   cancel.throw_if_cancelled();
 
   // Everything goes to OUT.partial first; the rename at the end is what makes the model appear.
-  const fs::path partial = fs::path(out.string() + ".partial");
-  fs::remove_all(partial);
-  fs::create_directories(partial);
-  try {
+  write_directory_atomically(out, [&](const fs::path& partial) {
     model::save_safetensors(partial / "model.safetensors", output,
                             {{"format", "pt"}, {"quantizer", "lowbit"}, {"gptq_bits", std::to_string(config.bits)},
                              {"gptq_group_size", std::to_string(config.group_size)},
@@ -306,12 +303,7 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
                              "generation_config.json"}) {
       copy_if_present(params_.model_dir / file, partial / file);
     }
-    fs::rename(partial, out);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(partial, ignored);
-    throw;
-  }
+  });
   result_.config = config;
   result_.output_bytes = static_cast<int64_t>(fs::file_size(out / "model.safetensors"));
   result_.bits_per_weight = quantized_weights > 0 ? 8.0 * quantized_bytes / quantized_weights : 0;

@@ -85,21 +85,6 @@ void truncate_metrics(const fs::path& path, int64_t step) {
   write_text_file_atomically(path, kept);
 }
 
-void save_directory_atomically(const fs::path& target, const std::function<void(const fs::path&)>& fill) {
-  const fs::path partial = fs::path(target.string() + ".partial");
-  fs::remove_all(partial);
-  fs::create_directories(partial);
-  try {
-    fill(partial);
-    fs::remove_all(target);
-    fs::rename(partial, target);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(partial, ignored);
-    throw;
-  }
-}
-
 void set_training(const std::vector<lora::AdapterLayer>& adapter, bool training) {
   for (const auto& entry : adapter) entry.layer->set_training(training);
 }
@@ -170,12 +155,7 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   }
   torch::optim::AdamW optimizer(parameters, torch::optim::AdamWOptions(p.schedule.base_lr).weight_decay(p.weight_decay));
   if (p.resume) {
-    const auto file = model::SafetensorsFile::open(resume_from / "adapter" / "adapter_model.safetensors");
-    c10::NoGradGuard no_grad;
-    for (const auto& entry : adapter) {
-      entry.layer->lora_a().copy_(file->tensor("base_model.model." + entry.module + ".lora_A.weight"));
-      entry.layer->lora_b().copy_(file->tensor("base_model.model." + entry.module + ".lora_B.weight"));
-    }
+    lora::restore_adapter_weights(adapter, resume_from / "adapter");
     torch::load(optimizer, (resume_from / "optimizer.pt").string());
     truncate_metrics(p.run_dir / "metrics.jsonl", start_step);
   } else {
@@ -217,7 +197,7 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
     result_.final_val_ppl = std::exp(ce);
   };
   auto save_checkpoint = [&](int64_t step) {
-    save_directory_atomically(p.run_dir / "checkpoints" / checkpoint_name(step), [&](const fs::path& dir) {
+    write_directory_atomically(p.run_dir / "checkpoints" / checkpoint_name(step), [&](const fs::path& dir) {
       lora::save_adapter(adapter, adapter_config, dir / "adapter");
       torch::save(optimizer, (dir / "optimizer.pt").string());
       write_text_file_atomically(dir / "trainer_state.json", json{{"step", step}}.dump() + "\n");
@@ -291,7 +271,7 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
       last_checkpoint = (p.run_dir / "checkpoints" / checkpoint_name(done)).string();
     }
   }
-  save_directory_atomically(p.run_dir / "adapter", [&](const fs::path& dir) { lora::save_adapter(adapter, adapter_config, dir); });
+  write_directory_atomically(p.run_dir / "adapter", [&](const fs::path& dir) { lora::save_adapter(adapter, adapter_config, dir); });
   result_.steps_done = p.schedule.total_steps;
   result_.adapter_dir = p.run_dir / "adapter";
   result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -114,4 +114,21 @@ void write_text_file_atomically(const std::filesystem::path& path, const std::st
                         [&](std::ostream& out) { out.write(text.data(), static_cast<std::streamsize>(text.size())); });
 }
 
+void write_directory_atomically(const std::filesystem::path& dir,
+                                const std::function<void(const std::filesystem::path&)>& fill) {
+  namespace fs = std::filesystem;
+  const fs::path partial = fs::path(dir.string() + ".partial");
+  fs::remove_all(partial);
+  fs::create_directories(partial);
+  try {
+    fill(partial);
+    fs::remove_all(dir);
+    fs::rename(partial, dir);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(partial, ignored);
+    throw;
+  }
+}
+
 }  // namespace lowbit

@@ -20,4 +20,9 @@ void write_file_atomically(const std::filesystem::path& path, const std::functio
 
 void write_text_file_atomically(const std::filesystem::path& path, const std::string& text);
 
+// The same for a folder: `fill` writes into "<dir>.partial", which then replaces <dir> whole. On failure the
+// partial folder is removed and <dir> is left as it was.
+void write_directory_atomically(const std::filesystem::path& dir,
+                                const std::function<void(const std::filesystem::path&)>& fill);
+
 }  // namespace lowbit
