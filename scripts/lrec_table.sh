@@ -3,6 +3,8 @@
 # INT2 on held-out text, with adapter size and effective bits, plus the INT2 loss ablation (KL only, CE only).
 #   scripts/lrec_table.sh [MODEL] [TEXT] [OUT_DIR]        (defaults: stories260K and the TinyStories sample)
 # The text is split once: the first 80 % calibrates GPTQ and trains LREC, the last 20 % is only evaluated.
+# LREC runs as `lowbit correct` does by default (teacher cached as top-64 log-probs, gradient checkpointing); the
+# ablation adds the online teacher (full distribution) for comparison.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 lowbit="$repo_root/build/default/app/lowbit"
@@ -47,5 +49,8 @@ done
 echo "INT2 ablation (same settings):"
 lrec "kl-only" "$out/int2" int2 --ce-weight 0
 lrec "ce-only" "$out/int2" int2 --kl-weight 0
+lrec "online" "$out/int2" int2 --teacher-top-k 0
 printf '  KL only   %.4f\n  CE only   %.4f\n  KL + CE   %.4f\n' "$(ppl "$out/int2" --adapters "$out/kl-only/adapter")" \
   "$(ppl "$out/int2" --adapters "$out/ce-only/adapter")" "$(ppl "$out/int2" --adapters "$out/lrec2/adapter")"
+printf '  KL + CE, online teacher (full distribution instead of the top-64 cache)   %.4f\n' \
+  "$(ppl "$out/int2" --adapters "$out/online/adapter")"

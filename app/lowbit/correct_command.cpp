@@ -20,7 +20,8 @@ int run_correct(const std::vector<std::string>& arguments) {
        {"--warmup", true}, {"--schedule", true}, {"--steps", true}, {"--weight-decay", true},
        {"--max-grad-norm", true}, {"--micro-batch", true}, {"--accumulation", true}, {"--seqlen", true},
        {"--samples", true}, {"--held-out", true}, {"--eval-windows", true}, {"--eval-every", true},
-       {"--checkpoint-every", true}, {"--seed", true}, {"--device", true}});
+       {"--checkpoint-every", true}, {"--seed", true}, {"--device", true},
+       {"--teacher-top-k", true}, {"--no-gradient-checkpointing", false}, {"--estimate", false}});
   train::LrecParams p;
   p.student_dir = args.positional(0, "QUANT_DIR (a quantized model folder)");
   args.finish(1);
@@ -56,7 +57,19 @@ int run_correct(const std::vector<std::string>& arguments) {
   p.eval_every = args.integer("--eval-every", 50, 1, 1 << 30);
   p.checkpoint_every = args.integer("--checkpoint-every", 50, 1, 1 << 30);
   p.seed = static_cast<uint64_t>(args.integer("--seed", 0, 0, INT64_MAX));
-  p.device = model::resolve_device(args.value("--device").value_or("auto"));
+  p.teacher_top_k = args.integer("--teacher-top-k", p.teacher_top_k, 0, 1 << 20);
+  p.gradient_checkpointing = !args.flag("--no-gradient-checkpointing");
+  const std::string device_name = args.value("--device").value_or("auto");
+  if (args.flag("--estimate")) {
+    // An estimate is for planning, so it may be for a GPU this machine does not have ("auto" means a GPU).
+    p.device = device_name == "cpu" ? at::Device(at::kCPU) : at::Device(at::kCUDA);
+    const train::MemoryEstimate estimate = train::estimate_lrec_memory(p);
+    std::printf("memory estimate for training on %s: %s\n%lld trainable adapter parameters; add about 0.5 GiB for "
+                "the CUDA context\n",
+                p.device.str().c_str(), estimate.describe().c_str(), static_cast<long long>(estimate.adapter_parameters));
+    return jobs::kExitOk;
+  }
+  p.device = model::resolve_device(device_name);
 
   CliEvents events;
   train::LrecJob job(p);
@@ -66,6 +79,14 @@ int run_correct(const std::vector<std::string>& arguments) {
   std::printf("corrected %s with LREC: %lld steps in %.1f s; held-out PPL %.4f; adapter in %s (metrics in %s)\n",
               p.student_dir.string().c_str(), static_cast<long long>(r.steps_done), r.seconds, r.final_val_ppl,
               r.adapter_dir.string().c_str(), (p.run_dir / "metrics.jsonl").string().c_str());
+  if (p.device.is_cuda()) {
+    std::printf("VRAM: estimated %s, measured peak %s\n", train::format_memory(r.estimated_bytes).c_str(),
+                train::format_memory(r.peak_vram_bytes).c_str());
+  } else {
+    std::printf("memory: estimated %s for training on this device; peak RAM of the process %s (teacher caching and "
+                "the mapped checkpoints included)\n",
+                train::format_memory(r.estimated_bytes).c_str(), train::format_memory(r.peak_ram_bytes).c_str());
+  }
   return jobs::kExitOk;
 }
 

@@ -62,7 +62,8 @@ const std::vector<Command>& commands() {
                   "--steps N --lr LR --warmup N --schedule cosine|linear|constant --rank R --alpha A --dropout P "
                   "--targets q_proj,... --kl-weight W --ce-weight W --kl-per-token --reverse-kl --micro-batch N "
                   "--accumulation N --seqlen L --samples N --held-out F --eval-every N --checkpoint-every N "
-                  "--seed S --device D --resume]",
+                  "--teacher-top-k K (0: online teacher) --no-gradient-checkpointing --seed S --device D --resume "
+                  "--estimate]",
        "repair quantization error with low-rank adapters distilled from the full model (LREC)", nullptr,
        lowbit::cli::run_correct},
       {"finetune", "lowbit finetune MODEL --data FILE --out DIR [--adapters LREC_DIR]",

@@ -44,6 +44,14 @@ int64_t LoraLinear::weight_bytes() const {
   return base_->weight_bytes() + static_cast<int64_t>(lora_a_.nbytes() + lora_b_.nbytes());
 }
 
+void LoraLinear::append_trainable_parameters(std::vector<at::Tensor>& parameters) const {
+  base_->append_trainable_parameters(parameters);
+  if (lora_a_.requires_grad()) {
+    parameters.push_back(lora_a_);
+    parameters.push_back(lora_b_);
+  }
+}
+
 std::string LoraLinear::describe() const {
   return base_->describe() + " + LoRA r=" + std::to_string(shape_.rank);
 }

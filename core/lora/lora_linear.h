@@ -33,6 +33,7 @@ class LoraLinear : public model::Linear {
   int64_t out_features() const override { return base_->out_features(); }
   int64_t weight_bytes() const override;
   std::string describe() const override;
+  void append_trainable_parameters(std::vector<at::Tensor>& parameters) const override;
 
   const at::Tensor& lora_a() const { return lora_a_; }
   const at::Tensor& lora_b() const { return lora_b_; }

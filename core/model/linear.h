@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace lowbit::model {
 
@@ -20,6 +21,8 @@ class Linear {
   // Bytes of weight storage (for size and memory reports).
   virtual int64_t weight_bytes() const = 0;
   virtual std::string describe() const = 0;
+  // Appends the tensors of this projection that training updates (trainable LoRA A/B); frozen weights are not.
+  virtual void append_trainable_parameters(std::vector<at::Tensor>& parameters) const { (void)parameters; }
 };
 
 class DenseLinear : public Linear {

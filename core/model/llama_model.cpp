@@ -1,7 +1,10 @@
 #include "core/model/llama_model.h"
 
+#include <ATen/core/grad_mode.h>
+
 #include <cmath>
 
+#include "core/model/gradient_checkpoint.h"
 #include "core/model/llama_tensor_names.h"
 #include "core/model/safetensors.h"
 #include "core/quant/quant_linear.h"
@@ -269,8 +272,10 @@ at::Tensor LlamaModel::forward(const at::Tensor& input_ids, KvCache* cache) cons
   }
   at::Tensor h = at::embedding(embed_tokens_, input_ids.to(device_, at::kLong));
   const RopeTables rope = rope_tables(inv_freq_, past, steps, dtype_);
+  const bool checkpointed = gradient_checkpointing_ && cache == nullptr && at::GradMode::is_enabled();
   for (size_t i = 0; i < layers_.size(); ++i) {
-    h = decoder_layer_forward(config_, layers_[i], h, rope, cache, static_cast<int64_t>(i), past);
+    h = checkpointed ? checkpointed_decoder_layer_forward(config_, layers_[i], h, rope)
+                     : decoder_layer_forward(config_, layers_[i], h, rope, cache, static_cast<int64_t>(i), past);
   }
   if (cache != nullptr) cache->length = past + steps;
   return at::linear(rms_norm(h, final_norm_, config_.rms_norm_eps), lm_head_);

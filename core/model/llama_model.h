@@ -91,6 +91,11 @@ class LlamaModel {
   // Returns logits [batch, T, vocab] in the compute dtype.
   at::Tensor forward(const at::Tensor& input_ids, KvCache* cache = nullptr) const;
 
+  // While on, a forward pass with autograd enabled and no cache checkpoints every decoder layer
+  // (core/model/gradient_checkpoint.h): less memory for training, one more forward pass per backward.
+  void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
+  bool gradient_checkpointing() const { return gradient_checkpointing_; }
+
   std::vector<LlamaLayer>& layers() { return layers_; }
   const std::vector<LlamaLayer>& layers() const { return layers_; }
   int64_t weight_bytes() const;
@@ -108,6 +113,7 @@ class LlamaModel {
   at::Tensor lm_head_;       // [vocab, hidden]; the same tensor as embed_tokens_ when tied
   at::Tensor inv_freq_;      // [head_dim / 2] float32, with rope scaling applied
   std::vector<LlamaLayer> layers_;
+  bool gradient_checkpointing_ = false;
 };
 
 // Rotary inverse frequencies as transformers computes them (float32), including linear and llama3 scaling.

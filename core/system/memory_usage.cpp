@@ -39,4 +39,10 @@ void reset_peak_vram(int device) {
   (void)device;
 }
 
+void release_cached_vram() {
+#ifdef LOWBIT_HAS_TORCH_CUDA
+  if (at::hasCUDA()) c10::cuda::CUDACachingAllocator::emptyCache();
+#endif
+}
+
 }  // namespace lowbit::system

@@ -22,6 +22,7 @@
 #include "core/model/safetensors.h"
 #include "core/system/memory_usage.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/train/teacher_cache.h"
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
 
@@ -110,6 +111,20 @@ void apply_preset(LrecParams& params, const std::string& preset) {
   }
 }
 
+MemoryEstimate estimate_lrec_memory(const LrecParams& p) {
+  const model::LlamaConfig config = model::load_llama_config(p.student_dir);
+  TrainingShape shape;
+  shape.lora_rank = p.lora.rank;
+  shape.lora_dropout = p.lora.dropout;
+  shape.target_modules = p.target_modules;
+  shape.micro_batch = p.micro_batch;
+  shape.seqlen = p.seqlen;
+  shape.gradient_checkpointing = p.gradient_checkpointing;
+  shape.teacher_top_k = p.teacher_top_k;
+  shape.compute_bytes = at::elementSize(model::default_compute_dtype(config, p.device));
+  return estimate_training_memory(config, quant::read_quant_config(p.student_dir.string()), shape);
+}
+
 void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   const auto started = std::chrono::steady_clock::now();
   const LrecParams& p = params_;
@@ -129,15 +144,15 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   }
   fs::create_directories(p.run_dir / "checkpoints");
 
-  auto teacher = model::LlamaModel::load(p.teacher_dir, {p.device, std::nullopt});
-  auto student = model::LlamaModel::load(p.student_dir, {p.device, std::nullopt});
-  if (!student->quantization()) {
-    events.log({jobs::LogLevel::Warning, p.student_dir.string() + " is not quantized; correcting it anyway"});
-  }
-  if (teacher->config().vocab_size != student->config().vocab_size) {
+  const model::LlamaConfig student_config = model::load_llama_config(p.student_dir);
+  if (model::load_llama_config(p.teacher_dir).vocab_size != student_config.vocab_size) {
     throw InputError(p.teacher_dir.string(), "has another vocabulary than the student", "use the model that was quantized");
   }
-  const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(p.student_dir, student->config());
+  const MemoryEstimate estimate = estimate_lrec_memory(p);
+  result_.estimated_bytes = estimate.total();
+  events.log({jobs::LogLevel::Info, "memory estimate for training on " + p.device.str() + ": " + estimate.describe()});
+
+  const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(p.student_dir, student_config);
   const auto [train_corpus, held_out_corpus] = split_corpus(data::load_text_corpus(p.calibration), p.held_out_fraction);
   const at::Tensor windows = data::calibration_windows(train_corpus, tokenizer, p.calibration_windows, p.seqlen, p.seed);
   const std::vector<int64_t> held_out_tokens =
@@ -145,6 +160,44 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   const int64_t eval_count = std::min<int64_t>(p.eval_windows, static_cast<int64_t>(held_out_tokens.size()) / p.seqlen);
   if (eval_count < 1) throw InputError(p.calibration.string(), "holds too little text to evaluate on", "use more text");
   const at::Tensor eval_ids = at::tensor(held_out_tokens, at::kLong).narrow(0, 0, eval_count * p.seqlen).view({eval_count, p.seqlen});
+
+  // The teacher: either cached first (and gone before the student arrives) or kept for online targets.
+  std::unique_ptr<model::LlamaModel> teacher;
+  std::optional<TeacherCache> teacher_cache;
+  const fs::path cache_path = p.run_dir / "teacher_cache.safetensors";
+  if (p.teacher_top_k > 0) {
+    if (!fs::exists(cache_path)) {
+      events.log({jobs::LogLevel::Info, "caching the teacher's top-" + std::to_string(p.teacher_top_k) +
+                                            " log-probs for " + std::to_string(windows.size(0) + eval_count) + " windows"});
+      auto caching_teacher = model::LlamaModel::load(p.teacher_dir, {p.device, std::nullopt});
+      write_teacher_cache(*caching_teacher, windows, eval_ids, p.teacher_top_k, cache_path, events, cancel);
+    }
+    system::release_cached_vram();
+    teacher_cache = TeacherCache::open(cache_path, windows, eval_ids, p.teacher_top_k);
+  } else {
+    teacher = model::LlamaModel::load(p.teacher_dir, {p.device, std::nullopt});
+  }
+  const int device_index = std::max<int>(0, p.device.index());
+  if (p.device.is_cuda()) system::reset_peak_vram(device_index);
+  auto student = model::LlamaModel::load(p.student_dir, {p.device, std::nullopt});
+  if (!student->quantization()) {
+    events.log({jobs::LogLevel::Warning, p.student_dir.string() + " is not quantized; correcting it anyway"});
+  }
+  student->set_gradient_checkpointing(p.gradient_checkpointing);
+  // Distillation targets of rows of the calibration (or held-out) windows.
+  auto loss_for = [&](const at::Tensor& ids, const std::vector<int64_t>& rows, bool held_out) {
+    const at::Tensor student_logits = student->forward(ids);
+    if (teacher_cache) {
+      return distillation_loss(student_logits, held_out ? teacher_cache->eval_rows(rows) : teacher_cache->train_rows(rows),
+                               ids, p.loss);
+    }
+    at::Tensor teacher_logits;
+    {
+      c10::NoGradGuard no_grad;
+      teacher_logits = teacher->forward(ids);
+    }
+    return distillation_loss(student_logits, teacher_logits, ids, p.loss);
+  };
 
   lora::AdapterConfig adapter_config{p.lora, p.target_modules, p.student_dir.string()};
   const std::vector<lora::AdapterLayer> adapter = lora::attach_new_adapter(*student, adapter_config, true, p.seed);
@@ -168,7 +221,8 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
                          {"max_grad_norm", p.max_grad_norm}, {"micro_batch", p.micro_batch},
                          {"accumulation", p.accumulation}, {"seqlen", p.seqlen},
                          {"calibration_windows", p.calibration_windows}, {"held_out_fraction", p.held_out_fraction},
-                         {"eval_windows", eval_count}, {"seed", p.seed}, {"device", p.device.str()}};
+                         {"eval_windows", eval_count}, {"teacher_top_k", p.teacher_top_k},
+                         {"gradient_checkpointing", p.gradient_checkpointing}, {"seed", p.seed}, {"device", p.device.str()}};
     write_text_file_atomically(p.run_dir / "config.json", config.dump(2) + "\n");
   }
   std::ofstream metrics(p.run_dir / "metrics.jsonl", std::ios::app);
@@ -182,8 +236,7 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
     set_training(adapter, false);
     double kl = 0, ce = 0;
     for (int64_t i = 0; i < eval_count; ++i) {
-      const at::Tensor ids = eval_ids.narrow(0, i, 1);
-      const DistillationLoss loss = distillation_loss(student->forward(ids), teacher->forward(ids), ids, p.loss);
+      const DistillationLoss loss = loss_for(eval_ids.narrow(0, i, 1), {i}, true);
       kl += loss.kl.item<double>();
       ce += loss.ce.item<double>();
     }
@@ -229,17 +282,12 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
     optimizer.zero_grad();
     double kl = 0, ce = 0, total = 0;
     for (int64_t micro = 0; micro < p.accumulation; ++micro) {
-      std::vector<at::Tensor> rows;
+      std::vector<int64_t> rows;
       for (int64_t b = 0; b < p.micro_batch; ++b) {
-        rows.push_back(windows[sample_index((step * p.accumulation + micro) * p.micro_batch + b)]);
+        rows.push_back(sample_index((step * p.accumulation + micro) * p.micro_batch + b));
       }
-      const at::Tensor ids = at::stack(rows);
-      at::Tensor teacher_logits;
-      {
-        c10::NoGradGuard no_grad;
-        teacher_logits = teacher->forward(ids);
-      }
-      const DistillationLoss loss = distillation_loss(student->forward(ids), teacher_logits, ids, p.loss);
+      const at::Tensor ids = windows.index_select(0, at::tensor(rows, at::kLong));
+      const DistillationLoss loss = loss_for(ids, rows, false);
       (loss.total / static_cast<double>(p.accumulation)).backward();
       kl += loss.kl.item<double>() / p.accumulation;
       ce += loss.ce.item<double>() / p.accumulation;
@@ -260,7 +308,7 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
     const double epoch = static_cast<double>(done * p.accumulation * p.micro_batch) / static_cast<double>(windows_count);
     write_metrics({{"step", done}, {"epoch", epoch}, {"kl", kl}, {"ce", ce}, {"total", total}, {"lr", lr},
                    {"grad_norm", grad_norm}, {"tokens_per_s", tokens_per_step / step_seconds},
-                   {"vram_peak", p.device.is_cuda() ? system::peak_vram_bytes(std::max<int>(0, p.device.index())) : 0}});
+                   {"vram_peak", p.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0}});
     events.metric({"train/kl", done, kl});
     events.metric({"train/ce", done, ce});
     events.metric({"train/total", done, total});
@@ -274,6 +322,8 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   write_directory_atomically(p.run_dir / "adapter", [&](const fs::path& dir) { lora::save_adapter(adapter, adapter_config, dir); });
   result_.steps_done = p.schedule.total_steps;
   result_.adapter_dir = p.run_dir / "adapter";
+  result_.peak_vram_bytes = p.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
+  result_.peak_ram_bytes = system::peak_ram_bytes();
   result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   events.artifact({"adapter", result_.adapter_dir.string()});
 }

@@ -2,8 +2,13 @@
 // trained to match the full-precision model (the teacher, frozen) on calibration text with
 // λ_KL · KL(teacher ‖ student) + λ_CE · CE (core/train/distillation_loss.h), then saved in PEFT's layout.
 //
+// The teacher either runs beside the student (teacher_top_k = 0) or, by default, first fills a top-k cache on
+// disk (core/train/teacher_cache.h) and is dropped before the student is loaded, so the two are never in memory
+// together. Decoder layers are gradient-checkpointed by default (core/model/gradient_checkpoint.h).
+//
 // A run directory holds everything the run made and needs to continue:
 //   config.json      the run's settings          metrics.jsonl   one JSON object per step / evaluation
+//   teacher_cache.safetensors   the teacher's top-k targets for the calibration and held-out windows
 //   checkpoints/step-000N/{adapter/, optimizer.pt, trainer_state.json}   (each written whole, then renamed)
 //   adapter/         the final adapter           log.txt         what the CLI printed
 // Resuming from the last checkpoint continues with the same data order, dropout masks and optimizer state, so
@@ -19,6 +24,7 @@
 #include "core/jobs/job.h"
 #include "core/lora/lora_linear.h"
 #include "core/train/distillation_loss.h"
+#include "core/train/memory_estimate.h"
 #include "core/train/schedule.h"
 
 namespace lowbit::train {
@@ -44,6 +50,8 @@ struct LrecParams {
   int64_t eval_windows = 16;
   int64_t eval_every = 50;
   int64_t checkpoint_every = 50;
+  int64_t teacher_top_k = 64;        // 0: run the teacher online next to the student
+  bool gradient_checkpointing = true;
   uint64_t seed = 0;
   at::Device device = at::kCPU;
 };
@@ -57,7 +65,13 @@ struct LrecResult {
   double final_val_ppl = 0;
   double seconds = 0;
   std::filesystem::path adapter_dir;
+  int64_t estimated_bytes = 0;   // estimate_training_memory() for the run, made before it started
+  int64_t peak_vram_bytes = 0;   // measured while training (CUDA); 0 on the CPU
+  int64_t peak_ram_bytes = 0;    // of the whole process
 };
+
+// The memory estimate of a run with these settings (core/train/memory_estimate.h), from the config files alone.
+MemoryEstimate estimate_lrec_memory(const LrecParams& params);
 
 class LrecJob : public jobs::Job {
  public:

@@ -7,7 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/quant/quantize_job.h"
+#include "core/model/llama_model.h"
+#include "core/model/safetensors.h"
 #include "core/train/lrec_job.h"
+#include "core/train/teacher_cache.h"
 #include "tests/support/cancel_at.h"
 #include "tests/support/testdata.h"
 
@@ -77,7 +80,7 @@ TEST_F(Lrec, AResumedRunFollowsTheSameTrajectory) {
   whole.run(quiet, jobs::CancelToken());
 
   jobs::CancelToken cancel;
-  testing::CancelAtProgress stopper(cancel, /*done=*/3);
+  testing::CancelAtProgress stopper(cancel, /*done=*/3, "steps");
   LrecJob first_half(params("resumed"));
   EXPECT_THROW(first_half.run(stopper, cancel), Cancelled);
   EXPECT_TRUE(fs::exists(dir / "resumed/checkpoints/step-000003/optimizer.pt"));
@@ -127,6 +130,76 @@ TEST_F(Lrec, CorrectionLowersTheHeldOutLossAndWritesARunDirectory) {
   for (const char* key : {"step", "epoch", "kl", "ce", "total", "lr", "grad_norm", "tokens_per_s", "vram_peak"}) {
     EXPECT_TRUE(step.contains(key)) << key;
   }
+}
+
+TEST_F(Lrec, ACachedTeacherOverTheWholeVocabularyTrainsLikeTheOnlineTeacher) {
+  // With k = vocabulary size the cache holds the teacher's full distribution, so the cached run must follow the
+  // online run (which also runs without gradient checkpointing) up to float rounding.
+  LrecParams cached = params("cached");
+  cached.teacher_top_k = 512;
+  LrecParams online = params("online");
+  online.teacher_top_k = 0;
+  online.gradient_checkpointing = false;
+  jobs::IgnoreEvents quiet;
+  LrecJob(cached).run(quiet, jobs::CancelToken());
+  LrecJob(online).run(quiet, jobs::CancelToken());
+  EXPECT_TRUE(fs::exists(cached.run_dir / "teacher_cache.safetensors"));
+  EXPECT_FALSE(fs::exists(online.run_dir / "teacher_cache.safetensors"));
+  const auto a = read_metrics(cached.run_dir), b = read_metrics(online.run_dir);
+  ASSERT_EQ(a.size(), b.size());
+  int compared = 0;
+  double largest = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (const char* key : {"kl", "ce", "total", "grad_norm", "val_kl", "val_ce"}) {
+      if (!a[i].contains(key)) continue;
+      const double x = a[i][key].get<double>(), y = b[i][key].get<double>();
+      EXPECT_NEAR(x, y, 1e-5 * std::max(1.0, std::abs(y))) << "step " << a[i]["step"] << " " << key;
+      largest = std::max(largest, std::abs(x - y) / std::max(1.0, std::abs(y)));
+      ++compared;
+    }
+  }
+  std::printf("cached (k = V, checkpointed) vs online teacher: %d values, largest relative difference %.2e\n",
+              compared, largest);
+  EXPECT_EQ(compared, 30);
+}
+
+TEST_F(Lrec, ATopKCacheIsRefusedForOtherWindowsOrAnotherK) {
+  LrecParams p = params("topk");
+  p.teacher_top_k = 32;
+  p.schedule.total_steps = 1;
+  jobs::IgnoreEvents quiet;
+  LrecJob(p).run(quiet, jobs::CancelToken());
+  const fs::path cache = p.run_dir / "teacher_cache.safetensors";
+  const auto file = model::SafetensorsFile::open(cache);
+  const at::Tensor train = file->tensor("train.input_ids");
+  const at::Tensor held_out = file->tensor("eval.input_ids");
+  EXPECT_EQ(file->tensor("train.log_probs").size(-1), 32);
+  EXPECT_NO_THROW(TeacherCache::open(cache, train, held_out, 32));
+  EXPECT_THROW(TeacherCache::open(cache, train, held_out, 64), InputError);
+  EXPECT_THROW(TeacherCache::open(cache, train + 1, held_out, 32), InputError);
+  EXPECT_THROW(TeacherCache::open(cache, train.narrow(0, 0, 3), held_out, 32), InputError);
+  // The top-k targets are the teacher's: its log-probs are sorted, normalised with the tail, and the CE term of
+  // a run does not depend on the cache.
+  const at::Tensor top = file->tensor("train.log_probs").to(at::kDouble);
+  const at::Tensor mass = top.exp().sum(-1) + file->tensor("train.tail_log_mass").to(at::kDouble).exp();
+  EXPECT_LT((mass - 1).abs().max().item<double>(), 1e-5);
+  EXPECT_TRUE((top.narrow(-1, 0, 31) >= top.narrow(-1, 1, 31)).all().item<bool>());
+}
+
+TEST_F(Lrec, TheMemoryEstimateCountsTheStudentWeightsAsLoaded) {
+  LrecParams p = params("estimate");
+  const MemoryEstimate estimate = estimate_lrec_memory(p);  // CPU: float32 compute
+  const auto student = model::LlamaModel::load(p.student_dir, {at::kCPU, std::nullopt});
+  EXPECT_EQ(estimate.weights, student->weight_bytes());
+  // r 8 on all seven projections of 5 layers: width 64, keys/values 4 heads × 8, MLP 172 stored as 192.
+  const int64_t per_layer = 8 * ((64 + 64) * 2 + (64 + 32) * 2 + (64 + 192) * 3);
+  EXPECT_EQ(estimate.adapter_parameters, 5 * per_layer);
+  EXPECT_EQ(estimate.adapter, 16 * estimate.adapter_parameters);
+  EXPECT_GT(estimate.teacher, 0);
+  p.teacher_top_k = 0;
+  EXPECT_GT(estimate_lrec_memory(p).teacher, 10 * estimate.teacher) << "an online teacher holds its weights";
+  p.gradient_checkpointing = false;
+  EXPECT_GT(estimate_lrec_memory(p).activations, estimate.activations);
 }
 
 TEST_F(Lrec, AnExistingRunIsNotOverwritten) {

@@ -39,8 +39,10 @@ check "quantize refuses an existing output folder" 3 "$rc" "$out" 'rtn4: already
 correct_options=(--teacher "$model" --calib "$text" --steps 4 --seqlen 64 --samples 8 --micro-batch 2 --rank 4
                  --eval-every 2 --checkpoint-every 2 --eval-windows 2 --device cpu)
 out="$("$lowbit" correct "$scratch/rtn4" "${correct_options[@]}" --out "$scratch/run" 2>&1)"; rc=$?
-check "correct trains an adapter and writes a run directory" 0 "$rc" "$out" 'corrected .* 4 steps' 'held-out PPL'
-for file in config.json metrics.jsonl adapter/adapter_config.json checkpoints/step-000002/optimizer.pt; do
+check "correct trains an adapter and writes a run directory" 0 "$rc" "$out" 'corrected .* 4 steps' 'held-out PPL' \
+  'memory estimate for training on cpu: [0-9.]+ [MG]iB' 'memory: estimated [0-9.]+ [MG]iB'
+for file in config.json metrics.jsonl teacher_cache.safetensors adapter/adapter_config.json \
+            checkpoints/step-000002/optimizer.pt; do
   [ -f "$scratch/run/$file" ] || { echo "FAIL: run directory lacks $file"; failures=$((failures + 1)); }
 done
 out="$("$lowbit" eval "$scratch/rtn4" --adapters "$scratch/run/adapter" --text "$text" --seqlen 512 --max-windows 4 --device cpu 2>&1)"; rc=$?
@@ -48,6 +50,12 @@ check "eval with the corrected adapter" 0 "$rc" "$out" '^PPL '
 out="$("$lowbit" correct "$scratch/rtn4" "${correct_options[@]}" --lr 1e6 --out "$scratch/diverged" 2>&1)"; rc=$?
 check "a diverging run stops with step, learning rate and last checkpoint" 3 "$rc" "$out" 'training diverged at step' \
   'learning rate' 'last good checkpoint'
+
+out="$("$lowbit" correct "$scratch/rtn4" --teacher "$model" --calib "$text" --device cuda --rank 32 --seqlen 2048 \
+  --estimate --out "$scratch/estimate" 2>&1)"; rc=$?
+check "correct --estimate plans a GPU run without a GPU and trains nothing" 0 "$rc" "$out" \
+  'memory estimate for training on cuda: [0-9.]+ [MG]iB \(weights' 'trainable adapter parameters'
+[ ! -e "$scratch/estimate" ] || { echo "FAIL: --estimate made a run directory"; failures=$((failures + 1)); }
 
 printf 'caf\xe9\n' > "$scratch/latin1.txt"
 out="$("$lowbit" eval "$model" --text "$scratch/latin1.txt" --device cpu 2>&1)"; rc=$?

@@ -1,0 +1,51 @@
+// How much device memory a LoRA training run (LREC or EMEF) will take, worked out from the shapes alone before
+// anything is loaded, so that the user learns that a run will not fit before it starts rather than after an
+// hour of teacher caching. The figure is what LibTorch's allocator will hand out at its peak — the number
+// `vram_peak` in metrics.jsonl measures — and leaves out the CUDA context (about 0.3–0.6 GiB per process).
+//
+// Terms (B micro-batch, T sequence length, H hidden, I intermediate, V vocabulary, L layers, d compute bytes):
+//   weights      the student's projections as stored (packed GPTQ or dense), embeddings, lm_head, norms
+//   teacher      online teacher: its dense weights and its logits; cached teacher: one batch of top-k targets
+//   adapter      trainable LoRA parameters P in fp32: weights, gradients and AdamW's two moments = 16 P bytes
+//   activations  with gradient checkpointing: L saved layer inputs (B·T·H·d) + one layer recomputed in full;
+//                without: every layer's intermediates
+//   logits       the student's logits in d bytes and the fp32 copies the loss and its gradient need
+//   transient    the largest projection dequantized for a matmul (packed weights are expanded per call)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model/llama_config.h"
+#include "core/quant/quant_config.h"
+
+namespace lowbit::train {
+
+struct TrainingShape {
+  int64_t lora_rank = 32;
+  std::vector<std::string> target_modules;
+  double lora_dropout = 0.0;
+  int64_t micro_batch = 1;
+  int64_t seqlen = 2048;
+  bool gradient_checkpointing = true;
+  int64_t teacher_top_k = 64;     // 0: the teacher runs online (LREC); -1: no teacher at all (EMEF)
+  int64_t compute_bytes = 2;      // fp16/bf16 on a GPU
+};
+
+struct MemoryEstimate {
+  int64_t weights = 0, teacher = 0, adapter = 0, activations = 0, logits = 0, transient = 0;
+  int64_t adapter_parameters = 0;
+  int64_t total() const { return weights + teacher + adapter + activations + logits + transient; }
+  // "5.84 GiB (weights 2.11 GiB, adapter and optimizer 1.19 GiB, …, teacher 16.0 MiB, …)"
+  std::string describe() const;
+};
+
+MemoryEstimate estimate_training_memory(const model::LlamaConfig& config,
+                                        const std::optional<quant::QuantConfig>& quantization,
+                                        const TrainingShape& shape);
+
+std::string format_memory(int64_t bytes);  // "5.12 GiB", "310.4 MiB"
+
+}  // namespace lowbit::train
