@@ -1,0 +1,203 @@
+#include "core/train/trainer.h"
+
+#include <c10/core/GradMode.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+
+#include "core/jobs/eta.h"
+#include "core/system/memory_usage.h"
+#include "core/util/atomic_file.h"
+#include "core/util/errors.h"
+
+namespace lowbit::train {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string checkpoint_name(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "step-%06lld", static_cast<long long>(step));
+  return name;
+}
+
+// Keeps the metrics a resumed run has already produced up to `step`, so the file reads as one run.
+void truncate_metrics(const fs::path& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const json record = json::parse(line, nullptr, false);
+    if (!record.is_discarded() && record.value("step", int64_t{0}) <= step) kept += line + "\n";
+  }
+  in.close();
+  write_text_file_atomically(path, kept);
+}
+
+void set_training(const std::vector<lora::AdapterLayer>& adapter, bool training) {
+  for (const auto& entry : adapter) entry.layer->set_training(training);
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainerSettings settings, std::vector<lora::AdapterLayer> adapter, lora::AdapterConfig config)
+    : settings_(std::move(settings)), adapter_(std::move(adapter)), config_(std::move(config)) {}
+
+int64_t Trainer::latest_checkpoint(const fs::path& run_dir) {
+  int64_t latest = -1;
+  if (!fs::exists(run_dir / "checkpoints")) return latest;
+  for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints")) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos &&
+        fs::exists(entry.path() / "trainer_state.json")) {
+      latest = std::max<int64_t>(latest, std::stoll(name.substr(5)));
+    }
+  }
+  return latest;
+}
+
+TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& cancel, int64_t example_count,
+                           const std::function<MicroBatchLoss(const std::vector<int64_t>&)>& micro_batch_loss,
+                           const std::function<std::vector<NamedValue>()>& evaluate) {
+  const TrainerSettings& s = settings_;
+  if (s.micro_batch < 1 || s.accumulation < 1 || s.schedule.total_steps < 1) {
+    throw InputError("", "micro-batch, accumulation and steps must be positive", "");
+  }
+  if (example_count < 1) throw InputError("", "there is nothing to train on", "give more data");
+  std::vector<at::Tensor> parameters;
+  for (const auto& entry : adapter_) {
+    parameters.push_back(entry.layer->lora_a());
+    parameters.push_back(entry.layer->lora_b());
+  }
+  torch::optim::AdamW optimizer(parameters, torch::optim::AdamWOptions(s.schedule.base_lr).weight_decay(s.weight_decay));
+  TrainerResult result;
+  std::string last_checkpoint = "none";
+  fs::create_directories(s.run_dir / "checkpoints");
+  if (s.resume) {
+    result.start_step = latest_checkpoint(s.run_dir);
+    if (result.start_step < 0) throw InputError(s.run_dir.string(), "has no checkpoint to resume from", "start a new run");
+    const fs::path from = s.run_dir / "checkpoints" / checkpoint_name(result.start_step);
+    events.log({jobs::LogLevel::Info, "resuming from " + from.string()});
+    lora::restore_adapter_weights(adapter_, from / "adapter");
+    torch::load(optimizer, (from / "optimizer.pt").string());
+    truncate_metrics(s.run_dir / "metrics.jsonl", result.start_step);
+    last_checkpoint = from.string();
+  }
+  std::ofstream metrics(s.run_dir / "metrics.jsonl", std::ios::app);
+  auto write_metrics = [&](const json& record) {
+    metrics << record.dump() << "\n";
+    metrics.flush();
+  };
+  auto run_evaluation = [&](int64_t step) {
+    std::vector<NamedValue> values;
+    {
+      c10::NoGradGuard no_grad;
+      set_training(adapter_, false);
+      values = evaluate();
+      set_training(adapter_, true);
+    }
+    json record = {{"step", step}};
+    for (const auto& [name, value] : values) {
+      record[name] = value;
+      // "val_ce" → "val/ce": the metric names the CLI and the dashboard show.
+      std::string shown = name;
+      if (shown.rfind("val_", 0) == 0) shown = "val/" + shown.substr(4);
+      events.metric({shown, step, value});
+    }
+    write_metrics(record);
+  };
+  auto save_checkpoint = [&](int64_t step) {
+    write_directory_atomically(s.run_dir / "checkpoints" / checkpoint_name(step), [&](const fs::path& dir) {
+      lora::save_adapter(adapter_, config_, dir / "adapter");
+      torch::save(optimizer, (dir / "optimizer.pt").string());
+      write_text_file_atomically(dir / "trainer_state.json", json{{"step", step}}.dump() + "\n");
+    });
+    last_checkpoint = (s.run_dir / "checkpoints" / checkpoint_name(step)).string();
+  };
+
+  if (result.start_step == 0) run_evaluation(0);
+  set_training(adapter_, true);
+  std::map<int64_t, std::vector<int64_t>> orders;  // epoch → example order, seeded by (seed, epoch)
+  auto example_at = [&](int64_t global) {
+    const int64_t epoch = global / example_count;
+    auto& order = orders[epoch];
+    if (order.empty()) {
+      order.resize(static_cast<size_t>(example_count));
+      std::iota(order.begin(), order.end(), 0);
+      std::mt19937_64 generator(s.seed * 1000003 + static_cast<uint64_t>(epoch));
+      std::shuffle(order.begin(), order.end(), generator);
+    }
+    return order[static_cast<size_t>(global % example_count)];
+  };
+  const int device_index = std::max<int>(0, s.device.index());
+  jobs::EtaClock clock;
+  for (int64_t step = result.start_step; step < s.schedule.total_steps; ++step) {
+    cancel.throw_if_cancelled();
+    const auto step_started = std::chrono::steady_clock::now();
+    at::manual_seed(s.seed * 7919 + static_cast<uint64_t>(step));  // dropout masks depend on the step alone
+    optimizer.zero_grad();
+    std::vector<NamedValue> parts;
+    double total = 0;
+    int64_t tokens = 0;
+    for (int64_t micro = 0; micro < s.accumulation; ++micro) {
+      std::vector<int64_t> examples;
+      for (int64_t b = 0; b < s.micro_batch; ++b) {
+        examples.push_back(example_at((step * s.accumulation + micro) * s.micro_batch + b));
+      }
+      const MicroBatchLoss loss = micro_batch_loss(examples);
+      (loss.total / static_cast<double>(s.accumulation)).backward();
+      total += loss.total.item<double>() / static_cast<double>(s.accumulation);
+      tokens += loss.tokens;
+      if (parts.empty()) {
+        for (const auto& [name, value] : loss.parts) parts.emplace_back(name, 0.0);
+      }
+      for (size_t i = 0; i < parts.size(); ++i) parts[i].second += loss.parts[i].second / static_cast<double>(s.accumulation);
+    }
+    const double lr = learning_rate(s.schedule, step);
+    if (!std::isfinite(total)) {
+      throw InputError(s.run_dir.string(),
+                       "training diverged at step " + std::to_string(step + 1) + ": the loss is " +
+                           (std::isnan(total) ? std::string("NaN") : std::string("infinite")) +
+                           " at learning rate " + std::to_string(lr),
+                       "the last good checkpoint is " + last_checkpoint + "; resume it with a lower --lr");
+    }
+    const double grad_norm = torch::nn::utils::clip_grad_norm_(parameters, s.max_grad_norm);
+    for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+    optimizer.step();
+    const double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_started).count();
+    const int64_t done = step + 1;
+    const double epoch = static_cast<double>(done * s.accumulation * s.micro_batch) / static_cast<double>(example_count);
+    json record = {{"step", done}, {"epoch", epoch}};
+    for (const auto& [name, value] : parts) {
+      record[name] = value;
+      events.metric({"train/" + name, done, value});
+    }
+    record["total"] = total;
+    events.metric({"train/total", done, total});
+    record["lr"] = lr;
+    record["grad_norm"] = grad_norm;
+    record["tokens_per_s"] = static_cast<double>(tokens) / step_seconds;
+    record["vram_peak"] = s.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
+    write_metrics(record);
+    events.progress({"steps", done, s.schedule.total_steps,
+                     clock.seconds_left(done - result.start_step, s.schedule.total_steps - result.start_step)});
+    if (done % s.eval_every == 0 || done == s.schedule.total_steps) run_evaluation(done);
+    if (done % s.checkpoint_every == 0 || done == s.schedule.total_steps) save_checkpoint(done);
+  }
+  write_directory_atomically(s.run_dir / "adapter", [&](const fs::path& dir) { lora::save_adapter(adapter_, config_, dir); });
+  result.steps_done = s.schedule.total_steps;
+  result.adapter_dir = s.run_dir / "adapter";
+  events.artifact({"adapter", result.adapter_dir.string()});
+  return result;
+}
+
+}  // namespace lowbit::train

@@ -1,0 +1,81 @@
+// The LoRA training loop LREC and EMEF share: AdamW with weight decay, warmup + decay schedule, micro-batches
+// with gradient accumulation, gradient clipping, a seeded example order per epoch, evaluation and atomic
+// checkpoints every N steps, exact resume, cancellation, and a NaN/Inf stop that names the step, the learning
+// rate and the last good checkpoint. What differs between the two — which examples exist and what the loss of
+// a micro-batch is — comes in as two functions.
+//
+//   Trainer trainer(settings, adapter, adapter_config);
+//   trainer.run(events, cancel, example_count,
+//               [&](const std::vector<int64_t>& examples) { return MicroBatchLoss{…}; },
+//               [&]() { return std::vector<NamedValue>{{"val_ce", …}, {"val_ppl", …}}; });
+//
+// Run directory (written by the trainer; the caller adds config.json and its own files):
+//   metrics.jsonl   {"step", "epoch", <loss parts>, "total", "lr", "grad_norm", "tokens_per_s", "vram_peak"} per
+//                   optimizer step, {"step", <evaluation values>} per evaluation
+//   checkpoints/step-NNNNNN/{adapter/, optimizer.pt, trainer_state.json}     adapter/   the final adapter
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/jobs/job.h"
+#include "core/lora/peft_adapter.h"
+#include "core/train/schedule.h"
+
+namespace lowbit::train {
+
+struct TrainerSettings {
+  std::filesystem::path run_dir;
+  bool resume = false;
+  Schedule schedule;                 // total_steps = number of optimizer steps
+  double weight_decay = 0.0;
+  double max_grad_norm = 1.0;
+  int64_t micro_batch = 1;
+  int64_t accumulation = 1;
+  int64_t eval_every = 50;
+  int64_t checkpoint_every = 50;
+  uint64_t seed = 0;
+  at::Device device = at::kCPU;
+};
+
+using NamedValue = std::pair<std::string, double>;
+
+struct MicroBatchLoss {
+  at::Tensor total;                 // scalar with the gradient, the mean over the micro-batch's examples
+  std::vector<NamedValue> parts;    // reported per step averaged over micro-batches: {"kl", …}, {"ce", …}
+  int64_t tokens = 0;               // tokens the micro-batch processed (for tokens/s)
+};
+
+struct TrainerResult {
+  int64_t start_step = 0;           // > 0 when resumed
+  int64_t steps_done = 0;
+  std::filesystem::path adapter_dir;
+};
+
+class Trainer {
+ public:
+  // `adapter`: the trainable LoRA layers (their A and B are what AdamW updates); `config`: how to save them.
+  Trainer(TrainerSettings settings, std::vector<lora::AdapterLayer> adapter, lora::AdapterConfig config);
+
+  // The latest checkpoint's step in a run directory, -1 without one.
+  static int64_t latest_checkpoint(const std::filesystem::path& run_dir);
+
+  // Trains for settings.schedule.total_steps optimizer steps over examples [0, example_count), each step taking
+  // micro_batch × accumulation examples in a seeded order that is reshuffled every epoch. `evaluate` runs (with
+  // autograd off and dropout off) at step 0 of a new run, every eval_every steps and at the end.
+  TrainerResult run(jobs::JobEvents& events, const jobs::CancelToken& cancel, int64_t example_count,
+                    const std::function<MicroBatchLoss(const std::vector<int64_t>& examples)>& micro_batch_loss,
+                    const std::function<std::vector<NamedValue>()>& evaluate);
+
+ private:
+  TrainerSettings settings_;
+  std::vector<lora::AdapterLayer> adapter_;
+  lora::AdapterConfig config_;
+};
+
+}  // namespace lowbit::train
