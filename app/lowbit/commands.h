@@ -14,9 +14,11 @@ jobs::CancelToken& interrupt_token();
 
 int run_info(const std::vector<std::string>& args);
 int run_generate(const std::vector<std::string>& args);
+int run_chat(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int run_quantize(const std::vector<std::string>& args);
 int run_correct(const std::vector<std::string>& args);
+int run_finetune(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

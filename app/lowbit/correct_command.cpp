@@ -80,12 +80,12 @@ int run_correct(const std::vector<std::string>& arguments) {
               p.student_dir.string().c_str(), static_cast<long long>(r.steps_done), r.seconds, r.final_val_ppl,
               r.adapter_dir.string().c_str(), (p.run_dir / "metrics.jsonl").string().c_str());
   if (p.device.is_cuda()) {
-    std::printf("VRAM: estimated %s, measured peak %s\n", train::format_memory(r.estimated_bytes).c_str(),
-                train::format_memory(r.peak_vram_bytes).c_str());
+    std::printf("VRAM: estimated %s, measured peak %s\n", model::format_bytes(r.estimated_bytes).c_str(),
+                model::format_bytes(r.peak_vram_bytes).c_str());
   } else {
     std::printf("memory: estimated %s for training on this device; peak RAM of the process %s (teacher caching and "
                 "the mapped checkpoints included)\n",
-                train::format_memory(r.estimated_bytes).c_str(), train::format_memory(r.peak_ram_bytes).c_str());
+                model::format_bytes(r.estimated_bytes).c_str(), model::format_bytes(r.peak_ram_bytes).c_str());
   }
   return jobs::kExitOk;
 }

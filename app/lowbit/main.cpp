@@ -46,7 +46,7 @@ const std::vector<Command>& commands() {
       {"info", "lowbit info MODEL", "show a model's architecture, size, dtype, quantization and memory needs",
        nullptr, lowbit::cli::run_info},
       {"generate", "lowbit generate MODEL --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P "
-                   "--repetition-penalty R --seed S --greedy --no-bos --device cpu|cuda|auto "
+                   "--repetition-penalty R --seed S --greedy --no-bos --template none|alpaca --device cpu|cuda|auto "
                    "--dtype float32|float16|bfloat16 --adapters DIR (repeatable, stacked in order)]",
        "continue a prompt with a model", nullptr, lowbit::cli::run_generate},
       {"eval", "lowbit eval MODEL --text FILE [--protocol gptq|int21] [--seqlen N] [--stride N (int21)] "
@@ -66,10 +66,15 @@ const std::vector<Command>& commands() {
                   "--estimate]",
        "repair quantization error with low-rank adapters distilled from the full model (LREC)", nullptr,
        lowbit::cli::run_correct},
-      {"finetune", "lowbit finetune MODEL --data FILE --out DIR [--adapters LREC_DIR]",
-       "instruction-tune a quantized model with LoRA (EMEF)", "EMEF Alpaca fine-tuning", nullptr},
-      {"chat", "lowbit chat MODEL [--adapters DIR ...]", "chat with a model in the terminal",
-       "interactive chat with the Alpaca template", nullptr},
+      {"finetune", "lowbit finetune MODEL --data FILE --out RUN_DIR [--adapters LREC_DIR ... --cutoff N "
+                   "--train-on-inputs --val N|F --instruction-field F --input-field F --output-field F --rank R "
+                   "--alpha A --dropout P --targets q_proj,v_proj --lr LR --warmup N --schedule linear|cosine|constant "
+                   "--epochs E --steps N --batch N --micro-batch N --weight-decay W --eval-every N --eval-examples N "
+                   "--checkpoint-every N --no-gradient-checkpointing --seed S --device D --resume --estimate]",
+       "instruction-tune a quantized model with LoRA on Alpaca-style data (EMEF)", nullptr, lowbit::cli::run_finetune},
+      {"chat", "lowbit chat MODEL [--adapters DIR ... --template alpaca|none --max-new-tokens N --temperature T "
+               "--top-k K --top-p P --repetition-penalty R --greedy --seed S --no-history --device D --dtype T]",
+       "chat with a model in the terminal (Alpaca template by default)", nullptr, lowbit::cli::run_chat},
       {"bench", "lowbit bench generate MODEL [--prompt-tokens N --new-tokens N --repeats N --device D --dtype T "
                 "--reference-python PYTHON]",
        "measure speed beside reference implementations (generate; kernels later)", nullptr, lowbit::cli::run_bench},

@@ -1,13 +1,22 @@
-// lowbit info / generate / eval / bench generate.
+// lowbit info / generate / chat / eval / bench generate.
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
+#ifndef _WIN32
+#include <unistd.h>
+#else
+#include <io.h>
+#define isatty _isatty
+#define fileno _fileno
+#endif
+
 #include "cli_events.h"
 #include "commands.h"
 #include "core/eval/perplexity.h"
 #include "core/generate/bench.h"
+#include "core/generate/chat.h"
 #include "core/generate/generate.h"
 #include "core/jobs/error_report.h"
 #include "core/lora/peft_adapter.h"
@@ -92,11 +101,14 @@ int run_generate(const std::vector<std::string>& arguments) {
   const ArgParser args("generate", arguments,
                        with_load_options({{"--prompt", true}, {"--max-new-tokens", true}, {"--temperature", true},
                                           {"--top-k", true}, {"--top-p", true}, {"--repetition-penalty", true},
-                                          {"--seed", true}, {"--greedy", false}, {"--no-bos", false}}));
+                                          {"--seed", true}, {"--greedy", false}, {"--no-bos", false},
+                                          {"--template", true}}));
   const std::string folder = args.positional(0, "MODEL (a model folder)");
   args.finish(1);
   generate::GenerateParams params;
-  params.prompt = args.required("--prompt");
+  const data::PromptTemplate prompt_template = data::parse_prompt_template(args.choice("--template", "none", {"none", "alpaca"}));
+  params.prompt = data::render_prompt(prompt_template, args.required("--prompt"));
+  if (prompt_template == data::PromptTemplate::Alpaca) params.stop_strings = {"### Instruction:", "### Response:"};
   params.max_new_tokens = args.integer("--max-new-tokens", 256, 0, 1 << 20);
   params.add_bos = !args.flag("--no-bos");
   params.sampling.greedy = args.flag("--greedy");
@@ -129,6 +141,67 @@ int run_generate(const std::vector<std::string>& arguments) {
                r.prompt_ids.size(), r.generated_ids.size(), r.stopped_at_eos ? ", stopped at end of text" : "",
                r.prompt_ids.size() / r.prefill_s, decode_tps, device_label(*loaded.model).c_str(),
                static_cast<unsigned long long>(r.seed));
+  return jobs::kExitOk;
+}
+
+int run_chat(const std::vector<std::string>& arguments) {
+  const ArgParser args("chat", arguments,
+                       with_load_options({{"--max-new-tokens", true}, {"--temperature", true}, {"--top-k", true},
+                                          {"--top-p", true}, {"--repetition-penalty", true}, {"--seed", true},
+                                          {"--greedy", false}, {"--template", true}, {"--no-history", false}}));
+  const std::string folder = args.positional(0, "MODEL (a model folder)");
+  args.finish(1);
+  generate::ChatSettings settings;
+  settings.prompt_template = data::parse_prompt_template(args.choice("--template", "alpaca", {"alpaca", "none"}));
+  settings.max_new_tokens = args.integer("--max-new-tokens", 256, 1, 1 << 20);
+  settings.sampling.greedy = args.flag("--greedy");
+  settings.sampling.temperature = args.number("--temperature", settings.sampling.temperature, 1e-4, 100);
+  settings.sampling.top_k = args.integer("--top-k", settings.sampling.top_k, 0, 1 << 24);
+  settings.sampling.top_p = args.number("--top-p", settings.sampling.top_p, 1e-6, 1);
+  settings.sampling.repetition_penalty = args.number("--repetition-penalty", 1.0, 1e-3, 100);
+  settings.keep_history = !args.flag("--no-history");
+  if (const auto seed = args.optional_integer("--seed", 0, INT64_MAX)) settings.seed = static_cast<uint64_t>(*seed);
+  const LoadedModel loaded = load_model(folder, args);
+  generate::ChatSession chat(loaded.model, loaded.tokenizer, settings);
+
+  const bool interactive = isatty(fileno(stdin)) != 0;
+  std::fprintf(stderr, "Chatting with %s (%s, %s template). Type a message and press Enter; /reset forgets the "
+                       "conversation, /quit or Ctrl-D leaves, Ctrl-C stops an answer.\n",
+               folder.c_str(), device_label(*loaded.model).c_str(),
+               settings.prompt_template == data::PromptTemplate::Alpaca ? "Alpaca" : "no");
+  CliEvents events;
+  class TokensOnly : public jobs::IgnoreEvents {
+   public:
+    void token(const jobs::Token& token) override {
+      std::fputs(token.text.c_str(), stdout);
+      std::fflush(stdout);
+    }
+  } token_events;
+  for (std::string line;;) {
+    if (interactive) std::fputs("\n> ", stdout);
+    std::fflush(stdout);
+    if (!std::getline(std::cin, line)) break;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line == "/quit" || line == "/exit") break;
+    if (line == "/reset") {
+      chat.reset();
+      std::fputs("(conversation forgotten)\n", stdout);
+      continue;
+    }
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    interrupt_token().reset();  // a Ctrl-C meant for the previous answer must not stop this one
+    if (!interactive) std::printf("> %s\n", line.c_str());
+    const generate::ChatReply reply = chat.send(line, token_events, interrupt_token());
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    if (reply.cancelled) {
+      std::fputs("(stopped)\n", stdout);
+      interrupt_token().reset();
+    } else if (reply.dropped_turns > 0) {
+      std::fprintf(stderr, "[the %lld oldest turn(s) no longer fit the context and were left out]\n",
+                   static_cast<long long>(reply.dropped_turns));
+    }
+  }
   return jobs::kExitOk;
 }
 

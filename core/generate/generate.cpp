@@ -2,6 +2,7 @@
 
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -18,6 +19,21 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 // following tokens complete the character.
 bool ends_with_replacement_character(const std::string& text) {
   return text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0;
+}
+
+// Length of the longest proper prefix of a stop string that `text` ends with: text that may still turn into a
+// stop string is held back from the stream.
+size_t partial_stop_length(const std::string& text, const std::vector<std::string>& stops) {
+  size_t longest = 0;
+  for (const std::string& stop : stops) {
+    for (size_t k = std::min(stop.size() - 1, text.size()); k > longest; --k) {
+      if (text.compare(text.size() - k, k, stop, 0, k) == 0) {
+        longest = k;
+        break;
+      }
+    }
+  }
+  return longest;
 }
 
 }  // namespace
@@ -69,10 +85,20 @@ GenerateResult generate_text(const model::LlamaModel& model, const tokenizer::To
     std::string text = decoded.compare(0, decoded_prompt.size(), decoded_prompt) == 0
                            ? decoded.substr(decoded_prompt.size())
                            : tokenizer.decode(result.generated_ids);
-    if (!ends_with_replacement_character(text) && text.size() > emitted.size() &&
-        text.compare(0, emitted.size(), emitted) == 0) {
-      events.token({text.substr(emitted.size())});
-      emitted = text;
+    size_t stop_at = std::string::npos;
+    for (const std::string& stop : params.stop_strings) {
+      if (!stop.empty()) stop_at = std::min(stop_at, text.find(stop));
+    }
+    if (stop_at != std::string::npos) {
+      result.text = text.substr(0, stop_at);
+      result.stopped_at_stop_string = true;
+      break;
+    }
+    const std::string streamable = text.substr(0, text.size() - partial_stop_length(text, params.stop_strings));
+    if (!ends_with_replacement_character(streamable) && streamable.size() > emitted.size() &&
+        streamable.compare(0, emitted.size(), emitted) == 0) {
+      events.token({streamable.substr(emitted.size())});
+      emitted = streamable;
     }
     result.text = text;
     events.progress({"tokens", step + 1, new_tokens, -1});

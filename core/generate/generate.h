@@ -24,6 +24,9 @@ struct GenerateParams {
   SamplingSettings sampling;
   std::optional<uint64_t> seed;  // none: a random seed, reported in the result
   bool stop_at_eos = true;
+  // Generation ends where one of these appears in the text (e.g. the template's next "### Instruction:"); the
+  // text stops before it, and nothing of it is streamed.
+  std::vector<std::string> stop_strings;
 };
 
 struct GenerateResult {
@@ -31,6 +34,7 @@ struct GenerateResult {
   std::vector<int64_t> generated_ids;  // without the EOS that stopped generation
   std::string text;                    // the generated continuation only
   bool stopped_at_eos = false;
+  bool stopped_at_stop_string = false;
   uint64_t seed = 0;
   double prefill_s = 0;                // prompt forward + first token
   double decode_s = 0;                 // the remaining tokens

@@ -21,6 +21,8 @@ class CancelToken {
  public:
   void request() { requested_.store(true, std::memory_order_relaxed); }
   bool is_requested() const { return requested_.load(std::memory_order_relaxed); }
+  // For tokens that outlive one job, such as the CLI chat's (Ctrl-C stops one answer, not the chat).
+  void reset() { requested_.store(false, std::memory_order_relaxed); }
   void throw_if_cancelled() const {
     if (is_requested()) throw Cancelled();
   }

@@ -1,5 +1,7 @@
 #include "core/train/memory_estimate.h"
 
+#include "core/model/model_summary.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -31,21 +33,10 @@ int64_t projection_bytes(const ProjectionShape& p, const std::optional<quant::Qu
 
 }  // namespace
 
-std::string format_memory(int64_t bytes) {
-  char text[32];
-  const double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
-  if (mib >= 1024) {
-    std::snprintf(text, sizeof(text), "%.2f GiB", mib / 1024.0);
-  } else {
-    std::snprintf(text, sizeof(text), "%.1f MiB", mib);
-  }
-  return text;
-}
-
 std::string MemoryEstimate::describe() const {
-  return format_memory(total()) + " (weights " + format_memory(weights) + ", adapter and optimizer " + format_memory(adapter) +
-         ", activations " + format_memory(activations) + ", logits " + format_memory(logits) + ", teacher " +
-         format_memory(teacher) + ", dequantized weight " + format_memory(transient) + ")";
+  return model::format_bytes(total()) + " (weights " + model::format_bytes(weights) + ", adapter and optimizer " + model::format_bytes(adapter) +
+         ", activations " + model::format_bytes(activations) + ", logits " + model::format_bytes(logits) + ", teacher " +
+         model::format_bytes(teacher) + ", dequantized weight " + model::format_bytes(transient) + ")";
 }
 
 MemoryEstimate estimate_training_memory(const model::LlamaConfig& c, const std::optional<quant::QuantConfig>& quant,
@@ -61,7 +52,7 @@ MemoryEstimate estimate_training_memory(const model::LlamaConfig& c, const std::
     dense_layer_weights += shape.in * shape.out * d;
     if (quant) largest_projection = std::max(largest_projection, shape.in * shape.out * d);
   }
-  e.weights = c.n_layer * layer_weights + embeddings + norms;
+  e.weights = c.n_layer * layer_weights + embeddings + norms + s.frozen_adapter_bytes;
   e.transient = largest_projection;
 
   const int64_t tokens = s.micro_batch * s.seqlen;

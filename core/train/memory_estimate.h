@@ -32,20 +32,19 @@ struct TrainingShape {
   bool gradient_checkpointing = true;
   int64_t teacher_top_k = 64;     // 0: the teacher runs online (LREC); -1: no teacher at all (EMEF)
   int64_t compute_bytes = 2;      // fp16/bf16 on a GPU
+  int64_t frozen_adapter_bytes = 0;  // adapters stacked under the trained one (EMEF on LREC), fp32
 };
 
 struct MemoryEstimate {
   int64_t weights = 0, teacher = 0, adapter = 0, activations = 0, logits = 0, transient = 0;
   int64_t adapter_parameters = 0;
   int64_t total() const { return weights + teacher + adapter + activations + logits + transient; }
-  // "5.84 GiB (weights 2.11 GiB, adapter and optimizer 1.19 GiB, …, teacher 16.0 MiB, …)"
+  // "5.8 GiB (weights 2.1 GiB, adapter and optimizer 1.2 GiB, …, teacher 16.0 MiB, …)"
   std::string describe() const;
 };
 
 MemoryEstimate estimate_training_memory(const model::LlamaConfig& config,
                                         const std::optional<quant::QuantConfig>& quantization,
                                         const TrainingShape& shape);
-
-std::string format_memory(int64_t bytes);  // "5.12 GiB", "310.4 MiB"
 
 }  // namespace lowbit::train

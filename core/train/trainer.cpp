@@ -140,6 +140,7 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   };
   const int device_index = std::max<int>(0, s.device.index());
   jobs::EtaClock clock;
+  double later_steps_seconds = 0, first_step_seconds = 0;
   for (int64_t step = result.start_step; step < s.schedule.total_steps; ++step) {
     cancel.throw_if_cancelled();
     const auto step_started = std::chrono::steady_clock::now();
@@ -175,6 +176,7 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     optimizer.step();
     const double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_started).count();
     const int64_t done = step + 1;
+    (step > result.start_step ? later_steps_seconds : first_step_seconds) += step_seconds;
     const double epoch = static_cast<double>(done * s.accumulation * s.micro_batch) / static_cast<double>(example_count);
     json record = {{"step", done}, {"epoch", epoch}};
     for (const auto& [name, value] : parts) {
@@ -195,6 +197,8 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   }
   write_directory_atomically(s.run_dir / "adapter", [&](const fs::path& dir) { lora::save_adapter(adapter_, config_, dir); });
   result.steps_done = s.schedule.total_steps;
+  const int64_t later_steps = s.schedule.total_steps - result.start_step - 1;
+  result.seconds_per_step = later_steps > 0 ? later_steps_seconds / static_cast<double>(later_steps) : first_step_seconds;
   result.adapter_dir = s.run_dir / "adapter";
   events.artifact({"adapter", result.adapter_dir.string()});
   return result;

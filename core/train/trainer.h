@@ -54,6 +54,7 @@ struct MicroBatchLoss {
 struct TrainerResult {
   int64_t start_step = 0;           // > 0 when resumed
   int64_t steps_done = 0;
+  double seconds_per_step = 0;      // mean over this run's steps after its first (which includes warm-up); the first alone if it is the only one
   std::filesystem::path adapter_dir;
 };
 

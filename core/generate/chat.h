@@ -1,0 +1,55 @@
+// A conversation with an instruction-tuned model. Each user message is wrapped in the prompt template the model
+// was tuned with (Alpaca for EMEF runs); earlier turns stay in the prompt as rendered blocks, the oldest dropped
+// when they no longer fit the model's context; the answer streams token by token and ends at EOS, at the
+// template's next "### Instruction:" or at the token limit, or when cancelled (what came so far is kept).
+//
+//   ChatSession chat(model, tokenizer, {PromptTemplate::Alpaca});
+//   ChatReply reply = chat.send("Name three colours.", events, cancel);   // events.token(...) while it runs
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/data/instruction_data.h"
+#include "core/generate/generate.h"
+
+namespace lowbit::generate {
+
+struct ChatSettings {
+  data::PromptTemplate prompt_template = data::PromptTemplate::Alpaca;
+  int64_t max_new_tokens = 256;
+  SamplingSettings sampling;
+  std::optional<uint64_t> seed;  // the first reply's; later replies continue from it
+  bool keep_history = true;      // false: every message is answered on its own
+};
+
+struct ChatReply {
+  std::string text;
+  bool cancelled = false;
+  int64_t prompt_tokens = 0, new_tokens = 0;
+  int64_t dropped_turns = 0;     // earlier turns left out of this prompt to fit the context
+  double tokens_per_s = 0;
+};
+
+class ChatSession {
+ public:
+  ChatSession(std::shared_ptr<const model::LlamaModel> model, std::shared_ptr<const tokenizer::Tokenizer> tokenizer,
+              ChatSettings settings);
+
+  ChatReply send(const std::string& message, jobs::JobEvents& events, const jobs::CancelToken& cancel);
+  void reset() { turns_.clear(); }
+  // The text the model sees for `message` after the kept turns (for tests and the GUI's "show prompt").
+  std::string prompt_for(const std::string& message, size_t first_turn = 0) const;
+  const std::vector<std::pair<std::string, std::string>>& turns() const { return turns_; }
+
+ private:
+  std::shared_ptr<const model::LlamaModel> model_;
+  std::shared_ptr<const tokenizer::Tokenizer> tokenizer_;
+  ChatSettings settings_;
+  std::vector<std::pair<std::string, std::string>> turns_;  // (message, reply)
+  uint64_t next_seed_ = 0;
+};
+
+}  // namespace lowbit::generate
