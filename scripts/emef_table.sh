@@ -4,7 +4,8 @@
 # with random weights (values do not matter for time and memory; shapes do).
 #   scripts/emef_table.sh [OUT_DIR]              on the GPU machine: measures (3 steps per cell)
 #   EMEF_ESTIMATE_ONLY=1 scripts/emef_table.sh    anywhere: the memory estimates only, from the config files
-# Environment: EMEF_LAYERS (32), EMEF_DEVICE (cuda), EMEF_MICRO_BATCHES ("1 24 48"), EMEF_STEPS (3).
+# Environment: EMEF_LAYERS (32), EMEF_DEVICE (cuda), EMEF_MICRO_BATCHES ("1 24 48"), EMEF_STEPS (3),
+# EMEF_FP16_MODEL (an existing 7B-shaped fp16 model folder to reuse).
 # Time per epoch is extrapolated from the measured steps to Alpaca's 52,002 records (marked so in the table).
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,6 +61,8 @@ records = [{"instruction": "Continue the story.", "input": "", "output": " ".joi
            for i in range(0, 400 * 600, 400)]
 json.dump(records, open(sys.argv[2], "w"))
 PY
+# EMEF_FP16_MODEL: reuse a 7B-shaped fp16 model already made (e.g. by scripts/lrec_7b.sh).
+if [ -n "${EMEF_FP16_MODEL:-}" ] && [ ! -e "$out/fp16" ]; then ln -s "$(cd "$EMEF_FP16_MODEL" && pwd)" "$out/fp16"; fi
 [ -d "$out/fp16" ] || "$python" "$repo_root/scripts/make_random_llama.py" "$out/fp16" --shape 7b --layers "$layers" \
   --tokenizer "$tokenizer"
 for bits in 8 4 3 2; do
@@ -80,6 +83,8 @@ for name in fp16 int8 int4 int3 int2; do
     fi
     peak=$(sed -n 's/^VRAM: estimated \(.*\), measured peak \(.*\)$/\2/p' "$run.log")
     estimate=$(sed -n 's/^VRAM: estimated \(.*\), measured peak \(.*\)$/\1/p' "$run.log")
+    [ -n "$peak" ] || peak="n/a ($device)"
+    [ -n "$estimate" ] || estimate=$(sed -n 's/^memory: estimated \([0-9.]* [KMG]iB\).*/\1/p' "$run.log")
     per_step=$(sed -n 's/^time per step \([0-9.]*\) s.*/\1/p' "$run.log")
     epoch=$(python3 -c "s = $per_step * 52002 / $mb; print(f'{s / 3600:.1f} h')")
     printf '%-8s %-12s %14s %14s %12s %18s\n' "$name" "$mb" "$peak" "$estimate" "$per_step" "$epoch"

@@ -33,6 +33,19 @@ gpu_line="$(grep -m1 '^GPU' <<<"$version")"
 row "lowbit --version" "$([ -n "$gpu_line" ] && echo ok || echo FAIL)" "$gpu_line"
 
 # Benchmarks join this table as they land (lowbit bench kernels, lowbit bench generate).
+# The training measurements build a 13.5 GB random 7B-shaped model and take several minutes each, so they run
+# when asked: LOWBIT_GPU_CHECK_TRAINING=1 scripts/gpu_check.sh (or scripts/lrec_7b.sh / scripts/emef_table.sh).
+if [ "${LOWBIT_GPU_CHECK_TRAINING:-0}" = 1 ]; then
+  export LOWBIT_PRESET=gpu
+  start=$SECONDS
+  if scripts/lrec_7b.sh build/gpu/lrec_7b 2>&1 | tee lrec-7b.log | tail -5; then
+    row "LREC 7B INT2 r32 seq 2048" "ok" "$(grep -m1 'time per step' lrec-7b.log | sed 's/^ *//') ($((SECONDS - start)) s)"
+  else row "LREC 7B INT2 r32 seq 2048" "FAIL" "see lrec-7b.log"; fi
+  start=$SECONDS
+  if EMEF_MICRO_BATCHES="1" EMEF_FP16_MODEL=build/gpu/lrec_7b/fp16 scripts/emef_table.sh build/gpu/lrec_7b-emef 2>&1 | tee emef-table.log | tail -8; then
+    row "EMEF 7B table (mb 1)" "ok" "$(grep -E '^int4 ' emef-table.log | head -1) ($((SECONDS - start)) s)"
+  else row "EMEF 7B table (mb 1)" "FAIL" "see emef-table.log"; fi
+fi
 
 printf '\n== gpu_check summary ==\n'
 printf '%s\n' "${rows[@]}"
