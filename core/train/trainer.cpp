@@ -141,8 +141,16 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   const int device_index = std::max<int>(0, s.device.index());
   jobs::EtaClock clock;
   double later_steps_seconds = 0, first_step_seconds = 0;
+  int64_t last_saved = result.start_step;
   for (int64_t step = result.start_step; step < s.schedule.total_steps; ++step) {
-    cancel.throw_if_cancelled();
+    if (cancel.is_requested()) {
+      // Stopping keeps the work done: a checkpoint at this step, from which --resume continues exactly.
+      if (step > last_saved) {
+        save_checkpoint(step);
+        events.log({jobs::LogLevel::Info, "stopped at step " + std::to_string(step) + "; resume from " + last_checkpoint});
+      }
+      throw Cancelled();
+    }
     const auto step_started = std::chrono::steady_clock::now();
     at::manual_seed(s.seed * 7919 + static_cast<uint64_t>(step));  // dropout masks depend on the step alone
     optimizer.zero_grad();
@@ -188,12 +196,18 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     record["lr"] = lr;
     record["grad_norm"] = grad_norm;
     record["tokens_per_s"] = static_cast<double>(tokens) / step_seconds;
+    events.metric({"train/lr", done, lr});
+    events.metric({"train/grad_norm", done, grad_norm});
+    events.metric({"train/tokens_per_s", done, static_cast<double>(tokens) / step_seconds});
     record["vram_peak"] = s.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
     write_metrics(record);
     events.progress({"steps", done, s.schedule.total_steps,
                      clock.seconds_left(done - result.start_step, s.schedule.total_steps - result.start_step)});
     if (done % s.eval_every == 0 || done == s.schedule.total_steps) run_evaluation(done);
-    if (done % s.checkpoint_every == 0 || done == s.schedule.total_steps) save_checkpoint(done);
+    if (done % s.checkpoint_every == 0 || done == s.schedule.total_steps) {
+      save_checkpoint(done);
+      last_saved = done;
+    }
   }
   write_directory_atomically(s.run_dir / "adapter", [&](const fs::path& dir) { lora::save_adapter(adapter_, config_, dir); });
   result.steps_done = s.schedule.total_steps;

@@ -80,10 +80,11 @@ TEST_F(Lrec, AResumedRunFollowsTheSameTrajectory) {
   whole.run(quiet, jobs::CancelToken());
 
   jobs::CancelToken cancel;
-  testing::CancelAtProgress stopper(cancel, /*done=*/3, "steps");
+  // Stopped after step 4, between the checkpoints of steps 3 and 6: stopping saves one at step 4.
+  testing::CancelAtProgress stopper(cancel, /*done=*/4, "steps");
   LrecJob first_half(params("resumed"));
   EXPECT_THROW(first_half.run(stopper, cancel), Cancelled);
-  EXPECT_TRUE(fs::exists(dir / "resumed/checkpoints/step-000003/optimizer.pt"));
+  EXPECT_TRUE(fs::exists(dir / "resumed/checkpoints/step-000004/optimizer.pt"));
   EXPECT_FALSE(fs::exists(dir / "resumed/adapter")) << "a cancelled run has no final adapter";
   LrecParams resume = params("resumed");
   resume.resume = true;

@@ -1,0 +1,157 @@
+// The run dashboard driven by a fake training job (no model): live curves, throttled redraws, smoothing, log
+// scale, Stop & save, and a run directory re-attached from metrics.jsonl.
+#include <QCheckBox>
+#include <QDir>
+#include <QFile>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <qcustomplot.h>
+
+#include <atomic>
+#include <cmath>
+#include <thread>
+
+#include "ui/jobs/JobRunner.h"
+#include "ui/runs/RunDashboard.h"
+
+using lowbit::ui::JobRunner;
+using lowbit::ui::RunDashboard;
+namespace jobs = lowbit::jobs;
+
+namespace {
+
+// Reports what the trainer reports, for `steps` steps (or until stopped when steps = 0).
+class FakeTrainingJob : public jobs::Job {
+ public:
+  explicit FakeTrainingJob(int64_t steps) : m_steps(steps) {}
+  std::string title() const override { return "Fake training"; }
+  void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override {
+    for (int64_t step = 1; m_steps == 0 || step <= m_steps; ++step) {
+      cancel.throw_if_cancelled();
+      events.metric({"train/kl", step, 10.0 / static_cast<double>(step)});
+      events.metric({"train/ce", step, 2.0 + 1.0 / static_cast<double>(step)});
+      events.metric({"train/total", step, 30.0 / static_cast<double>(step)});
+      events.metric({"train/lr", step, 1e-3});
+      events.metric({"train/grad_norm", step, 0.5});
+      events.metric({"train/tokens_per_s", step, 1234.0});
+      if (step % 10 == 0) events.metric({"val/ppl", step, 100.0 / static_cast<double>(step)});
+      events.progress({"steps", step, m_steps, m_steps == 0 ? -1.0 : static_cast<double>(m_steps - step)});
+      if (step % 25 == 0) events.log({jobs::LogLevel::Info, "step " + std::to_string(step)});
+      if (m_steps == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+
+ private:
+  int64_t m_steps;
+};
+
+}  // namespace
+
+class TestRunDashboard : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void plotsALiveRunWithThrottledRedraws() {
+    RunDashboard dashboard;
+    dashboard.show();
+    JobRunner runner;
+    dashboard.attach(&runner);
+    QCOMPARE(dashboard.state(), RunDashboard::State::Running);
+    QVERIFY(runner.start(std::make_shared<FakeTrainingJob>(200)));
+    QTRY_COMPARE(dashboard.state(), RunDashboard::State::Finished);
+    QCOMPARE(dashboard.seriesValues("train/kl").size(), 200);
+    QCOMPARE(dashboard.seriesValues("val/ppl").size(), 20);
+    QCOMPARE(dashboard.seriesValues("train/kl").front(), 10.0);
+    // Exponential moving average: s₁ = v₁, sₙ = 0.9 sₙ₋₁ + 0.1 vₙ.
+    const QVector<double> raw = dashboard.seriesValues("train/kl");
+    const QVector<double> smooth = dashboard.seriesValues("train/kl (smoothed)");
+    double expected = raw[0];
+    for (int i = 1; i < 5; ++i) expected = 0.9 * expected + 0.1 * raw[i];
+    QVERIFY(std::abs(smooth[4] - expected) < 1e-12);
+    QTRY_VERIFY(dashboard.replotCount() >= 1);
+    QVERIFY2(dashboard.replotCount() < 200, "one redraw per metric would be 1200; they are throttled");
+    auto* lossPlot = dashboard.findChild<QCustomPlot*>("lossPlot");
+    QVERIFY(lossPlot != nullptr);
+    QTRY_COMPARE(lossPlot->graphCount(), 6);  // KL, CE, total: raw + smoothed
+    QCOMPARE(lossPlot->graph(0)->data()->size(), 200);
+    auto* progress = dashboard.findChild<QProgressBar*>("runProgress");
+    QCOMPARE(progress->value(), 200);
+    QCOMPARE(progress->maximum(), 200);
+    QVERIFY(dashboard.findChild<QLabel*>("runSpeed")->text().contains("1234 tokens/s"));
+    QVERIFY(dashboard.findChild<QPlainTextEdit*>("runLog")->toPlainText().contains("step 200"));
+  }
+
+  void logScaleTogglesEveryPlot() {
+    RunDashboard dashboard;
+    dashboard.show();
+    for (int64_t step = 1; step <= 10; ++step) dashboard.addMetric({"train/kl", step, std::pow(10.0, -static_cast<double>(step))});
+    auto* toggle = dashboard.findChild<QCheckBox*>("logScale");
+    QTest::mouseClick(toggle, Qt::LeftButton);
+    QVERIFY(toggle->isChecked());
+    for (const char* name : {"lossPlot", "validationPlot", "optimizerPlot"}) {
+      QCOMPARE(dashboard.findChild<QCustomPlot*>(name)->yAxis->scaleType(), QCPAxis::stLogarithmic);
+    }
+    QTRY_VERIFY(dashboard.findChild<QCustomPlot*>("lossPlot")->yAxis->range().lower > 0);
+  }
+
+  void stopAndSaveStopsTheJobAndOffersResume() {
+    RunDashboard dashboard;
+    dashboard.show();
+    JobRunner runner;
+    dashboard.attach(&runner);
+    QSignalSpy resume(&dashboard, &RunDashboard::resumeRequested);
+    QVERIFY(runner.start(std::make_shared<FakeTrainingJob>(0)));
+    QTRY_VERIFY(dashboard.seriesValues("train/kl").size() > 5);
+    auto* stop = dashboard.findChild<QPushButton*>("stopAndSave");
+    auto* resumeButton = dashboard.findChild<QPushButton*>("resumeRun");
+    QVERIFY(stop->isEnabled());
+    QVERIFY(!resumeButton->isEnabled());
+    QTest::mouseClick(stop, Qt::LeftButton);
+    QTRY_COMPARE(dashboard.state(), RunDashboard::State::Cancelled);
+    QVERIFY(!runner.isRunning());
+    QVERIFY(!stop->isEnabled());
+    QVERIFY(resumeButton->isEnabled());
+    QTest::mouseClick(resumeButton, Qt::LeftButton);
+    QCOMPARE(resume.count(), 1);
+  }
+
+  void reattachesARunDirectoryAfterARestart() {
+    QTemporaryDir dir;
+    QFile metrics(dir.filePath("metrics.jsonl"));
+    QVERIFY(metrics.open(QIODevice::WriteOnly));
+    metrics.write("{\"step\":0,\"val_ce\":3.0,\"val_kl\":9.0,\"val_ppl\":20.08}\n");
+    for (int step = 1; step <= 30; ++step) {
+      metrics.write(QStringLiteral("{\"ce\":%1,\"epoch\":0.1,\"grad_norm\":1.0,\"kl\":%2,\"lr\":0.001,\"step\":%3,"
+                                   "\"tokens_per_s\":900.0,\"total\":%4,\"vram_peak\":0}\n")
+                        .arg(3.0 - step * 0.01).arg(9.0 - step * 0.1).arg(step).arg(40.0 - step).toUtf8());
+    }
+    metrics.write("{\"ce\":2.6,\"kl\":");  // the last line cut short by a crash
+    metrics.close();
+    QFile config(dir.filePath("config.json"));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write("{\"kind\": \"lrec\", \"steps\": 100}");
+    config.close();
+
+    RunDashboard dashboard;
+    dashboard.show();
+    QString error;
+    QVERIFY2(dashboard.loadRunDirectory(dir.path(), &error), qPrintable(error));
+    QCOMPARE(dashboard.seriesValues("train/kl").size(), 30);
+    QCOMPARE(dashboard.seriesValues("train/kl").back(), 6.0);
+    QCOMPARE(dashboard.seriesValues("val/ppl").size(), 1);
+    QCOMPARE(dashboard.state(), RunDashboard::State::Failed);  // no final adapter: stopped or crashed
+    QVERIFY(dashboard.statusText().contains("resume"));
+    QCOMPARE(dashboard.findChild<QProgressBar*>("runProgress")->value(), 30);
+    QCOMPARE(dashboard.findChild<QProgressBar*>("runProgress")->maximum(), 100);
+    QCOMPARE(dashboard.findChild<QCustomPlot*>("lossPlot")->graphCount(), 6);
+
+    QVERIFY(!dashboard.loadRunDirectory(dir.filePath("nothing-here"), &error));
+    QVERIFY(error.contains("has no metrics.jsonl"));
+  }
+};
+
+QTEST_MAIN(TestRunDashboard)
+#include "test_run_dashboard.moc"

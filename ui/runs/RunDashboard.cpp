@@ -1,0 +1,299 @@
+#include "ui/runs/RunDashboard.h"
+
+#include <QCheckBox>
+#include <QFile>
+#include <QHBoxLayout>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ui/jobs/JobRunner.h"
+
+namespace lowbit::ui {
+namespace {
+
+constexpr double kSmoothing = 0.9;  // exponential moving average: smoothed = 0.9 · previous + 0.1 · value
+constexpr int kReplotIntervalMs = 66;  // ~15 Hz
+constexpr int kLogLines = 2000;
+
+struct Curve {
+  const char* series;
+  const char* plot;  // "loss" | "validation" | "optimizer"
+  QColor colour;
+  bool smoothed;
+};
+
+const Curve kCurves[] = {
+    {"train/kl", "loss", QColor(31, 119, 180), true},   {"train/ce", "loss", QColor(255, 127, 14), true},
+    {"train/total", "loss", QColor(44, 160, 44), true}, {"val/ce", "validation", QColor(214, 39, 40), false},
+    {"val/kl", "validation", QColor(31, 119, 180), false}, {"val/ppl", "validation", QColor(148, 103, 189), false},
+    {"train/lr", "optimizer", QColor(140, 86, 75), false}, {"train/grad_norm", "optimizer", QColor(127, 127, 127), false},
+};
+
+QCustomPlot* makePlot(QWidget* parent, const QString& name, const QString& yLabel) {
+  auto* plot = new QCustomPlot(parent);
+  plot->setObjectName(name);
+  plot->setMinimumHeight(160);
+  plot->xAxis->setLabel(QObject::tr("step"));
+  plot->yAxis->setLabel(yLabel);
+  plot->legend->setVisible(true);
+  plot->legend->setFont(QFont(plot->font().family(), 8));
+  plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  return plot;
+}
+
+QString formatEta(double seconds) {
+  if (seconds < 0) return QObject::tr("estimating…");
+  const auto total = static_cast<qint64>(std::llround(seconds));
+  if (total >= 3600) return QStringLiteral("%1 h %2 min").arg(total / 3600).arg((total % 3600) / 60, 2, 10, QLatin1Char('0'));
+  return QStringLiteral("%1:%2").arg(total / 60).arg(total % 60, 2, 10, QLatin1Char('0'));
+}
+
+// The y range of the visible data with values above the 99th percentile left out (one diverging step should
+// not flatten every other point).
+QCPRange clippedRange(const QVector<QVector<double>>& columns, bool logScale) {
+  QVector<double> all;
+  for (const auto& column : columns) {
+    for (double v : column) {
+      if (std::isfinite(v) && (!logScale || v > 0)) all.push_back(v);
+    }
+  }
+  if (all.isEmpty()) return QCPRange(logScale ? 0.1 : 0, 1);
+  std::sort(all.begin(), all.end());
+  const double low = all.front();
+  const double high = all[static_cast<int>(std::floor(0.99 * (all.size() - 1)))];
+  if (logScale) return QCPRange(low / 1.2, std::max(high * 1.2, low * 1.5));
+  const double pad = std::max((high - low) * 0.05, 1e-9);
+  return QCPRange(low - pad, high + pad);
+}
+
+}  // namespace
+
+RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
+  setObjectName(QStringLiteral("runDashboard"));
+  auto* layout = new QVBoxLayout(this);
+  auto* top = new QHBoxLayout;
+  m_status = new QLabel(tr("No run"), this);
+  m_status->setObjectName(QStringLiteral("runStatus"));
+  m_speed = new QLabel(this);
+  m_speed->setObjectName(QStringLiteral("runSpeed"));
+  m_logScale = new QCheckBox(tr("Log scale"), this);
+  m_logScale->setObjectName(QStringLiteral("logScale"));
+  m_stopAndSave = new QPushButton(tr("Stop && save"), this);
+  m_stopAndSave->setObjectName(QStringLiteral("stopAndSave"));
+  m_stopAndSave->setToolTip(tr("Stop after the current step; the last checkpoint stays and the run can be resumed"));
+  m_resume = new QPushButton(tr("Resume"), this);
+  m_resume->setObjectName(QStringLiteral("resumeRun"));
+  m_resume->setToolTip(tr("Continue from the last checkpoint with the same data order: the curves go on as if never stopped"));
+  top->addWidget(m_status, 1);
+  top->addWidget(m_speed);
+  top->addWidget(m_logScale);
+  top->addWidget(m_stopAndSave);
+  top->addWidget(m_resume);
+  layout->addLayout(top);
+  m_progress = new QProgressBar(this);
+  m_progress->setObjectName(QStringLiteral("runProgress"));
+  m_progress->setRange(0, 1);
+  m_progress->setValue(0);
+  layout->addWidget(m_progress);
+
+  m_lossPlot = makePlot(this, QStringLiteral("lossPlot"), tr("training loss"));
+  m_validationPlot = makePlot(this, QStringLiteral("validationPlot"), tr("validation"));
+  m_optimizerPlot = makePlot(this, QStringLiteral("optimizerPlot"), tr("lr / grad norm"));
+  layout->addWidget(m_lossPlot, 3);
+  auto* lower = new QHBoxLayout;
+  lower->addWidget(m_validationPlot);
+  lower->addWidget(m_optimizerPlot);
+  layout->addLayout(lower, 2);
+  m_log = new QPlainTextEdit(this);
+  m_log->setObjectName(QStringLiteral("runLog"));
+  m_log->setReadOnly(true);
+  m_log->setMaximumBlockCount(kLogLines);
+  m_log->setMaximumHeight(120);
+  layout->addWidget(m_log);
+
+  m_replotTimer = new QTimer(this);
+  m_replotTimer->setInterval(kReplotIntervalMs);
+  connect(m_replotTimer, &QTimer::timeout, this, [this] {
+    if (m_dirty) replotNow();
+  });
+  m_replotTimer->start();
+  connect(m_logScale, &QCheckBox::toggled, this, &RunDashboard::setLogScale);
+  connect(m_stopAndSave, &QPushButton::clicked, this, &RunDashboard::stopAndSaveRequested);
+  connect(m_resume, &QPushButton::clicked, this, &RunDashboard::resumeRequested);
+  setState(State::Idle);
+}
+
+void RunDashboard::clear() {
+  m_series.clear();
+  m_log->clear();
+  m_progress->setRange(0, 1);
+  m_progress->setValue(0);
+  m_speed->clear();
+  m_eta.clear();
+  m_dirty = true;
+}
+
+void RunDashboard::attach(JobRunner* runner) {
+  clear();
+  connect(runner, &JobRunner::metricReported, this, &RunDashboard::addMetric);
+  connect(runner, &JobRunner::progressed, this, &RunDashboard::setProgress);
+  connect(runner, &JobRunner::lineLogged, this, [this](const jobs::LogLine& line) {
+    appendLog(QString::fromStdString(line.text));
+  });
+  connect(runner, &JobRunner::jobFinished, this, [this] { setState(State::Finished); });
+  connect(runner, &JobRunner::jobCancelled, this, [this] { setState(State::Cancelled); });
+  connect(runner, &JobRunner::jobFailed, this, [this](const QString& message) {
+    appendLog(tr("failed: %1").arg(message));
+    setState(State::Failed);
+  });
+  connect(this, &RunDashboard::stopAndSaveRequested, runner, &JobRunner::cancel, Qt::UniqueConnection);
+  setState(State::Running);
+}
+
+void RunDashboard::addMetric(const jobs::Metric& metric) {
+  const QString name = QString::fromStdString(metric.name);
+  if (name == QLatin1String("train/tokens_per_s")) {
+    m_speed->setText(tr("%1 tokens/s").arg(metric.value, 0, 'f', 0));
+    return;
+  }
+  Series& series = m_series[name];
+  const double previous = series.smoothed.isEmpty() ? metric.value : series.smoothed.back();
+  series.steps.push_back(static_cast<double>(metric.step));
+  series.values.push_back(metric.value);
+  series.smoothed.push_back(kSmoothing * previous + (1 - kSmoothing) * metric.value);
+  m_dirty = true;
+}
+
+void RunDashboard::setProgress(const jobs::Progress& progress) {
+  if (progress.total > 0) {
+    m_progress->setRange(0, static_cast<int>(progress.total));
+    m_progress->setValue(static_cast<int>(progress.done));
+    m_progress->setFormat(QStringLiteral("%1 %v/%m (%p%)").arg(QString::fromStdString(progress.phase)));
+  }
+  m_eta = formatEta(progress.eta_s);
+  if (m_state == State::Running) m_status->setText(statusText());
+}
+
+void RunDashboard::appendLog(const QString& line) { m_log->appendPlainText(line); }
+
+void RunDashboard::setLogScale(bool on) {
+  for (QCustomPlot* plot : {m_lossPlot, m_validationPlot, m_optimizerPlot}) {
+    plot->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    if (on) {
+      plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    } else {
+      plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    }
+  }
+  if (m_logScale->isChecked() != on) m_logScale->setChecked(on);
+  m_dirty = true;
+}
+
+void RunDashboard::setState(State state) {
+  m_state = state;
+  const bool running = state == State::Running;
+  m_stopAndSave->setEnabled(running);
+  m_resume->setEnabled(state == State::Cancelled || state == State::Failed);
+  m_status->setText(statusText());
+  emit stateChanged(state);
+}
+
+QString RunDashboard::statusText() const {
+  switch (m_state) {
+    case State::Idle: return tr("No run");
+    case State::Running: return m_eta.isEmpty() ? tr("Running") : tr("Running — %1 left").arg(m_eta);
+    case State::Finished: return tr("Finished");
+    case State::Cancelled: return tr("Stopped — resume it from its last checkpoint");
+    case State::Failed: return tr("Failed or stopped — resume it from its last checkpoint");
+  }
+  return {};
+}
+
+QVector<double> RunDashboard::seriesValues(const QString& name) const {
+  const bool smoothed = name.endsWith(QLatin1String(" (smoothed)"));
+  const QString key = smoothed ? name.chopped(11) : name;
+  const auto found = m_series.find(key);
+  if (found == m_series.end()) return {};
+  return smoothed ? found->smoothed : found->values;
+}
+
+void RunDashboard::replotNow() {
+  m_dirty = false;
+  ++m_replots;
+  const bool logScale = m_logScale->isChecked();
+  QMap<QCustomPlot*, QVector<QVector<double>>> columns;
+  for (QCustomPlot* plot : {m_lossPlot, m_validationPlot, m_optimizerPlot}) plot->clearGraphs();
+  for (const Curve& curve : kCurves) {
+    const auto found = m_series.find(QString::fromLatin1(curve.series));
+    if (found == m_series.end() || found->steps.isEmpty()) continue;
+    QCustomPlot* plot = QLatin1String(curve.plot) == QLatin1String("loss")         ? m_lossPlot
+                        : QLatin1String(curve.plot) == QLatin1String("validation") ? m_validationPlot
+                                                                                   : m_optimizerPlot;
+    QCPGraph* raw = plot->addGraph();
+    raw->setName(QString::fromLatin1(curve.series));
+    raw->setData(found->steps, found->values, true);
+    QColor faint = curve.colour;
+    if (curve.smoothed) faint.setAlpha(70);
+    raw->setPen(QPen(faint, 1.2));
+    if (found->steps.size() == 1 || !curve.smoothed) raw->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+    columns[plot].push_back(found->values);
+    if (curve.smoothed) {
+      QCPGraph* smooth = plot->addGraph();
+      smooth->setName(QString::fromLatin1(curve.series) + tr(" (smoothed)"));
+      smooth->setData(found->steps, found->smoothed, true);
+      smooth->setPen(QPen(curve.colour, 2));
+    }
+  }
+  for (QCustomPlot* plot : {m_lossPlot, m_validationPlot, m_optimizerPlot}) {
+    plot->xAxis->rescale();
+    if (plot->xAxis->range().size() < 1) plot->xAxis->setRange(plot->xAxis->range().lower, plot->xAxis->range().lower + 1);
+    plot->yAxis->setRange(clippedRange(columns.value(plot), logScale));
+    plot->replot(QCustomPlot::rpQueuedReplot);
+  }
+}
+
+bool RunDashboard::loadRunDirectory(const QString& dir, QString* error) {
+  QFile file(dir + QStringLiteral("/metrics.jsonl"));
+  if (!file.open(QIODevice::ReadOnly)) {
+    if (error) *error = tr("%1 has no metrics.jsonl: it is not a LowBit run directory, or the run never started").arg(dir);
+    return false;
+  }
+  clear();
+  int64_t lastStep = 0;
+  while (!file.atEnd()) {
+    const QJsonObject record = QJsonDocument::fromJson(file.readLine()).object();
+    if (record.isEmpty()) continue;  // a line cut short by a crash
+    const auto step = static_cast<int64_t>(record.value(QStringLiteral("step")).toDouble());
+    lastStep = std::max(lastStep, step);
+    for (auto it = record.begin(); it != record.end(); ++it) {
+      const QString key = it.key();
+      if (key == QLatin1String("step") || key == QLatin1String("epoch") || key == QLatin1String("vram_peak")) continue;
+      const QString name = key.startsWith(QLatin1String("val_")) ? QStringLiteral("val/") + key.mid(4)
+                                                                 : QStringLiteral("train/") + key;
+      addMetric({name.toStdString(), step, it.value().toDouble()});
+    }
+  }
+  QFile config(dir + QStringLiteral("/config.json"));
+  int64_t totalSteps = 0;
+  if (config.open(QIODevice::ReadOnly)) {
+    totalSteps = static_cast<int64_t>(QJsonDocument::fromJson(config.readAll()).object().value(QStringLiteral("steps")).toDouble());
+  }
+  if (totalSteps > 0) setProgress({"steps", lastStep, totalSteps, -1});
+  const bool finished = QFile::exists(dir + QStringLiteral("/adapter/adapter_model.safetensors"));
+  appendLog(tr("loaded %1 (%2 steps recorded)").arg(dir).arg(lastStep));
+  setState(finished ? State::Finished : State::Failed);
+  replotNow();
+  return true;
+}
+
+}  // namespace lowbit::ui
