@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Screenshots of LowBit Studio under Xvfb, started the way a user starts it (scripts/run.sh).
-#   scripts/screenshot.sh [OUT_DIR]        # writes OUT_DIR/main-window.png and OUT_DIR/about-system.png
+#   scripts/screenshot.sh [OUT_DIR]   # writes main-window.png, about-system.png, lrec-dashboard.png (a real
+#                                     # LREC run on stories260K) and chat.png into OUT_DIR
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out_dir="${1:-$repo_root/build/screenshots}"
@@ -21,3 +22,51 @@ xvfb_wait_for_window "About LowBit Studio" 30
 sleep 3  # the system check runs on a worker thread; give it time to fill the page
 import -window "$(xwininfo -name 'About LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/about-system.png"
 echo "wrote $out_dir/about-system.png"
+kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
+
+# A real LREC run on stories260K from the Correct page, and a chat with its result. The form is filled through
+# the app's own settings file (what a returning user would see), in a private config folder.
+testdata="$repo_root/../shared/testdata"
+model="$testdata/models/stories260K-hf"
+text="$testdata/train_text/tinystories_val_sample.txt"
+if [ ! -d "$model" ]; then echo "screenshot: $model missing; skipping the run and chat screenshots"; exit 0; fi
+work="$(mktemp -d)"
+export XDG_CONFIG_HOME="$work/config"
+mkdir -p "$XDG_CONFIG_HOME/LowBit"
+"$repo_root/build/default/app/lowbit" quantize "$model" --bits 2 --group-size 32 --calib "$text" --nsamples 32 \
+  --seqlen 256 --device cpu --out "$work/int2" > "$work/quantize.log" 2>&1
+cat > "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf" <<CONF
+[correct]
+correctStudent=$work/int2
+correctTeacher=$model
+correctCalibration=$text
+correctRunDir=$work/lrec
+[chat]
+model=$work/int2
+adapters=$work/lrec/adapter
+maxTokens=60
+temperature=0.7
+CONF
+QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Correct &
+app_pid=$!
+xvfb_wait_for_window "LowBit Studio" 120
+sleep 1
+xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+Return   # Start
+sleep 25  # teacher cache, then some training steps
+import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/lrec-dashboard.png"
+echo "wrote $out_dir/lrec-dashboard.png"
+for _ in $(seq 240); do [ -f "$work/lrec/adapter/adapter_model.safetensors" ] && break; sleep 1; done
+kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
+
+QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Chat &
+app_pid=$!
+xvfb_wait_for_window "LowBit Studio" 120
+sleep 1
+xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+l
+sleep 4
+xdotool search --name '^LowBit Studio$' windowfocus --sync type --delay 30 'Tell me a story about a cat.'
+xdotool key Return
+sleep 6
+import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/chat.png"
+echo "wrote $out_dir/chat.png"
+rm -rf "$work"

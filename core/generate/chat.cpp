@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "core/lora/peft_adapter.h"
 #include "core/util/errors.h"
 
 namespace lowbit::generate {
@@ -65,6 +66,18 @@ ChatReply ChatSession::send(const std::string& message, jobs::JobEvents& events,
                            ? static_cast<double>(reply.new_tokens) / (result.prefill_s + result.decode_s) : 0;
   turns_.emplace_back(message, reply.text);
   return reply;
+}
+
+void ChatLoadJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
+  events.log({jobs::LogLevel::Info, "loading " + model_dir_});
+  auto model = model::LlamaModel::load(model_dir_, options_);
+  for (const std::string& adapter : adapters_) {
+    cancel.throw_if_cancelled();
+    lora::load_adapter(*model, adapter, /*trainable=*/false);
+  }
+  auto tokenizer = std::make_shared<const tokenizer::Tokenizer>(tokenizer::Tokenizer::load(model_dir_, model->config()));
+  session_ = std::make_shared<ChatSession>(std::shared_ptr<const model::LlamaModel>(std::move(model)), tokenizer, settings_);
+  events.artifact({"model", model_dir_});
 }
 
 }  // namespace lowbit::generate

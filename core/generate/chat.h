@@ -43,6 +43,8 @@ class ChatSession {
   // The text the model sees for `message` after the kept turns (for tests and the GUI's "show prompt").
   std::string prompt_for(const std::string& message, size_t first_turn = 0) const;
   const std::vector<std::pair<std::string, std::string>>& turns() const { return turns_; }
+  const ChatSettings& settings() const { return settings_; }
+  void set_settings(const ChatSettings& settings) { settings_ = settings; }
 
  private:
   std::shared_ptr<const model::LlamaModel> model_;
@@ -50,6 +52,42 @@ class ChatSession {
   ChatSettings settings_;
   std::vector<std::pair<std::string, std::string>> turns_;  // (message, reply)
   uint64_t next_seed_ = 0;
+};
+
+// Loads a model folder (+ adapters stacked in order) and its tokenizer for chatting, as a job: loading a 7B model
+// takes long enough that the GUI runs it on a worker thread.
+class ChatLoadJob : public jobs::Job {
+ public:
+  ChatLoadJob(std::string model_dir, std::vector<std::string> adapters, model::LoadOptions options, ChatSettings settings)
+      : model_dir_(std::move(model_dir)), adapters_(std::move(adapters)), options_(options), settings_(std::move(settings)) {}
+  std::string title() const override { return "Load model"; }
+  void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override;
+  std::shared_ptr<ChatSession> session() const { return session_; }
+
+ private:
+  std::string model_dir_;
+  std::vector<std::string> adapters_;
+  model::LoadOptions options_;
+  ChatSettings settings_;
+  std::shared_ptr<ChatSession> session_;
+};
+
+// One answer of a session, streamed through events.token().
+class ChatReplyJob : public jobs::Job {
+ public:
+  ChatReplyJob(std::shared_ptr<ChatSession> session, std::string message)
+      : session_(std::move(session)), message_(std::move(message)) {}
+  std::string title() const override { return "Chat"; }
+  void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override {
+    reply_ = session_->send(message_, events, cancel);
+    cancel.throw_if_cancelled();  // a stopped answer ends as a cancelled job
+  }
+  const ChatReply& reply() const { return reply_; }
+
+ private:
+  std::shared_ptr<ChatSession> session_;
+  std::string message_;
+  ChatReply reply_;
 };
 
 }  // namespace lowbit::generate

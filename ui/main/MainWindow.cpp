@@ -9,6 +9,8 @@
 #include <QStatusBar>
 
 #include "ui/about/AboutDialog.h"
+#include "ui/chat/ChatPanel.h"
+#include "ui/runs/CorrectPage.h"
 #include "ui/main/UpcomingFeaturePage.h"
 
 namespace lowbit::ui {
@@ -66,8 +68,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   for (const PageSpec& spec : kPages) {
     const QString name = QString::fromLatin1(spec.name);
     m_navigation->addItem(name);
-    auto* page = new UpcomingFeaturePage(name, QString::fromLatin1(spec.purpose), QString::fromLatin1(spec.command),
-                                         m_pages);
+    QWidget* page = nullptr;
+    if (name == QLatin1String("Correct")) {
+      page = new CorrectPage(m_pages);
+    } else if (name == QLatin1String("Chat")) {
+      page = new ChatPanel(m_pages);
+    } else if (name == QLatin1String("Runs")) {
+      page = new RunsPage(m_pages);
+    } else {
+      page = new UpcomingFeaturePage(name, QString::fromLatin1(spec.purpose), QString::fromLatin1(spec.command), m_pages);
+    }
     page->setObjectName(pageObjectName(name));
     m_pages->addWidget(page);
   }

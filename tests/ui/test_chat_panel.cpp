@@ -1,0 +1,129 @@
+// The chat panel: streaming and Stop with a fake reply job (no model), and one end-to-end run on stories260K —
+// quantize it through the jobs API, load the quantized model in the panel, send a message, read the answer.
+// LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
+#include "core/quant/quantize_job.h"
+
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+#include <thread>
+
+#include "ui/chat/ChatPanel.h"
+#include "ui/jobs/JobRunner.h"
+
+using lowbit::ui::ChatPanel;
+namespace jobs = lowbit::jobs;
+
+namespace {
+
+// Streams the words of a reply one by one, slowly enough to be stopped.
+class FakeReplyJob : public jobs::Job {
+ public:
+  FakeReplyJob(QStringList words, int delayMs) : m_words(std::move(words)), m_delayMs(delayMs) {}
+  std::string title() const override { return "Fake reply"; }
+  void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override {
+    for (const QString& word : m_words) {
+      cancel.throw_if_cancelled();
+      events.token({word.toStdString()});
+      std::this_thread::sleep_for(std::chrono::milliseconds(m_delayMs));
+    }
+  }
+
+ private:
+  QStringList m_words;
+  int m_delayMs;
+};
+
+}  // namespace
+
+class TestChatPanel : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() {
+    QCoreApplication::setOrganizationName(QStringLiteral("LowBitTests"));
+    QCoreApplication::setApplicationName(QStringLiteral("test_chat_panel"));
+  }
+
+  void streamsAnAnswerTokenByToken() {
+    ChatPanel panel;
+    panel.show();
+    QStringList received;
+    panel.setReplyJobFactory([&](const QString& message) {
+      received << message;
+      return std::make_shared<FakeReplyJob>(QStringList{"Red", ",", " green", " and", " blue", "."}, 5);
+    });
+    QSignalSpy finished(&panel, &ChatPanel::answerFinished);
+    auto* input = panel.findChild<QLineEdit*>("chatInput");
+    QTest::keyClicks(input, "What are the three primary colors?");
+    QTest::keyClick(input, Qt::Key_Return);
+    QTRY_COMPARE(finished.count(), 1);
+    QCOMPARE(received, QStringList{"What are the three primary colors?"});
+    QVERIFY(panel.transcript().contains("You: What are the three primary colors?"));
+    QVERIFY(panel.transcript().contains("Model: Red, green and blue."));
+    QVERIFY(input->text().isEmpty());
+    QVERIFY(panel.findChild<QPushButton*>("chatSend")->isEnabled());
+    QVERIFY(!panel.findChild<QPushButton*>("chatStop")->isEnabled());
+  }
+
+  void stopEndsTheAnswerAndKeepsWhatCame() {
+    ChatPanel panel;
+    panel.show();
+    QStringList words;
+    for (int i = 0; i < 500; ++i) words << QStringLiteral(" word");
+    panel.setReplyJobFactory([&](const QString&) { return std::make_shared<FakeReplyJob>(words, 10); });
+    QSignalSpy finished(&panel, &ChatPanel::answerFinished);
+    QTest::keyClicks(panel.findChild<QLineEdit*>("chatInput"), "Talk forever");
+    QTest::mouseClick(panel.findChild<QPushButton*>("chatSend"), Qt::LeftButton);
+    QTRY_VERIFY(panel.transcript().count("word") >= 3);
+    auto* stop = panel.findChild<QPushButton*>("chatStop");
+    QVERIFY(stop->isEnabled());
+    QTest::mouseClick(stop, Qt::LeftButton);
+    QTRY_COMPARE(finished.count(), 1);
+    QVERIFY(!panel.isAnswering());
+    QVERIFY(panel.transcript().contains("(stopped)"));
+    QVERIFY(panel.transcript().count("word") < 500);
+  }
+
+  void quantizesStoriesThenChatsWithIt() {
+    const std::filesystem::path model = std::filesystem::path(LOWBIT_TESTDATA_DIR) / "models/stories260K-hf";
+    if (!std::filesystem::exists(model)) QSKIP("stories260K not found (shared test assets missing)");
+    QTemporaryDir dir;
+    lowbit::quant::QuantizeParams params;
+    params.model_dir = model;
+    params.out_dir = dir.filePath("int4").toStdString();
+    params.config.bits = 4;
+    params.config.group_size = 32;
+    params.config.method = lowbit::quant::QuantMethod::Rtn;
+    lowbit::ui::JobRunner quantize;
+    QSignalSpy quantized(&quantize, &lowbit::ui::JobRunner::jobFinished);
+    QVERIFY(quantize.start(std::make_shared<lowbit::quant::QuantizeJob>(params)));
+    QTRY_COMPARE_WITH_TIMEOUT(quantized.count(), 1, 60000);
+
+    ChatPanel panel;
+    panel.show();
+    QSignalSpy loaded(&panel, &ChatPanel::modelLoaded);
+    QSignalSpy answered(&panel, &ChatPanel::answerFinished);
+    auto* modelDir = panel.findChild<QLineEdit*>("chatModel");
+    modelDir->clear();
+    QTest::keyClicks(modelDir, dir.filePath("int4"));
+    panel.findChild<QLineEdit*>("chatAdapters")->clear();
+    QTest::mouseClick(panel.findChild<QPushButton*>("chatLoad"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
+    QTest::keyClicks(panel.findChild<QLineEdit*>("chatInput"), "Tell me a story.");
+    QTest::keyClick(panel.findChild<QLineEdit*>("chatInput"), Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, 60000);
+    const QString transcript = panel.transcript();
+    QVERIFY(transcript.contains("You: Tell me a story."));
+    const QString answer = transcript.mid(transcript.indexOf("Model:") + 6).trimmed();
+    QVERIFY2(answer.size() > 5, qPrintable(transcript));
+    QVERIFY2(!answer.contains("### "), qPrintable(transcript));
+  }
+};
+
+QTEST_MAIN(TestChatPanel)
+#include "test_chat_panel.moc"

@@ -1,0 +1,165 @@
+// LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
+#include "core/model/model_summary.h"
+#include "core/train/lrec_job.h"
+#include "ui/runs/CorrectPage.h"
+
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include "ui/jobs/JobRunner.h"
+#include "ui/runs/RunDashboard.h"
+
+namespace lowbit::ui {
+namespace {
+
+QLineEdit* pathField(QWidget* parent, const QString& objectName, const QString& placeholder) {
+  auto* field = new QLineEdit(QSettings().value(QStringLiteral("correct/") + objectName).toString(), parent);
+  field->setObjectName(objectName);
+  field->setPlaceholderText(placeholder);
+  return field;
+}
+
+QString quoted(const QString& text) { return text.contains(QLatin1Char(' ')) ? QLatin1Char('"') + text + QLatin1Char('"') : text; }
+
+}  // namespace
+
+CorrectPage::CorrectPage(QWidget* parent) : QWidget(parent), m_runner(new JobRunner(this)) {
+  auto* layout = new QVBoxLayout(this);
+  auto* form = new QFormLayout;
+  m_student = pathField(this, QStringLiteral("correctStudent"), tr("the quantized model folder (GPTQ)"));
+  m_teacher = pathField(this, QStringLiteral("correctTeacher"), tr("the full-precision model it was made from"));
+  m_calibration = pathField(this, QStringLiteral("correctCalibration"), tr("calibration text (.txt or .jsonl)"));
+  m_runDir = pathField(this, QStringLiteral("correctRunDir"), tr("a new folder for the run"));
+  m_preset = new QComboBox(this);
+  m_preset->setObjectName(QStringLiteral("correctPreset"));
+  m_preset->addItems({QStringLiteral("int2"), QStringLiteral("int3"), QStringLiteral("int4")});
+  m_steps = new QSpinBox(this);
+  m_steps->setObjectName(QStringLiteral("correctSteps"));
+  m_steps->setRange(1, 1000000);
+  m_steps->setValue(200);
+  m_rank = new QSpinBox(this);
+  m_rank->setObjectName(QStringLiteral("correctRank"));
+  m_rank->setRange(1, 1024);
+  m_rank->setValue(32);
+  form->addRow(tr("Quantized model"), m_student);
+  form->addRow(tr("Teacher"), m_teacher);
+  form->addRow(tr("Calibration text"), m_calibration);
+  form->addRow(tr("Run folder"), m_runDir);
+  auto* settingsRow = new QHBoxLayout;
+  settingsRow->addWidget(new QLabel(tr("Preset (paper's Table 4)"), this));
+  settingsRow->addWidget(m_preset);
+  settingsRow->addWidget(new QLabel(tr("Steps"), this));
+  settingsRow->addWidget(m_steps);
+  settingsRow->addWidget(new QLabel(tr("LoRA rank"), this));
+  settingsRow->addWidget(m_rank);
+  settingsRow->addStretch(1);
+  m_start = new QPushButton(tr("Start"), this);
+  m_start->setObjectName(QStringLiteral("correctStart"));
+  m_start->setShortcut(QKeySequence(QStringLiteral("Ctrl+Return")));
+  m_start->setToolTip(tr("Start the run (Ctrl+Enter)"));
+  settingsRow->addWidget(m_start);
+  form->addRow(tr("Settings"), settingsRow);
+  m_command = new QLabel(this);
+  m_command->setObjectName(QStringLiteral("correctCommand"));
+  m_command->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_command->setWordWrap(true);
+  form->addRow(tr("Same in a terminal"), m_command);
+  layout->addLayout(form);
+  m_dashboard = new RunDashboard(this);
+  layout->addWidget(m_dashboard, 1);
+
+  auto refreshCommand = [this] { m_command->setText(command()); };
+  for (QLineEdit* field : {m_student, m_teacher, m_calibration, m_runDir}) {
+    connect(field, &QLineEdit::textChanged, this, refreshCommand);
+  }
+  connect(m_preset, &QComboBox::currentTextChanged, this, refreshCommand);
+  connect(m_steps, qOverload<int>(&QSpinBox::valueChanged), this, refreshCommand);
+  connect(m_rank, qOverload<int>(&QSpinBox::valueChanged), this, refreshCommand);
+  connect(m_start, &QPushButton::clicked, this, [this] { start(false); });
+  connect(m_dashboard, &RunDashboard::resumeRequested, this, [this] { start(true); });
+  connect(m_runner, &JobRunner::jobFailed, this, [this](const QString& message) {
+    QMessageBox::warning(this, tr("LowBit Studio"), message);
+  });
+  connect(m_dashboard, &RunDashboard::stateChanged, this,
+          [this](RunDashboard::State state) { m_start->setEnabled(state != RunDashboard::State::Running); });
+  refreshCommand();
+}
+
+QString CorrectPage::command() const {
+  return QStringLiteral("lowbit correct %1 --teacher %2 --calib %3 --out %4 --preset %5 --steps %6 --rank %7")
+      .arg(quoted(m_student->text()), quoted(m_teacher->text()), quoted(m_calibration->text()),
+           quoted(m_runDir->text()), m_preset->currentText())
+      .arg(m_steps->value())
+      .arg(m_rank->value());
+}
+
+void CorrectPage::start(bool resume) {
+  QSettings stored;
+  for (QLineEdit* field : {m_student, m_teacher, m_calibration, m_runDir}) {
+    stored.setValue(QStringLiteral("correct/") + field->objectName(), field->text());
+    if (field->text().trimmed().isEmpty()) {
+      QMessageBox::information(this, tr("LowBit Studio"), tr("Fill in every folder and file first."));
+      return;
+    }
+  }
+  train::LrecParams p;
+  p.student_dir = m_student->text().trimmed().toStdString();
+  p.teacher_dir = m_teacher->text().trimmed().toStdString();
+  p.calibration = m_calibration->text().trimmed().toStdString();
+  p.run_dir = m_runDir->text().trimmed().toStdString();
+  p.resume = resume;
+  train::apply_preset(p, m_preset->currentText().toStdString());
+  p.lora.rank = m_rank->value();
+  p.lora.alpha = 4.0 * m_rank->value();
+  p.schedule.total_steps = m_steps->value();
+  p.eval_every = std::max(1, m_steps->value() / 10);
+  p.checkpoint_every = p.eval_every;
+  try {
+    p.device = model::resolve_device("auto");
+  } catch (const std::exception&) {
+    p.device = at::kCPU;
+  }
+  m_dashboard->attach(m_runner);
+  if (!m_runner->start(std::make_shared<train::LrecJob>(p))) return;
+}
+
+RunsPage::RunsPage(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+  auto* row = new QHBoxLayout;
+  m_dir = new QLineEdit(this);
+  m_dir->setObjectName(QStringLiteral("runsDir"));
+  m_dir->setPlaceholderText(tr("a run folder made by Correct or Fine-tune (it holds metrics.jsonl)"));
+  auto* browse = new QPushButton(tr("Open…"), this);
+  browse->setObjectName(QStringLiteral("runsBrowse"));
+  row->addWidget(m_dir, 1);
+  row->addWidget(browse);
+  layout->addLayout(row);
+  m_dashboard = new RunDashboard(this);
+  layout->addWidget(m_dashboard, 1);
+  connect(browse, &QPushButton::clicked, this, [this] {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a run folder"), m_dir->text());
+    if (!dir.isEmpty()) open(dir);
+  });
+  connect(m_dir, &QLineEdit::returnPressed, this, [this] { open(m_dir->text().trimmed()); });
+}
+
+bool RunsPage::open(const QString& dir) {
+  m_dir->setText(dir);
+  QString error;
+  if (!m_dashboard->loadRunDirectory(dir, &error)) {
+    QMessageBox::warning(this, tr("LowBit Studio"), error);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace lowbit::ui

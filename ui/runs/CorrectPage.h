@@ -1,0 +1,61 @@
+// The Correct page: the LREC form (quantized model, full-precision teacher, calibration text, run folder, the
+// paper's preset, steps) and the run dashboard below it. Start runs an LrecJob on a worker thread; Stop & save
+// keeps a checkpoint at the step reached and Resume continues from it exactly. The equivalent `lowbit correct`
+// command is shown, so that what the app does can be repeated in a terminal.
+#pragma once
+
+#include <QWidget>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QSpinBox;
+
+namespace lowbit::ui {
+
+class JobRunner;
+class RunDashboard;
+
+class CorrectPage : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit CorrectPage(QWidget* parent = nullptr);
+  RunDashboard* dashboard() const { return m_dashboard; }
+  QString command() const;  // the equivalent lowbit command line
+
+ public slots:
+  void start(bool resume = false);
+
+ private:
+  QLineEdit* m_student = nullptr;
+  QLineEdit* m_teacher = nullptr;
+  QLineEdit* m_calibration = nullptr;
+  QLineEdit* m_runDir = nullptr;
+  QComboBox* m_preset = nullptr;
+  QSpinBox* m_steps = nullptr;
+  QSpinBox* m_rank = nullptr;
+  QLabel* m_command = nullptr;
+  QPushButton* m_start = nullptr;
+  JobRunner* m_runner = nullptr;
+  RunDashboard* m_dashboard = nullptr;
+};
+
+// The Runs page: open a run folder (LREC or EMEF) and see its curves, also after an app restart.
+class RunsPage : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit RunsPage(QWidget* parent = nullptr);
+  RunDashboard* dashboard() const { return m_dashboard; }
+
+ public slots:
+  bool open(const QString& dir);
+
+ private:
+  QLineEdit* m_dir = nullptr;
+  RunDashboard* m_dashboard = nullptr;
+};
+
+}  // namespace lowbit::ui
