@@ -30,13 +30,18 @@ struct Curve {
   const char* plot;  // "loss" | "validation" | "optimizer"
   QColor colour;
   bool smoothed;
+  bool rightAxis;    // quantities of another scale (CE beside a per-sequence KL, lr beside the grad norm)
 };
 
 const Curve kCurves[] = {
-    {"train/kl", "loss", QColor(31, 119, 180), true},   {"train/ce", "loss", QColor(255, 127, 14), true},
-    {"train/total", "loss", QColor(44, 160, 44), true}, {"val/ce", "validation", QColor(214, 39, 40), false},
-    {"val/kl", "validation", QColor(31, 119, 180), false}, {"val/ppl", "validation", QColor(148, 103, 189), false},
-    {"train/lr", "optimizer", QColor(140, 86, 75), false}, {"train/grad_norm", "optimizer", QColor(127, 127, 127), false},
+    {"train/kl", "loss", QColor(31, 119, 180), true, false},
+    {"train/total", "loss", QColor(44, 160, 44), true, false},
+    {"train/ce", "loss", QColor(255, 127, 14), true, true},
+    {"val/kl", "validation", QColor(31, 119, 180), false, false},
+    {"val/ppl", "validation", QColor(148, 103, 189), false, false},
+    {"val/ce", "validation", QColor(214, 39, 40), false, true},
+    {"train/grad_norm", "optimizer", QColor(127, 127, 127), false, false},
+    {"train/lr", "optimizer", QColor(140, 86, 75), false, true},
 };
 
 QCustomPlot* makePlot(QWidget* parent, const QString& name, const QString& yLabel) {
@@ -47,7 +52,10 @@ QCustomPlot* makePlot(QWidget* parent, const QString& name, const QString& yLabe
   plot->yAxis->setLabel(yLabel);
   plot->legend->setVisible(true);
   plot->legend->setFont(QFont(plot->font().family(), 8));
+  plot->legend->setBrush(QColor(255, 255, 255, 190));
   plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  plot->yAxis2->setVisible(true);
+  plot->yAxis2->setTickLabels(true);
   return plot;
 }
 
@@ -106,9 +114,12 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   m_progress->setValue(0);
   layout->addWidget(m_progress);
 
-  m_lossPlot = makePlot(this, QStringLiteral("lossPlot"), tr("training loss"));
-  m_validationPlot = makePlot(this, QStringLiteral("validationPlot"), tr("validation"));
-  m_optimizerPlot = makePlot(this, QStringLiteral("optimizerPlot"), tr("lr / grad norm"));
+  m_lossPlot = makePlot(this, QStringLiteral("lossPlot"), tr("KL, total"));
+  m_lossPlot->yAxis2->setLabel(tr("CE"));
+  m_validationPlot = makePlot(this, QStringLiteral("validationPlot"), tr("validation KL, PPL"));
+  m_validationPlot->yAxis2->setLabel(tr("validation CE"));
+  m_optimizerPlot = makePlot(this, QStringLiteral("optimizerPlot"), tr("grad norm"));
+  m_optimizerPlot->yAxis2->setLabel(tr("learning rate"));
   layout->addWidget(m_lossPlot, 3);
   auto* lower = new QHBoxLayout;
   lower->addWidget(m_validationPlot);
@@ -188,11 +199,13 @@ void RunDashboard::appendLog(const QString& line) { m_log->appendPlainText(line)
 
 void RunDashboard::setLogScale(bool on) {
   for (QCustomPlot* plot : {m_lossPlot, m_validationPlot, m_optimizerPlot}) {
-    plot->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-    if (on) {
-      plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-    } else {
-      plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    for (QCPAxis* axis : {plot->yAxis, plot->yAxis2}) {
+      axis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+      if (on) {
+        axis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+      } else {
+        axis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+      }
     }
   }
   if (m_logScale->isChecked() != on) m_logScale->setChecked(on);
@@ -231,7 +244,7 @@ void RunDashboard::replotNow() {
   m_dirty = false;
   ++m_replots;
   const bool logScale = m_logScale->isChecked();
-  QMap<QCustomPlot*, QVector<QVector<double>>> columns;
+  QMap<QCPAxis*, QVector<QVector<double>>> columns;
   for (QCustomPlot* plot : {m_lossPlot, m_validationPlot, m_optimizerPlot}) plot->clearGraphs();
   for (const Curve& curve : kCurves) {
     const auto found = m_series.find(QString::fromLatin1(curve.series));
@@ -239,16 +252,17 @@ void RunDashboard::replotNow() {
     QCustomPlot* plot = QLatin1String(curve.plot) == QLatin1String("loss")         ? m_lossPlot
                         : QLatin1String(curve.plot) == QLatin1String("validation") ? m_validationPlot
                                                                                    : m_optimizerPlot;
-    QCPGraph* raw = plot->addGraph();
+    QCPAxis* valueAxis = curve.rightAxis ? plot->yAxis2 : plot->yAxis;
+    QCPGraph* raw = plot->addGraph(plot->xAxis, valueAxis);
     raw->setName(QString::fromLatin1(curve.series));
     raw->setData(found->steps, found->values, true);
     QColor faint = curve.colour;
     if (curve.smoothed) faint.setAlpha(70);
     raw->setPen(QPen(faint, 1.2));
     if (found->steps.size() == 1 || !curve.smoothed) raw->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
-    columns[plot].push_back(found->values);
+    columns[valueAxis].push_back(found->values);
     if (curve.smoothed) {
-      QCPGraph* smooth = plot->addGraph();
+      QCPGraph* smooth = plot->addGraph(plot->xAxis, valueAxis);
       smooth->setName(QString::fromLatin1(curve.series) + tr(" (smoothed)"));
       smooth->setData(found->steps, found->smoothed, true);
       smooth->setPen(QPen(curve.colour, 2));
@@ -257,7 +271,8 @@ void RunDashboard::replotNow() {
   for (QCustomPlot* plot : {m_lossPlot, m_validationPlot, m_optimizerPlot}) {
     plot->xAxis->rescale();
     if (plot->xAxis->range().size() < 1) plot->xAxis->setRange(plot->xAxis->range().lower, plot->xAxis->range().lower + 1);
-    plot->yAxis->setRange(clippedRange(columns.value(plot), logScale));
+    plot->yAxis->setRange(clippedRange(columns.value(plot->yAxis), logScale));
+    plot->yAxis2->setRange(clippedRange(columns.value(plot->yAxis2), logScale));
     plot->replot(QCustomPlot::rpQueuedReplot);
   }
 }
