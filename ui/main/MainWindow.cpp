@@ -10,6 +10,7 @@
 
 #include "ui/about/AboutDialog.h"
 #include "ui/chat/ChatPanel.h"
+#include "ui/models/ModelsPage.h"
 #include "ui/runs/CorrectPage.h"
 #include "ui/main/UpcomingFeaturePage.h"
 
@@ -69,7 +70,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     const QString name = QString::fromLatin1(spec.name);
     m_navigation->addItem(name);
     QWidget* page = nullptr;
-    if (name == QLatin1String("Correct")) {
+    if (name == QLatin1String("Models")) {
+      page = new ModelsPage(m_pages);
+    } else if (name == QLatin1String("Correct")) {
       page = new CorrectPage(m_pages);
     } else if (name == QLatin1String("Chat")) {
       page = new ChatPanel(m_pages);

@@ -1,0 +1,54 @@
+// The model library behind the app's Models page: every model folder found under the folders the user added
+// (a folder that is a model, or holds models one level down), what it is, which adapters were made for it, and
+// whether each task fits the GPU found (estimates of core/train/memory_estimate and model_summary).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/jobs/job.h"
+#include "core/model/model_summary.h"
+
+namespace lowbit::model {
+
+enum class Fit { Fits, Tight, Exceeds, NoGpu };
+const char* fit_name(Fit fit);  // "fits", "tight", "exceeds", "no GPU"
+
+// Fits: the need plus the CUDA context stays under 85 % of the free memory; Tight: under all of it.
+Fit judge_fit(int64_t needed_bytes, int64_t free_bytes);
+
+struct TaskFit {
+  std::string task;         // "chat", "correct (LREC)", "fine-tune (EMEF)"
+  int64_t needed_bytes = 0;
+  Fit fit = Fit::NoGpu;
+};
+
+struct ModelCard {
+  ModelSummary summary;
+  std::vector<std::filesystem::path> adapters;  // adapter folders whose base_model_name_or_path is this model
+  std::vector<TaskFit> tasks;
+  std::string problem;                          // non-empty when the folder could not be read (why)
+};
+
+struct ModelLibrary {
+  std::vector<ModelCard> cards;
+  std::string gpu;         // "NVIDIA GeForce RTX 3070 Laptop GPU, 7.6 GiB free" or "no NVIDIA GPU found"
+  int64_t free_bytes = 0;  // of the first GPU
+};
+
+ModelLibrary scan_model_library(const std::vector<std::filesystem::path>& folders);
+
+class ModelLibraryJob : public jobs::Job {
+ public:
+  explicit ModelLibraryJob(std::vector<std::filesystem::path> folders) : folders_(std::move(folders)) {}
+  std::string title() const override { return "Scan models"; }
+  void run(jobs::JobEvents&, const jobs::CancelToken&) override { library_ = scan_model_library(folders_); }
+  const ModelLibrary& library() const { return library_; }
+
+ private:
+  std::vector<std::filesystem::path> folders_;
+  ModelLibrary library_;
+};
+
+}  // namespace lowbit::model

@@ -1,0 +1,157 @@
+// LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
+#include "core/model/model_library.h"
+#include "ui/models/ModelsPage.h"
+
+#include <QDir>
+#include <QFileDialog>
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QVBoxLayout>
+
+#include "ui/jobs/JobRunner.h"
+
+namespace lowbit::ui {
+namespace {
+
+QString badgeStyle(model::Fit fit) {
+  switch (fit) {
+    case model::Fit::Fits: return QStringLiteral("background:#2e7d32;color:white;");
+    case model::Fit::Tight: return QStringLiteral("background:#f9a825;color:black;");
+    case model::Fit::Exceeds: return QStringLiteral("background:#c62828;color:white;");
+    case model::Fit::NoGpu: return QStringLiteral("background:#757575;color:white;");
+  }
+  return {};
+}
+
+QWidget* makeCard(const model::ModelCard& card, QWidget* parent) {
+  auto* frame = new QFrame(parent);
+  frame->setObjectName(QStringLiteral("modelCard"));
+  frame->setFrameShape(QFrame::StyledPanel);
+  auto* layout = new QVBoxLayout(frame);
+  const QString folder = QString::fromStdString(card.summary.folder.string());
+  auto* title = new QLabel(QStringLiteral("<b>%1</b> <span style='color:gray'>%2</span>")
+                               .arg(QDir(folder).dirName().toHtmlEscaped(), folder.toHtmlEscaped()), frame);
+  layout->addWidget(title);
+  if (!card.problem.empty()) {
+    auto* problem = new QLabel(QString::fromStdString(card.problem), frame);
+    problem->setObjectName(QStringLiteral("modelProblem"));
+    problem->setWordWrap(true);
+    problem->setStyleSheet(QStringLiteral("color:#c62828;"));
+    layout->addWidget(problem);
+    return frame;
+  }
+  const model::ModelSummary& s = card.summary;
+  QStringList dtypes;
+  for (const auto& [dtype, count] : s.stored_dtypes) dtypes << QString::fromStdString(dtype);
+  auto* facts = new QLabel(QObject::tr("%1, %2 layers, hidden %3 · %4 M parameters · %5 · %6 · %7 on disk · %8")
+                               .arg(QString::fromStdString(s.config.architecture))
+                               .arg(s.config.n_layer)
+                               .arg(s.config.hidden_size)
+                               .arg(static_cast<double>(s.parameters) / 1e6, 0, 'f', 2)
+                               .arg(dtypes.join(QStringLiteral("/")), QString::fromStdString(s.quantization),
+                                    QString::fromStdString(model::format_bytes(s.weight_file_bytes)),
+                                    s.has_tokenizer ? QObject::tr("tokenizer.model") : QObject::tr("no tokenizer.model")),
+                           frame);
+  facts->setObjectName(QStringLiteral("modelFacts"));
+  facts->setWordWrap(true);
+  layout->addWidget(facts);
+  QStringList adapters;
+  for (const auto& adapter : card.adapters) adapters << QString::fromStdString(adapter.string());
+  auto* adapterLine = new QLabel(adapters.isEmpty() ? QObject::tr("No adapters found for it")
+                                                    : QObject::tr("Adapters: %1").arg(adapters.join(QStringLiteral("; "))),
+                                 frame);
+  adapterLine->setObjectName(QStringLiteral("modelAdapters"));
+  adapterLine->setWordWrap(true);
+  layout->addWidget(adapterLine);
+  auto* badges = new QHBoxLayout;
+  for (const model::TaskFit& task : card.tasks) {
+    auto* badge = new QLabel(QStringLiteral(" %1: %2 (%3) ")
+                                 .arg(QString::fromStdString(task.task), QString::fromLatin1(model::fit_name(task.fit)),
+                                      QString::fromStdString(model::format_bytes(task.needed_bytes))),
+                             frame);
+    badge->setObjectName(QStringLiteral("fitBadge"));
+    badge->setStyleSheet(badgeStyle(task.fit) + QStringLiteral("border-radius:4px;padding:2px;"));
+    badges->addWidget(badge);
+  }
+  badges->addStretch(1);
+  layout->addLayout(badges);
+  return frame;
+}
+
+}  // namespace
+
+QString ModelsPage::defaultModelsFolder() {
+  return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/models");
+}
+
+ModelsPage::ModelsPage(QWidget* parent) : QWidget(parent), m_runner(new JobRunner(this)) {
+  auto* layout = new QVBoxLayout(this);
+  auto* top = new QHBoxLayout;
+  m_gpu = new QLabel(tr("Looking for models…"), this);
+  m_gpu->setObjectName(QStringLiteral("modelsGpu"));
+  auto* add = new QPushButton(tr("Add folder…"), this);
+  add->setObjectName(QStringLiteral("modelsAdd"));
+  auto* refresh = new QPushButton(tr("Rescan"), this);
+  refresh->setObjectName(QStringLiteral("modelsRescan"));
+  top->addWidget(m_gpu, 1);
+  top->addWidget(add);
+  top->addWidget(refresh);
+  layout->addLayout(top);
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidgetResizable(true);
+  m_cards = new QWidget(scroll);
+  m_cardsLayout = new QVBoxLayout(m_cards);
+  m_cardsLayout->addStretch(1);
+  scroll->setWidget(m_cards);
+  layout->addWidget(scroll, 1);
+
+  QDir().mkpath(defaultModelsFolder());
+  m_folders = QSettings().value(QStringLiteral("models/folders")).toStringList();
+  if (!m_folders.contains(defaultModelsFolder())) m_folders.prepend(defaultModelsFolder());
+  connect(add, &QPushButton::clicked, this, [this] {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Add a model folder, or a folder of models"));
+    if (!dir.isEmpty()) addFolder(dir);
+  });
+  connect(refresh, &QPushButton::clicked, this, &ModelsPage::rescan);
+  rescan();
+}
+
+void ModelsPage::addFolder(const QString& folder) {
+  if (!m_folders.contains(folder)) m_folders << folder;
+  QSettings().setValue(QStringLiteral("models/folders"), m_folders);
+  rescan();
+}
+
+void ModelsPage::rescan() {
+  if (m_runner->isRunning()) {
+    m_rescanPending = true;  // a folder was added while scanning: scan again when this scan ends
+    return;
+  }
+  std::vector<std::filesystem::path> folders;
+  for (const QString& folder : m_folders) folders.emplace_back(folder.toStdString());
+  auto job = std::make_shared<model::ModelLibraryJob>(folders);
+  auto connection = std::make_shared<QMetaObject::Connection>();
+  *connection = connect(m_runner, &JobRunner::jobFinished, this, [this, job, connection] {
+    disconnect(*connection);
+    const model::ModelLibrary& library = job->library();
+    while (m_cardsLayout->count() > 1) delete m_cardsLayout->takeAt(0)->widget();
+    for (const model::ModelCard& card : library.cards) m_cardsLayout->insertWidget(m_cardsLayout->count() - 1, makeCard(card, m_cards));
+    m_gpu->setText(tr("%1 model(s) · GPU: %2 · folders: %3")
+                       .arg(library.cards.size())
+                       .arg(QString::fromStdString(library.gpu), m_folders.join(QStringLiteral("; "))));
+    if (m_rescanPending) {
+      m_rescanPending = false;
+      QMetaObject::invokeMethod(this, &ModelsPage::rescan, Qt::QueuedConnection);
+      return;
+    }
+    emit scanned(static_cast<int>(library.cards.size()));
+  });
+  m_runner->start(job);
+}
+
+}  // namespace lowbit::ui
