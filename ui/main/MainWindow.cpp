@@ -13,6 +13,10 @@
 #include "ui/models/ModelsPage.h"
 #include "ui/runs/CorrectPage.h"
 #include "ui/main/UpcomingFeaturePage.h"
+#include "ui/jobs/JobRunner.h"
+#include "ui/runs/RunDashboard.h"
+#include "ui/wizard/RunWizard.h"
+#include <QMessageBox>
 
 namespace lowbit::ui {
 namespace {
@@ -77,7 +81,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     } else if (name == QLatin1String("Chat")) {
       page = new ChatPanel(m_pages);
     } else if (name == QLatin1String("Runs")) {
-      page = new RunsPage(m_pages);
+      m_runsPage = new RunsPage(m_pages);
+      page = m_runsPage;
     } else {
       page = new UpcomingFeaturePage(name, QString::fromLatin1(spec.purpose), QString::fromLatin1(spec.command), m_pages);
     }
@@ -96,6 +101,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 void MainWindow::buildMenus() {
   QMenu* fileMenu = menuBar()->addMenu(tr("&File"));
+  QAction* newRun = fileMenu->addAction(tr("&New run…"), this, &MainWindow::showNewRunWizard);
+  newRun->setObjectName(QStringLiteral("actionNewRun"));
+  newRun->setShortcut(QKeySequence::New);
   QAction* quit = fileMenu->addAction(tr("&Quit"), qApp, &QApplication::quit);
   quit->setShortcut(QKeySequence::Quit);
 
@@ -104,6 +112,27 @@ void MainWindow::buildMenus() {
   about->setObjectName(QStringLiteral("actionAbout"));
   QAction* system = helpMenu->addAction(tr("&System information"), this, &MainWindow::showSystemInformation);
   system->setObjectName(QStringLiteral("actionSystemInformation"));
+}
+
+void MainWindow::showNewRunWizard() {
+  auto* wizard = new RunWizard(this);
+  wizard->setAttribute(Qt::WA_DeleteOnClose);
+  connect(wizard, &QWizard::accepted, this, [this, wizard] {
+    if (m_pipelineRunner == nullptr) {
+      m_pipelineRunner = new JobRunner(this);
+      connect(m_pipelineRunner, &JobRunner::jobFailed, this, [this](const QString& message) {
+        QMessageBox::warning(this, tr("LowBit Studio"), message);
+      });
+    }
+    if (m_pipelineRunner->isRunning()) {
+      QMessageBox::information(this, tr("LowBit Studio"), tr("A run is still going; stop it on the Runs page first."));
+      return;
+    }
+    m_runsPage->dashboard()->attach(m_pipelineRunner);
+    m_pipelineRunner->start(wizard->makeJob());
+    showPage(static_cast<int>(pageNames().indexOf(QStringLiteral("Runs"))));
+  });
+  wizard->show();
 }
 
 void MainWindow::showPage(int index) {

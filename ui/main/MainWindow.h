@@ -10,6 +10,8 @@ class QStackedWidget;
 namespace lowbit::ui {
 
 class AboutDialog;
+class JobRunner;
+class RunsPage;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -24,6 +26,7 @@ class MainWindow : public QMainWindow {
   void showPage(int index);
   void showAbout();
   void showSystemInformation();
+  void showNewRunWizard();
 
  signals:
   void pageShown(int index);
@@ -35,6 +38,8 @@ class MainWindow : public QMainWindow {
   QListWidget* m_navigation = nullptr;
   QStackedWidget* m_pages = nullptr;
   AboutDialog* m_aboutDialog = nullptr;
+  RunsPage* m_runsPage = nullptr;
+  JobRunner* m_pipelineRunner = nullptr;
 };
 
 }  // namespace lowbit::ui

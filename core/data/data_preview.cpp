@@ -1,0 +1,33 @@
+#include "core/data/data_preview.h"
+
+#include "core/data/text_corpus.h"
+#include "core/model/llama_config.h"
+
+namespace lowbit::data {
+
+DataPreview preview_data(const std::filesystem::path& path, const std::filesystem::path& model_dir, bool instruction,
+                         int64_t cutoff) {
+  const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(model_dir, model::load_llama_config(model_dir));
+  DataPreview preview;
+  if (instruction) {
+    const InstructionDataset dataset = load_instruction_data(path);
+    preview.format = dataset.json_lines ? "Alpaca JSON Lines" : "Alpaca JSON";
+    preview.records = static_cast<int64_t>(dataset.records.size());
+    const InstructionRecord& first = dataset.records.front();
+    preview.first_example = render_prompt(PromptTemplate::Alpaca, first.instruction, first.input) + first.output;
+    std::vector<TokenizedExample> examples;
+    for (const InstructionRecord& record : dataset.records) examples.push_back(tokenize_example(tokenizer, record, {cutoff, false, true}));
+    preview.statistics = length_statistics(examples).describe(cutoff);
+    for (const DataProblem& problem : dataset.problems) preview.problems.push_back(problem.describe(dataset.json_lines));
+    return preview;
+  }
+  const TextCorpus corpus = load_text_corpus(path);
+  preview.format = corpus.format == TextFormat::JsonLines ? "JSON Lines text" : "plain text";
+  preview.records = static_cast<int64_t>(corpus.documents.size());
+  const std::string joined = join_documents(corpus, "\n\n");
+  preview.first_example = joined.substr(0, 600);
+  preview.statistics = std::to_string(tokenizer.encode(joined, true).size()) + " tokens";
+  return preview;
+}
+
+}  // namespace lowbit::data
