@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Screenshots of LowBit Studio under Xvfb, started the way a user starts it (scripts/run.sh).
-#   scripts/screenshot.sh [OUT_DIR]   # writes main-window.png, about-system.png, lrec-dashboard.png (a real
+#   scripts/screenshot.sh [OUT_DIR]   # writes main-window.png, about-system.png, wizard.png, lrec-dashboard.png (a real
 #                                     # LREC run on stories260K) and chat.png into OUT_DIR
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +22,16 @@ xvfb_wait_for_window "About LowBit Studio" 30
 sleep 3  # the system check runs on a worker thread; give it time to fill the page
 import -window "$(xwininfo -name 'About LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/about-system.png"
 echo "wrote $out_dir/about-system.png"
+
+# File → New run…: the wizard with the model folder typed in and checked.
+xdotool search --name '^LowBit Studio$' windowfocus --sync key --delay 200 Escape ctrl+n
+xvfb_wait_for_window "New run — LowBit Studio" 30
+sleep 1
+xdotool search --name '^New run — LowBit Studio$' windowfocus --sync type --delay 10 \
+  "$repo_root/../shared/testdata/models/stories260K-hf"
+sleep 3
+import -window "$(xwininfo -name 'New run — LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/wizard.png"
+echo "wrote $out_dir/wizard.png"
 kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
 
 # A real LREC run on stories260K from the Correct page, and a chat with its result. The form is filled through
