@@ -8,6 +8,31 @@ out_dir="${1:-$repo_root/build/screenshots}"
 mkdir -p "$out_dir"
 source "$repo_root/scripts/lib/xvfb.sh"
 xvfb_start
+# The app's settings are those of a returning user (model folders added, the Correct form and the chat filled
+# in), in a private config folder; a 2-bit GPTQ stories260K is made for the LREC run and the chat.
+testdata="$repo_root/../shared/testdata"
+model="$testdata/models/stories260K-hf"
+text="$testdata/train_text/tinystories_val_sample.txt"
+[ -d "$model" ] || { echo "screenshot: $model missing (../shared/testdata)" >&2; exit 1; }
+work="$(mktemp -d)"
+export XDG_CONFIG_HOME="$work/config"
+mkdir -p "$XDG_CONFIG_HOME/LowBit"
+"$repo_root/scripts/run.sh" quantize "$model" --bits 2 --group-size 32 --calib "$text" --nsamples 32 \
+  --seqlen 256 --device cpu --out "$work/int2" > "$work/quantize.log" 2>&1
+cat > "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf" <<CONF
+[models]
+folders=$testdata/models, $work
+[correct]
+correctStudent=$work/int2
+correctTeacher=$model
+correctCalibration=$text
+correctRunDir=$work/lrec
+[chat]
+model=$work/int2
+adapters=$work/lrec/adapter
+maxTokens=60
+temperature=0.7
+CONF
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" &
 app_pid=$!
 trap 'kill "$app_pid" 2>/dev/null; kill "$XVFB_PID" 2>/dev/null' EXIT
@@ -27,36 +52,16 @@ echo "wrote $out_dir/about-system.png"
 xdotool search --name '^LowBit Studio$' windowfocus --sync key --delay 200 Escape ctrl+n
 xvfb_wait_for_window "New run — LowBit Studio" 30
 sleep 1
-xdotool search --name '^New run — LowBit Studio$' windowfocus --sync type --delay 10 \
-  "$repo_root/../shared/testdata/models/stories260K-hf"
+# (xdotool drops the first keystroke of a letter it has not typed yet on a fresh Xvfb: type it once and erase it.)
+xdotool search --name '^New run — LowBit Studio$' windowfocus --sync type --delay 60 's'
+xdotool key BackSpace
+xdotool type --delay 60 "$(cd "$model" && pwd -P)"
 sleep 3
 import -window "$(xwininfo -name 'New run — LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/wizard.png"
 echo "wrote $out_dir/wizard.png"
 kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
 
-# A real LREC run on stories260K from the Correct page, and a chat with its result. The form is filled through
-# the app's own settings file (what a returning user would see), in a private config folder.
-testdata="$repo_root/../shared/testdata"
-model="$testdata/models/stories260K-hf"
-text="$testdata/train_text/tinystories_val_sample.txt"
-if [ ! -d "$model" ]; then echo "screenshot: $model missing; skipping the run and chat screenshots"; exit 0; fi
-work="$(mktemp -d)"
-export XDG_CONFIG_HOME="$work/config"
-mkdir -p "$XDG_CONFIG_HOME/LowBit"
-"$repo_root/build/default/app/lowbit" quantize "$model" --bits 2 --group-size 32 --calib "$text" --nsamples 32 \
-  --seqlen 256 --device cpu --out "$work/int2" > "$work/quantize.log" 2>&1
-cat > "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf" <<CONF
-[correct]
-correctStudent=$work/int2
-correctTeacher=$model
-correctCalibration=$text
-correctRunDir=$work/lrec
-[chat]
-model=$work/int2
-adapters=$work/lrec/adapter
-maxTokens=60
-temperature=0.7
-CONF
+# A real LREC run on stories260K from the Correct page, and a chat with its result.
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Correct &
 app_pid=$!
 xvfb_wait_for_window "LowBit Studio" 120

@@ -94,6 +94,7 @@ ModelsPage::ModelsPage(QWidget* parent) : QWidget(parent), m_runner(new JobRunne
   auto* top = new QHBoxLayout;
   m_gpu = new QLabel(tr("Looking for models…"), this);
   m_gpu->setObjectName(QStringLiteral("modelsGpu"));
+  m_gpu->setWordWrap(true);
   auto* add = new QPushButton(tr("Add folder…"), this);
   add->setObjectName(QStringLiteral("modelsAdd"));
   auto* refresh = new QPushButton(tr("Rescan"), this);
