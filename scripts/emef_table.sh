@@ -42,7 +42,7 @@ PY
   for name in fp16 int8 int4 int3 int2; do
     printf '%-8s' "$name"
     for mb in $micro_batches; do
-      est=$("$lowbit" finetune "$out/$name" --data /dev/null --cutoff 256 --micro-batch "$mb" --batch "$mb" \
+      est=$("$lowbit" finetune "$out/$name" --cutoff 256 --micro-batch "$mb" --batch "$mb" \
         --device cuda --estimate | sed -n 's/^memory estimate for training on cuda: \([0-9.]* [KMG]iB\).*/\1/p')
       printf '%16s' "$est"
     done

@@ -27,7 +27,6 @@ int run_correct(const std::vector<std::string>& arguments) {
   args.finish(1);
   p.teacher_dir = args.required("--teacher");
   p.calibration = args.required("--calib");
-  p.run_dir = args.required("--out");
   p.resume = args.flag("--resume");
   train::apply_preset(p, args.choice("--preset", "int4", {"int4", "int3", "int2"}));
   p.lora.rank = args.integer("--rank", p.lora.rank, 1, 4096);
@@ -70,6 +69,7 @@ int run_correct(const std::vector<std::string>& arguments) {
     return jobs::kExitOk;
   }
   p.device = model::resolve_device(device_name);
+  p.run_dir = args.required("--out");
 
   CliEvents events;
   train::LrecJob job(p);

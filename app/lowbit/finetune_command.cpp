@@ -41,7 +41,6 @@ int run_finetune(const std::vector<std::string>& arguments) {
   train::EmefParams p;
   p.model_dir = args.positional(0, "MODEL (a quantized or full-precision model folder)");
   args.finish(1);
-  p.data = args.required("--data");
   for (const std::string& dir : args.values("--adapters")) p.base_adapters.emplace_back(dir);
   p.columns.instruction = args.value("--instruction-field").value_or(p.columns.instruction);
   p.columns.input = args.value("--input-field").value_or(p.columns.input);
@@ -83,6 +82,7 @@ int run_finetune(const std::vector<std::string>& arguments) {
     return jobs::kExitOk;
   }
   p.device = model::resolve_device(device_name);
+  p.data = args.required("--data");
   p.run_dir = args.required("--out");
 
   CliEvents events;

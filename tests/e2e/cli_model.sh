@@ -52,10 +52,9 @@ check "a diverging run stops with step, learning rate and last checkpoint" 3 "$r
   'learning rate' 'last good checkpoint'
 
 out="$("$lowbit" correct "$scratch/rtn4" --teacher "$model" --calib "$text" --device cuda --rank 32 --seqlen 2048 \
-  --estimate --out "$scratch/estimate" 2>&1)"; rc=$?
+  --estimate 2>&1)"; rc=$?
 check "correct --estimate plans a GPU run without a GPU and trains nothing" 0 "$rc" "$out" \
   'memory estimate for training on cuda: [0-9.]+ [MG]iB \(weights' 'trainable adapter parameters'
-[ ! -e "$scratch/estimate" ] || { echo "FAIL: --estimate made a run directory"; failures=$((failures + 1)); }
 
 printf 'caf\xe9\n' > "$scratch/latin1.txt"
 out="$("$lowbit" eval "$model" --text "$scratch/latin1.txt" --device cpu 2>&1)"; rc=$?

@@ -98,7 +98,7 @@ class ModelPage : public QWizardPage {
                                 .arg(QString::fromStdString(card.summary.config.architecture))
                                 .arg(card.summary.config.n_layer)
                                 .arg(static_cast<double>(card.summary.parameters) / 1e6, 0, 'f', 2)
-                                .arg(QString::fromStdString(card.summary.quantization)));
+                                .arg(m_quantized ? QString::fromStdString(card.summary.quantization) : tr("full precision")));
           m_valid = true;
           emit completeChanged();
         });
