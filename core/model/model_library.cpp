@@ -1,5 +1,6 @@
 #include "core/model/model_library.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -24,7 +25,7 @@ std::vector<fs::path> adapters_for(const fs::path& model_dir, const std::vector<
     const nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
     if (config.is_discarded() || !config.contains("base_model_name_or_path")) return;
     const std::string base = config.value("base_model_name_or_path", "");
-    if (!base.empty() && fs::exists(base) && fs::weakly_canonical(base) == canonical) found.push_back(dir);
+    if (!base.empty() && fs::exists(base) && fs::weakly_canonical(base) == canonical) found.push_back(fs::weakly_canonical(dir));
   };
   // Run folders keep their adapter in <run>/adapter, so two levels below each root.
   for (const fs::path& root : roots) {
@@ -40,6 +41,7 @@ std::vector<fs::path> adapters_for(const fs::path& model_dir, const std::vector<
     }
   }
   std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());  // one adapter reached through two folders
   return found;
 }
 
@@ -86,7 +88,11 @@ ModelLibrary scan_model_library(const std::vector<fs::path>& folders) {
     std::sort(inside.begin(), inside.end());
     models.insert(models.end(), inside.begin(), inside.end());
   }
+  std::vector<fs::path> seen;  // the same model reached through two added folders is listed once
   for (const fs::path& dir : models) {
+    const fs::path canonical = fs::weakly_canonical(dir);
+    if (std::find(seen.begin(), seen.end(), canonical) != seen.end()) continue;
+    seen.push_back(canonical);
     ModelCard card;
     card.summary.folder = dir;
     try {

@@ -25,7 +25,7 @@ TEST(ModelLibrary, FindsModelsExplainsBrokenFoldersAndMatchesAdapters) {
   std::ofstream(root / "runs" / "lrec" / "adapter" / "adapter_config.json")
       << nlohmann::json{{"base_model_name_or_path", (root / "tiny").string()}, {"r", 4}}.dump();
 
-  const ModelLibrary library = scan_model_library({root});
+  const ModelLibrary library = scan_model_library({root, root / "tiny", root / ".." / root.filename()});
   ASSERT_EQ(library.cards.size(), 2u);
   EXPECT_EQ(library.cards[0].summary.folder.filename(), "broken");
   EXPECT_NE(library.cards[0].problem.find("config.json"), std::string::npos) << library.cards[0].problem;

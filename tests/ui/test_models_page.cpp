@@ -1,6 +1,7 @@
 // The Models page lists the real stories260K model as a card with its facts and a fit badge per task, scanned
 // on a worker thread.
 #include <QLabel>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -19,6 +20,7 @@ class TestModelsPage : public QObject {
     QStandardPaths::setTestModeEnabled(true);  // QSettings and the default models folder in a test location
     QCoreApplication::setOrganizationName(QStringLiteral("LowBitTests"));
     QCoreApplication::setApplicationName(QStringLiteral("test_models_page"));
+    QSettings().clear();  // folders added by an earlier run of this test
   }
 
   void showsACardPerModelWithFitBadges() {

@@ -38,7 +38,7 @@ JobRunner::~JobRunner() {
   }
 }
 
-bool JobRunner::isRunning() const { return m_thread != nullptr && m_thread->isRunning(); }
+bool JobRunner::isRunning() const { return m_active; }
 
 bool JobRunner::start(std::shared_ptr<jobs::Job> job) {
   if (isRunning() || job == nullptr) return false;
@@ -48,20 +48,30 @@ bool JobRunner::start(std::shared_ptr<jobs::Job> job) {
   }
   m_job = std::move(job);
   m_cancel = std::make_shared<jobs::CancelToken>();
+  m_active = true;
   // The worker owns copies of the shared pointers, so the job outlives the thread even if start() is called
   // again right after this one finished.
   m_thread = QThread::create([this, job = m_job, cancel = m_cancel] {
     SignalEvents events(this);
+    // The final signal is emitted on the GUI thread, after every event the job queued before it, and only
+    // then does isRunning() turn false: a job started from a handler of that signal can never receive it.
+    auto finish = [this](auto emitFinal) {
+      QMetaObject::invokeMethod(this, [this, emitFinal] {
+        m_active = false;
+        emitFinal();
+      }, Qt::QueuedConnection);
+    };
     try {
       job->run(events, *cancel);
-      emit jobFinished();
+      finish([this] { emit jobFinished(); });
     } catch (...) {
       const jobs::ErrorReport report = jobs::describe_current_exception();
       if (report.kind == jobs::ErrorKind::Cancelled) {
-        emit jobCancelled();
+        finish([this] { emit jobCancelled(); });
       } else {
         emit lineLogged({jobs::LogLevel::Error, report.log_detail});
-        emit jobFailed(QString::fromStdString(report.user_message));
+        const QString message = QString::fromStdString(report.user_message);
+        finish([this, message] { emit jobFailed(message); });
       }
     }
   });

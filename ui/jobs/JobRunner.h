@@ -35,6 +35,7 @@ class JobRunner : public QObject {
 
   // Starts the job on a new worker thread. Returns false (and does nothing) while another job is running.
   bool start(std::shared_ptr<jobs::Job> job);
+  // True from start() until the job's final signal (finished, cancelled or failed) has been delivered.
   bool isRunning() const;
   std::shared_ptr<jobs::Job> job() const { return m_job; }
 
@@ -55,6 +56,7 @@ class JobRunner : public QObject {
   std::shared_ptr<jobs::Job> m_job;
   std::shared_ptr<jobs::CancelToken> m_cancel;
   QThread* m_thread = nullptr;
+  bool m_active = false;  // read and written on the GUI thread only
 };
 
 }  // namespace lowbit::ui
