@@ -1,6 +1,5 @@
 // lowbit correct: LREC.
 #include <cstdio>
-#include <sstream>
 
 #include "cli_events.h"
 #include "commands.h"
@@ -8,6 +7,7 @@
 #include "core/model/model_summary.h"
 #include "core/train/lrec_job.h"
 #include "core/util/arg_parser.h"
+#include "training_output.h"
 
 namespace lowbit::cli {
 
@@ -32,11 +32,7 @@ int run_correct(const std::vector<std::string>& arguments) {
   p.lora.rank = args.integer("--rank", p.lora.rank, 1, 4096);
   p.lora.alpha = args.number("--alpha", p.lora.alpha, 1e-6, 1e6);
   p.lora.dropout = args.number("--dropout", p.lora.dropout, 0, 0.99);
-  if (const auto targets = args.value("--targets")) {
-    p.target_modules.clear();
-    std::stringstream list(*targets);
-    for (std::string name; std::getline(list, name, ',');) p.target_modules.push_back(name);
-  }
+  if (const auto targets = args.value("--targets")) p.target_modules = parse_target_modules(*targets);
   p.loss.kl = args.number("--kl-weight", p.loss.kl, 0, 1e6);
   p.loss.ce = args.number("--ce-weight", p.loss.ce, 0, 1e6);
   if (args.flag("--kl-per-token")) p.loss.normalisation = train::KlNormalisation::PerToken;
@@ -60,12 +56,8 @@ int run_correct(const std::vector<std::string>& arguments) {
   p.gradient_checkpointing = !args.flag("--no-gradient-checkpointing");
   const std::string device_name = args.value("--device").value_or("auto");
   if (args.flag("--estimate")) {
-    // An estimate is for planning, so it may be for a GPU this machine does not have ("auto" means a GPU).
-    p.device = device_name == "cpu" ? at::Device(at::kCPU) : at::Device(at::kCUDA);
-    const train::MemoryEstimate estimate = train::estimate_lrec_memory(p);
-    std::printf("memory estimate for training on %s: %s\n%lld trainable adapter parameters; add about 0.5 GiB for "
-                "the CUDA context\n",
-                p.device.str().c_str(), estimate.describe().c_str(), static_cast<long long>(estimate.adapter_parameters));
+    p.device = planned_device(device_name);
+    print_memory_estimate(p.device, train::estimate_lrec_memory(p));
     return jobs::kExitOk;
   }
   p.device = model::resolve_device(device_name);
@@ -79,14 +71,7 @@ int run_correct(const std::vector<std::string>& arguments) {
   std::printf("corrected %s with LREC: %lld steps in %.1f s; held-out PPL %.4f; adapter in %s (metrics in %s)\n",
               p.student_dir.string().c_str(), static_cast<long long>(r.steps_done), r.seconds, r.final_val_ppl,
               r.adapter_dir.string().c_str(), (p.run_dir / "metrics.jsonl").string().c_str());
-  if (p.device.is_cuda()) {
-    std::printf("VRAM: estimated %s, measured peak %s\n", model::format_bytes(r.estimated_bytes).c_str(),
-                model::format_bytes(r.peak_vram_bytes).c_str());
-  } else {
-    std::printf("memory: estimated %s for training on this device; peak RAM of the process %s (teacher caching and "
-                "the mapped checkpoints included)\n",
-                model::format_bytes(r.estimated_bytes).c_str(), model::format_bytes(r.peak_ram_bytes).c_str());
-  }
+  print_memory_outcome(p.device, r.estimated_bytes, r.peak_vram_bytes, r.peak_ram_bytes);
   return jobs::kExitOk;
 }
 

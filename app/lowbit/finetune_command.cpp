@@ -1,7 +1,6 @@
 // lowbit finetune: EMEF.
 #include <cmath>
 #include <cstdio>
-#include <sstream>
 
 #include "cli_events.h"
 #include "commands.h"
@@ -9,6 +8,7 @@
 #include "core/model/model_summary.h"
 #include "core/train/emef_job.h"
 #include "core/util/arg_parser.h"
+#include "training_output.h"
 
 namespace lowbit::cli {
 namespace {
@@ -52,11 +52,7 @@ int run_finetune(const std::vector<std::string>& arguments) {
   p.lora.rank = args.integer("--rank", p.lora.rank, 1, 4096);
   p.lora.alpha = args.number("--alpha", p.lora.alpha, 1e-6, 1e6);
   p.lora.dropout = args.number("--dropout", p.lora.dropout, 0, 0.99);
-  if (const auto targets = args.value("--targets")) {
-    p.target_modules.clear();
-    std::stringstream list(*targets);
-    for (std::string name; std::getline(list, name, ',');) p.target_modules.push_back(name);
-  }
+  if (const auto targets = args.value("--targets")) p.target_modules = parse_target_modules(*targets);
   p.lr = args.number("--lr", p.lr, 1e-12, 1e6);
   p.warmup_steps = args.integer("--warmup", p.warmup_steps, 0, 1 << 30);
   p.schedule = train::parse_schedule_kind(args.choice("--schedule", "linear", {"cosine", "linear", "constant"}));
@@ -73,12 +69,8 @@ int run_finetune(const std::vector<std::string>& arguments) {
   p.seed = static_cast<uint64_t>(args.integer("--seed", 0, 0, INT64_MAX));
   const std::string device_name = args.value("--device").value_or("auto");
   if (args.flag("--estimate")) {
-    // For planning, also for a GPU this machine lacks ("auto" means a GPU).
-    p.device = device_name == "cpu" ? at::Device(at::kCPU) : at::Device(at::kCUDA);
-    const train::MemoryEstimate estimate = train::estimate_emef_memory(p);
-    std::printf("memory estimate for training on %s: %s\n%lld trainable adapter parameters; add about 0.5 GiB for "
-                "the CUDA context\n",
-                p.device.str().c_str(), estimate.describe().c_str(), static_cast<long long>(estimate.adapter_parameters));
+    p.device = planned_device(device_name);
+    print_memory_estimate(p.device, train::estimate_emef_memory(p));
     return jobs::kExitOk;
   }
   p.device = model::resolve_device(device_name);
@@ -99,13 +91,7 @@ int run_finetune(const std::vector<std::string>& arguments) {
   std::printf("time per step %.2f s; one epoch (%lld steps of %lld examples) ~ %s, extrapolated from the measured steps\n",
               r.seconds_per_step, static_cast<long long>(r.steps_per_epoch), static_cast<long long>(p.batch),
               duration(r.seconds_per_step * static_cast<double>(r.steps_per_epoch)).c_str());
-  if (p.device.is_cuda()) {
-    std::printf("VRAM: estimated %s, measured peak %s\n", model::format_bytes(r.estimated_bytes).c_str(),
-                model::format_bytes(r.peak_vram_bytes).c_str());
-  } else {
-    std::printf("memory: estimated %s for training on this device; peak RAM of the process %s\n",
-                model::format_bytes(r.estimated_bytes).c_str(), model::format_bytes(r.peak_ram_bytes).c_str());
-  }
+  print_memory_outcome(p.device, r.estimated_bytes, r.peak_vram_bytes, r.peak_ram_bytes);
   return jobs::kExitOk;
 }
 

@@ -88,13 +88,7 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
                      "e.g. --batch 128 --micro-batch 4");
   }
   if (p.examples.cutoff < 8) throw InputError("", "the cutoff length must be at least 8 tokens", "the paper uses 512");
-  if (p.resume) {
-    if (Trainer::latest_checkpoint(p.run_dir) < 0) {
-      throw InputError(p.run_dir.string(), "has no checkpoint to resume from", "start a new run");
-    }
-  } else if (fs::exists(p.run_dir) && !fs::is_empty(p.run_dir)) {
-    throw InputError(p.run_dir.string(), "already holds a run", "choose another --out, or add --resume to continue it");
-  }
+  Trainer::check_run_directory(p.run_dir, p.resume);
 
   // Data first: a bad file should fail in a second, not after the model has loaded.
   const model::LlamaConfig config = model::load_llama_config(p.model_dir);

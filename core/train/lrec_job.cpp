@@ -88,13 +88,7 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   if (p.micro_batch < 1 || p.accumulation < 1 || p.schedule.total_steps < 1 || p.seqlen < 2) {
     throw InputError("", "micro-batch, accumulation, steps and seqlen must be positive", "");
   }
-  if (p.resume) {
-    if (Trainer::latest_checkpoint(p.run_dir) < 0) {
-      throw InputError(p.run_dir.string(), "has no checkpoint to resume from", "start a new run");
-    }
-  } else if (fs::exists(p.run_dir) && !fs::is_empty(p.run_dir)) {
-    throw InputError(p.run_dir.string(), "already holds a run", "choose another --out, or add --resume to continue it");
-  }
+  Trainer::check_run_directory(p.run_dir, p.resume);
   fs::create_directories(p.run_dir / "checkpoints");
 
   const model::LlamaConfig student_config = model::load_llama_config(p.student_dir);

@@ -65,6 +65,18 @@ int64_t Trainer::latest_checkpoint(const fs::path& run_dir) {
   return latest;
 }
 
+int64_t Trainer::check_run_directory(const fs::path& run_dir, bool resume) {
+  if (resume) {
+    const int64_t latest = latest_checkpoint(run_dir);
+    if (latest < 0) throw InputError(run_dir.string(), "has no checkpoint to resume from", "start a new run");
+    return latest;
+  }
+  if (fs::exists(run_dir) && !fs::is_empty(run_dir)) {
+    throw InputError(run_dir.string(), "already holds a run", "choose another --out, or add --resume to continue it");
+  }
+  return 0;
+}
+
 TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& cancel, int64_t example_count,
                            const std::function<MicroBatchLoss(const std::vector<int64_t>&)>& micro_batch_loss,
                            const std::function<std::vector<NamedValue>()>& evaluate) {
@@ -83,8 +95,7 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   std::string last_checkpoint = "none";
   fs::create_directories(s.run_dir / "checkpoints");
   if (s.resume) {
-    result.start_step = latest_checkpoint(s.run_dir);
-    if (result.start_step < 0) throw InputError(s.run_dir.string(), "has no checkpoint to resume from", "start a new run");
+    result.start_step = check_run_directory(s.run_dir, true);
     const fs::path from = s.run_dir / "checkpoints" / checkpoint_name(result.start_step);
     events.log({jobs::LogLevel::Info, "resuming from " + from.string()});
     lora::restore_adapter_weights(adapter_, from / "adapter");

@@ -65,6 +65,9 @@ class Trainer {
 
   // The latest checkpoint's step in a run directory, -1 without one.
   static int64_t latest_checkpoint(const std::filesystem::path& run_dir);
+  // What a job checks before any work: a new run needs an absent or empty folder (nothing the user made is
+  // overwritten), a resumed one a checkpoint. Returns the step to resume from, 0 for a new run; InputError else.
+  static int64_t check_run_directory(const std::filesystem::path& run_dir, bool resume);
 
   // Trains for settings.schedule.total_steps optimizer steps over examples [0, example_count), each step taking
   // micro_batch × accumulation examples in a seeded order that is reshuffled every epoch. `evaluate` runs (with

@@ -18,23 +18,18 @@
 #include "core/quant/quantize_job.h"
 #include "core/train/emef_job.h"
 #include "core/util/errors.h"
+#include "tests/support/run_metrics.h"
 #include "tests/support/testdata.h"
 
 namespace lowbit::train {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::read_metrics;
 using testing::testdata_path;
 
 constexpr const char* kModel = "models/stories260K-hf";
 constexpr const char* kAlpaca = "alpaca/alpaca_data_1k.json";
-
-std::vector<nlohmann::json> read_metrics(const fs::path& run) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
 
 class Emef : public ::testing::Test {
  protected:

@@ -12,23 +12,18 @@
 #include "core/train/lrec_job.h"
 #include "core/train/teacher_cache.h"
 #include "tests/support/cancel_at.h"
+#include "tests/support/run_metrics.h"
 #include "tests/support/testdata.h"
 
 namespace lowbit::train {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::read_metrics;
 using testing::testdata_path;
 
 constexpr const char* kModel = "models/stories260K-hf";
 constexpr const char* kText = "train_text/tinystories_val_sample.txt";
-
-std::vector<nlohmann::json> read_metrics(const fs::path& run) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
 
 class Lrec : public ::testing::Test {
  protected:

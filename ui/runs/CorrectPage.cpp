@@ -16,6 +16,7 @@
 #include <QVBoxLayout>
 
 #include "ui/jobs/JobRunner.h"
+#include "ui/util/CommandLine.h"
 #include "ui/runs/RunDashboard.h"
 
 namespace lowbit::ui {
@@ -27,8 +28,6 @@ QLineEdit* pathField(QWidget* parent, const QString& objectName, const QString& 
   field->setPlaceholderText(placeholder);
   return field;
 }
-
-QString quoted(const QString& text) { return text.contains(QLatin1Char(' ')) ? QLatin1Char('"') + text + QLatin1Char('"') : text; }
 
 }  // namespace
 
@@ -96,8 +95,8 @@ CorrectPage::CorrectPage(QWidget* parent) : QWidget(parent), m_runner(new JobRun
 
 QString CorrectPage::command() const {
   return QStringLiteral("lowbit correct %1 --teacher %2 --calib %3 --out %4 --preset %5 --steps %6 --rank %7")
-      .arg(quoted(m_student->text()), quoted(m_teacher->text()), quoted(m_calibration->text()),
-           quoted(m_runDir->text()), m_preset->currentText())
+      .arg(shellArgument(m_student->text()), shellArgument(m_teacher->text()), shellArgument(m_calibration->text()),
+           shellArgument(m_runDir->text()), m_preset->currentText())
       .arg(m_steps->value())
       .arg(m_rank->value());
 }
