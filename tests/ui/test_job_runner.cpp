@@ -110,6 +110,26 @@ class TestJobRunner : public QObject {
     QVERIFY2(message.contains(QStringLiteral("fix or remove the record")), qPrintable(message));
   }
 
+  void aCompletionCallbackRunsForItsOwnJobOnlyAndBeforeFinished() {
+    JobRunner runner;
+    QStringList order;
+    connect(&runner, &JobRunner::jobFinished, this, [&order] { order << QStringLiteral("finished"); });
+    QVERIFY(runner.start(std::make_shared<ScriptedJob>(), [&] {
+      QCOMPARE(QThread::currentThread(), qApp->thread());
+      QVERIFY(!runner.isRunning());
+      order << QStringLiteral("callback");
+      // A job started from the callback never receives the first job's finish.
+      QVERIFY(runner.start(std::make_shared<FailingJob>(), [&order] { order << QStringLiteral("not for a failure"); }));
+    }));
+    QSignalSpy failed(&runner, &JobRunner::jobFailed);
+    QTRY_COMPARE(failed.count(), 1);
+    QCOMPARE(order, (QStringList{"callback", "finished"}));
+    QVERIFY(runner.start(std::make_shared<EndlessJob>(), [&order] { order << QStringLiteral("not for a cancel"); }));
+    runner.cancel();
+    QTRY_VERIFY(!runner.isRunning());
+    QCOMPARE(order, (QStringList{"callback", "finished"}));
+  }
+
   void destroyingTheRunnerCancelsAndWaits() {
     auto job = std::make_shared<EndlessJob>();
     {

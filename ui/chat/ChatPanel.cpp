@@ -157,18 +157,16 @@ void ChatPanel::loadModel() {
   options.device = model::resolve_device("auto");
   auto job = std::make_shared<generate::ChatLoadJob>(dir.toStdString(), adapters, options, settings());
   m_session.reset();
-  auto connection = std::make_shared<QMetaObject::Connection>();
-  *connection = connect(m_runner, &JobRunner::jobFinished, this, [this, job, connection] {
-    disconnect(*connection);
+  const auto loaded = [this, job] {
     m_session = job->session();
     setBusy(false);
     m_transcript->clear();
     m_status->setText(tr("Ready: %1").arg(m_modelDir->text()));
     m_input->setFocus();
     emit modelLoaded();
-  });
+  };
   m_status->setText(tr("Loading %1…").arg(dir));
-  if (m_runner->start(job)) setBusy(true);
+  if (m_runner->start(job, loaded)) setBusy(true);
 }
 
 void ChatPanel::send() {
@@ -190,15 +188,13 @@ void ChatPanel::send() {
   appendToTranscript(QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("You:"), message.toHtmlEscaped()));
   appendToTranscript(QStringLiteral("<b>%1</b> ").arg(tr("Model:")));
   m_answer.clear();
-  auto connection = std::make_shared<QMetaObject::Connection>();
-  *connection = connect(m_runner, &JobRunner::jobFinished, this, [this, connection] {
-    disconnect(*connection);
+  const auto answered = [this] {
     setBusy(false);
     m_status->setText(tr("Ready"));
     emit answerFinished();
-  });
+  };
   m_status->setText(tr("Answering…"));
-  if (m_runner->start(job)) setBusy(true);
+  if (m_runner->start(job, answered)) setBusy(true);
 }
 
 void ChatPanel::stop() { m_runner->cancel(); }

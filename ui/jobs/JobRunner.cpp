@@ -40,7 +40,7 @@ JobRunner::~JobRunner() {
 
 bool JobRunner::isRunning() const { return m_active; }
 
-bool JobRunner::start(std::shared_ptr<jobs::Job> job) {
+bool JobRunner::start(std::shared_ptr<jobs::Job> job, std::function<void()> onFinished) {
   if (isRunning() || job == nullptr) return false;
   if (m_thread != nullptr) {
     m_thread->wait();
@@ -51,7 +51,7 @@ bool JobRunner::start(std::shared_ptr<jobs::Job> job) {
   m_active = true;
   // The worker owns copies of the shared pointers, so the job outlives the thread even if start() is called
   // again right after this one finished.
-  m_thread = QThread::create([this, job = m_job, cancel = m_cancel] {
+  m_thread = QThread::create([this, job = m_job, cancel = m_cancel, onFinished = std::move(onFinished)] {
     SignalEvents events(this);
     // The final signal is emitted on the GUI thread, after every event the job queued before it, and only
     // then does isRunning() turn false: a job started from a handler of that signal can never receive it.
@@ -63,7 +63,10 @@ bool JobRunner::start(std::shared_ptr<jobs::Job> job) {
     };
     try {
       job->run(events, *cancel);
-      finish([this] { emit jobFinished(); });
+      finish([this, onFinished] {
+        if (onFinished) onFinished();
+        emit jobFinished();
+      });
     } catch (...) {
       const jobs::ErrorReport report = jobs::describe_current_exception();
       if (report.kind == jobs::ErrorKind::Cancelled) {

@@ -12,6 +12,7 @@
 #include <QObject>
 #include <QString>
 
+#include <functional>
 #include <memory>
 
 #include "core/jobs/job.h"
@@ -34,7 +35,9 @@ class JobRunner : public QObject {
   ~JobRunner() override;
 
   // Starts the job on a new worker thread. Returns false (and does nothing) while another job is running.
-  bool start(std::shared_ptr<jobs::Job> job);
+  // `onFinished` runs on the GUI thread when this job finishes (not when it is cancelled or fails), just before
+  // jobFinished() is emitted: the place for what a caller does with this job's result.
+  bool start(std::shared_ptr<jobs::Job> job, std::function<void()> onFinished = {});
   // True from start() until the job's final signal (finished, cancelled or failed) has been delivered.
   bool isRunning() const;
   std::shared_ptr<jobs::Job> job() const { return m_job; }

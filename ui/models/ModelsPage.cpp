@@ -136,9 +136,7 @@ void ModelsPage::rescan() {
   std::vector<std::filesystem::path> folders;
   for (const QString& folder : m_folders) folders.emplace_back(folder.toStdString());
   auto job = std::make_shared<model::ModelLibraryJob>(folders);
-  auto connection = std::make_shared<QMetaObject::Connection>();
-  *connection = connect(m_runner, &JobRunner::jobFinished, this, [this, job, connection] {
-    disconnect(*connection);
+  m_runner->start(job, [this, job] {
     const model::ModelLibrary& library = job->library();
     while (m_cardsLayout->count() > 1) delete m_cardsLayout->takeAt(0)->widget();
     for (const model::ModelCard& card : library.cards) m_cardsLayout->insertWidget(m_cardsLayout->count() - 1, makeCard(card, m_cards));
@@ -152,7 +150,6 @@ void ModelsPage::rescan() {
     }
     emit scanned(static_cast<int>(library.cards.size()));
   });
-  m_runner->start(job);
 }
 
 }  // namespace lowbit::ui

@@ -19,13 +19,13 @@
 #include <QVBoxLayout>
 
 #include "ui/jobs/JobRunner.h"
+#include "ui/util/CommandLine.h"
 
 namespace lowbit::ui {
 namespace {
 
-QString quoted(const QString& text) { return text.contains(QLatin1Char(' ')) ? QLatin1Char('"') + text + QLatin1Char('"') : text; }
-
-// Runs `makeJob()` on a worker ~300 ms after the last edit of `field`, then `done(job)` on the GUI thread.
+// Runs `make()`'s job on a worker ~300 ms after the last edit of `field`, then `done(job, "")` on the GUI thread,
+// or `done(nullptr, message)` when it fails.
 template <typename JobType, typename Make, typename Done>
 void checkWhileTyping(QWizardPage* page, QLineEdit* field, Make make, Done done) {
   auto* timer = new QTimer(page);
@@ -33,26 +33,14 @@ void checkWhileTyping(QWizardPage* page, QLineEdit* field, Make make, Done done)
   timer->setInterval(300);
   auto* runner = new JobRunner(page);
   QObject::connect(field, &QLineEdit::textChanged, timer, qOverload<>(&QTimer::start));
+  QObject::connect(runner, &JobRunner::jobFailed, page, [=](const QString& message) { done(nullptr, message); });
   QObject::connect(timer, &QTimer::timeout, page, [=] {
     if (runner->isRunning()) {
       timer->start();  // the previous check is still reading; check the newest text after it
       return;
     }
     std::shared_ptr<JobType> job = make();
-    if (!job) return;
-    auto finished = std::make_shared<QMetaObject::Connection>();
-    auto failed = std::make_shared<QMetaObject::Connection>();
-    *finished = QObject::connect(runner, &JobRunner::jobFinished, page, [=] {
-      QObject::disconnect(*finished);
-      QObject::disconnect(*failed);
-      done(job.get(), QString());
-    });
-    *failed = QObject::connect(runner, &JobRunner::jobFailed, page, [=](const QString& message) {
-      QObject::disconnect(*finished);
-      QObject::disconnect(*failed);
-      done(nullptr, message);
-    });
-    runner->start(job);
+    if (job) runner->start(job, [=] { done(job.get(), QString()); });
   });
 }
 
@@ -329,12 +317,12 @@ QString presetFor(int bits) { return QStringLiteral("int%1").arg(std::clamp(bits
 }  // namespace
 
 QStringList RunWizard::commands() const {
-  const QString model = quoted(property("model").toString());
+  const QString model = shellArgument(property("model").toString());
   const QString out = outputFolder();
   const int bits = field(QStringLiteral("bits")).toString().toInt();
-  const QString calibration = quoted(field(QStringLiteral("calibration")).toString().trimmed());
-  const QString alpaca = quoted(field(QStringLiteral("alpaca")).toString().trimmed());
-  const QString quantized = quoted(out + QStringLiteral("/int%1").arg(bits));
+  const QString calibration = shellArgument(field(QStringLiteral("calibration")).toString().trimmed());
+  const QString alpaca = shellArgument(field(QStringLiteral("alpaca")).toString().trimmed());
+  const QString quantized = shellArgument(out + QStringLiteral("/int%1").arg(bits));
   QStringList lines;
   const Goal g = goal();
   if (g != FineTune) {
@@ -345,15 +333,15 @@ QStringList RunWizard::commands() const {
     lines << QStringLiteral("lowbit correct %1 --teacher %2 --calib %3 --preset %4 --steps %5 --out %6")
                  .arg(quantized, model, calibration, presetFor(bits))
                  .arg(field(QStringLiteral("steps")).toInt())
-                 .arg(quoted(out + QStringLiteral("/lrec")));
+                 .arg(shellArgument(out + QStringLiteral("/lrec")));
   }
   if (g == FineTune || g == FullPipeline) {
     const QString base = g == FineTune ? model : quantized;
-    const QString adapters = g == FullPipeline ? QStringLiteral(" --adapters ") + quoted(out + QStringLiteral("/lrec/adapter")) : QString();
+    const QString adapters = g == FullPipeline ? QStringLiteral(" --adapters ") + shellArgument(out + QStringLiteral("/lrec/adapter")) : QString();
     lines << QStringLiteral("lowbit finetune %1%2 --data %3 --epochs %4 --out %5")
                  .arg(base, adapters, alpaca)
                  .arg(field(QStringLiteral("epochs")).toInt())
-                 .arg(quoted(out + QStringLiteral("/emef")));
+                 .arg(shellArgument(out + QStringLiteral("/emef")));
   }
   return lines;
 }
