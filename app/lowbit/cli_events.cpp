@@ -45,7 +45,16 @@ void CliEvents::progress(const jobs::Progress& p) {
   std::string metrics;
   for (const auto& [name, value] : latest_metrics_) {
     char text[64];
-    std::snprintf(text, sizeof(text), "  %s %.4g", name.c_str(), value);
+    const std::string bytes_suffix = "/used_bytes";
+    if (name.size() > bytes_suffix.size() && name.compare(name.size() - bytes_suffix.size(), bytes_suffix.size(), bytes_suffix) == 0) {
+      // The memory gauge: "ram 0.31 GiB" / "vram 5.20 GiB" (the device's total is not repeated on every line).
+      std::snprintf(text, sizeof(text), "  %s %.2f GiB", name.substr(0, name.size() - bytes_suffix.size()).c_str(),
+                    value / (1024.0 * 1024.0 * 1024.0));
+    } else if (name.find("_bytes") != std::string::npos) {
+      continue;
+    } else {
+      std::snprintf(text, sizeof(text), "  %s %.4g", name.c_str(), value);
+    }
     metrics += text;
   }
   const std::string eta = p.done >= p.total ? "done" : "ETA " + format_duration(p.eta_s);

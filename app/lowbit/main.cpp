@@ -72,6 +72,8 @@ const std::vector<Command>& commands() {
                    "--epochs E --steps N --batch N --micro-batch N --weight-decay W --eval-every N --eval-examples N "
                    "--checkpoint-every N --no-gradient-checkpointing --seed S --device D --resume --estimate]",
        "instruction-tune a quantized model with LoRA on Alpaca-style data (EMEF)", nullptr, lowbit::cli::run_finetune},
+      {"resume", "lowbit resume RUN_DIR [--device cpu|cuda|auto]",
+       "continue a stopped or crashed correct/finetune run from its last checkpoint", nullptr, lowbit::cli::run_resume},
       {"chat", "lowbit chat MODEL [--adapters DIR ... --template alpaca|none --max-new-tokens N --temperature T "
                "--top-k K --top-p P --repetition-penalty R --greedy --seed S --no-history --device D --dtype T]",
        "chat with a model in the terminal (Alpaca template by default)", nullptr, lowbit::cli::run_chat},

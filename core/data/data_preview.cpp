@@ -1,5 +1,7 @@
 #include "core/data/data_preview.h"
 
+#include <cmath>
+
 #include "core/data/text_corpus.h"
 #include "core/model/llama_config.h"
 
@@ -17,7 +19,10 @@ DataPreview preview_data(const std::filesystem::path& path, const std::filesyste
     preview.first_example = render_prompt(PromptTemplate::Alpaca, first.instruction, first.input) + first.output;
     std::vector<TokenizedExample> examples;
     for (const InstructionRecord& record : dataset.records) examples.push_back(tokenize_example(tokenizer, record, {cutoff, false, true}));
-    preview.statistics = length_statistics(examples).describe(cutoff);
+    const LengthStatistics statistics = length_statistics(examples);
+    preview.statistics = statistics.describe(cutoff);
+    preview.mean_tokens = statistics.mean;
+    preview.tokens = static_cast<int64_t>(std::llround(statistics.mean * static_cast<double>(statistics.count)));
     for (const DataProblem& problem : dataset.problems) preview.problems.push_back(problem.describe(dataset.json_lines));
     return preview;
   }
@@ -26,7 +31,8 @@ DataPreview preview_data(const std::filesystem::path& path, const std::filesyste
   preview.records = static_cast<int64_t>(corpus.documents.size());
   const std::string joined = join_documents(corpus, "\n\n");
   preview.first_example = joined.substr(0, 600);
-  preview.statistics = std::to_string(tokenizer.encode(joined, true).size()) + " tokens";
+  preview.tokens = static_cast<int64_t>(tokenizer.encode(joined, true).size());
+  preview.statistics = std::to_string(preview.tokens) + " tokens";
   return preview;
 }
 

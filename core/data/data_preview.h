@@ -16,6 +16,8 @@ struct DataPreview {
   int64_t records = 0;              // usable records (Alpaca) or documents (text)
   std::string first_example;        // rendered prompt + response of the first record, or the text's beginning
   std::string statistics;           // LengthStatistics::describe, or "N tokens"
+  int64_t tokens = 0;               // all tokens (at the cutoff for Alpaca data)
+  double mean_tokens = 0;           // per example (Alpaca data)
   std::vector<std::string> problems;  // DataProblem::describe of every left-out record
 };
 

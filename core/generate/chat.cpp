@@ -1,5 +1,7 @@
 #include "core/generate/chat.h"
 
+#include "core/model/model_summary.h"
+
 #include <random>
 
 #include "core/lora/peft_adapter.h"
@@ -70,7 +72,7 @@ ChatReply ChatSession::send(const std::string& message, jobs::JobEvents& events,
 
 void ChatLoadJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   events.log({jobs::LogLevel::Info, "loading " + model_dir_});
-  auto model = model::LlamaModel::load(model_dir_, options_);
+  auto model = model::LlamaModel::load(model_dir_, {model::resolve_device(device_name_), std::nullopt});
   for (const std::string& adapter : adapters_) {
     cancel.throw_if_cancelled();
     lora::load_adapter(*model, adapter, /*trainable=*/false);

@@ -45,6 +45,8 @@ class ChatSession {
   const std::vector<std::pair<std::string, std::string>>& turns() const { return turns_; }
   const ChatSettings& settings() const { return settings_; }
   void set_settings(const ChatSettings& settings) { settings_ = settings; }
+  // The sampling seed of the next reply: sessions compared side by side draw the same random numbers.
+  void reseed(uint64_t seed) { next_seed_ = seed; }
 
  private:
   std::shared_ptr<const model::LlamaModel> model_;
@@ -55,11 +57,13 @@ class ChatSession {
 };
 
 // Loads a model folder (+ adapters stacked in order) and its tokenizer for chatting, as a job: loading a 7B model
-// takes long enough that the GUI runs it on a worker thread.
+// takes long enough that the GUI runs it on a worker thread. The device ("auto", "cpu", "cuda") is resolved there
+// too, so the GUI thread never touches LibTorch.
 class ChatLoadJob : public jobs::Job {
  public:
-  ChatLoadJob(std::string model_dir, std::vector<std::string> adapters, model::LoadOptions options, ChatSettings settings)
-      : model_dir_(std::move(model_dir)), adapters_(std::move(adapters)), options_(options), settings_(std::move(settings)) {}
+  ChatLoadJob(std::string model_dir, std::vector<std::string> adapters, std::string device_name, ChatSettings settings)
+      : model_dir_(std::move(model_dir)), adapters_(std::move(adapters)), device_name_(std::move(device_name)),
+        settings_(std::move(settings)) {}
   std::string title() const override { return "Load model"; }
   void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override;
   std::shared_ptr<ChatSession> session() const { return session_; }
@@ -67,7 +71,7 @@ class ChatLoadJob : public jobs::Job {
  private:
   std::string model_dir_;
   std::vector<std::string> adapters_;
-  model::LoadOptions options_;
+  std::string device_name_;
   ChatSettings settings_;
   std::shared_ptr<ChatSession> session_;
 };

@@ -17,6 +17,11 @@ class EtaClock {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }
 
+  // Leaves time the job spent waiting (paused) out of the rate.
+  void exclude(double seconds) {
+    start_ += std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+  }
+
   // Remaining seconds at the average rate so far; -1 before the first unit is done or when the total is unknown.
   double seconds_left(int64_t done, int64_t total) const {
     if (done <= 0 || total <= 0) return -1;

@@ -10,25 +10,55 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "core/util/errors.h"
 
 namespace lowbit::jobs {
 
+// How a front end steers a running job: stop (keeping the work done: the trainer saves a checkpoint at the step
+// reached), stop without saving anything new (the app's Cancel: the last periodic checkpoint stays), and pause.
+// Jobs poll it at step boundaries through throw_if_cancelled(), which also waits there while paused; every member
+// is an atomic (request() is called from the CLI's signal handler), and waiting polls rather than sleeping on a
+// condition variable for the same reason.
 class CancelToken {
  public:
   void request() { requested_.store(true, std::memory_order_relaxed); }
+  void request_without_saving() {
+    save_on_stop_.store(false, std::memory_order_relaxed);
+    requested_.store(true, std::memory_order_relaxed);
+  }
   bool is_requested() const { return requested_.load(std::memory_order_relaxed); }
+  // False after request_without_saving(): a stopping job writes no new checkpoint.
+  bool save_on_stop() const { return save_on_stop_.load(std::memory_order_relaxed); }
+  void set_paused(bool paused) { paused_.store(paused, std::memory_order_relaxed); }
+  bool is_paused() const { return paused_.load(std::memory_order_relaxed); }
   // For tokens that outlive one job, such as the CLI chat's (Ctrl-C stops one answer, not the chat).
-  void reset() { requested_.store(false, std::memory_order_relaxed); }
+  void reset() {
+    requested_.store(false, std::memory_order_relaxed);
+    save_on_stop_.store(true, std::memory_order_relaxed);
+    paused_.store(false, std::memory_order_relaxed);
+  }
+  // Returns when not paused (at once), when resumed, or when a stop is requested; the seconds it waited.
+  double wait_while_paused() const {
+    if (!is_paused()) return 0;
+    const auto started = std::chrono::steady_clock::now();
+    while (is_paused() && !is_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(kPausePollMs));
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  }
   void throw_if_cancelled() const {
+    wait_while_paused();
     if (is_requested()) throw Cancelled();
   }
 
  private:
+  static constexpr int kPausePollMs = 20;  // a resumed job goes on within a frame of the click
   std::atomic<bool> requested_{false};
+  std::atomic<bool> save_on_stop_{true};
+  std::atomic<bool> paused_{false};
 };
 
 struct Progress {

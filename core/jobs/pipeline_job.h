@@ -1,5 +1,7 @@
 // Jobs run one after another as one job (the wizard's "quantize → correct → fine-tune"), each step's output
-// folder being the next one's input; cancelling stops the current step. Log lines name the step.
+// folder being the next one's input; cancelling stops the current step. Log lines name the step, and an artifact
+// of kind "pipeline_step" (path: the step's title) marks where each step begins, so that a dashboard can start
+// fresh curves for it.
 #pragma once
 
 #include <memory>
@@ -23,6 +25,7 @@ class PipelineJob : public Job {
       cancel.throw_if_cancelled();
       events.log({LogLevel::Info, "step " + std::to_string(i + 1) + " of " + std::to_string(steps_.size()) + ": " +
                                       steps_[i]->title()});
+      events.artifact({"pipeline_step", steps_[i]->title()});
       steps_[i]->run(events, cancel);
     }
   }

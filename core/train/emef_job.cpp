@@ -11,6 +11,7 @@
 #include "core/model/llama_model.h"
 #include "core/system/memory_usage.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/train/run_status.h"
 #include "core/train/trainer.h"
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
@@ -64,8 +65,7 @@ int64_t frozen_adapter_bytes(const std::vector<fs::path>& adapters) {
 
 }  // namespace
 
-MemoryEstimate estimate_emef_memory(const EmefParams& p) {
-  const model::LlamaConfig config = model::load_llama_config(p.model_dir);
+TrainingShape emef_training_shape(const EmefParams& p, const model::LlamaConfig& config) {
   TrainingShape shape;
   shape.lora_rank = p.lora.rank;
   shape.lora_dropout = p.lora.dropout;
@@ -75,6 +75,12 @@ MemoryEstimate estimate_emef_memory(const EmefParams& p) {
   shape.gradient_checkpointing = p.gradient_checkpointing;
   shape.teacher_top_k = -1;
   shape.compute_bytes = at::elementSize(model::default_compute_dtype(config, p.device));
+  return shape;
+}
+
+MemoryEstimate estimate_emef_memory(const EmefParams& p) {
+  const model::LlamaConfig config = model::load_llama_config(p.model_dir);
+  TrainingShape shape = emef_training_shape(p, config);
   shape.frozen_adapter_bytes = frozen_adapter_bytes(p.base_adapters);
   return estimate_training_memory(config, quant::read_quant_config(p.model_dir.string()), shape);
 }
@@ -147,81 +153,86 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   events.log({jobs::LogLevel::Info, "memory estimate for training on " + p.device.str() + ": " + estimate.describe()});
 
   fs::create_directories(p.run_dir);
-  write_text_file_atomically(p.run_dir / "data_report.txt", report);
-  const int device_index = std::max<int>(0, p.device.index());
-  if (p.device.is_cuda()) system::reset_peak_vram(device_index);
-  auto model = model::LlamaModel::load(p.model_dir, {p.device, std::nullopt});
-  for (const fs::path& adapter_dir : p.base_adapters) lora::load_adapter(*model, adapter_dir, /*trainable=*/false);
-  model->set_gradient_checkpointing(p.gradient_checkpointing);
-  lora::AdapterConfig adapter_config{p.lora, p.target_modules, p.model_dir.string()};
-  const std::vector<lora::AdapterLayer> adapter = lora::attach_new_adapter(*model, adapter_config, true, p.seed);
+  // From here on the folder is the run's: its run_state.json says whether it is going, stopped, done or failed.
+  run_with_status(p.run_dir, [&] {
+    write_text_file_atomically(p.run_dir / "data_report.txt", report);
+    const int device_index = std::max<int>(0, p.device.index());
+    if (p.device.is_cuda()) system::reset_peak_vram(device_index);
+    auto model = model::LlamaModel::load(p.model_dir, {p.device, std::nullopt});
+    for (const fs::path& adapter_dir : p.base_adapters) lora::load_adapter(*model, adapter_dir, /*trainable=*/false);
+    model->set_gradient_checkpointing(p.gradient_checkpointing);
+    lora::AdapterConfig adapter_config{p.lora, p.target_modules, p.model_dir.string()};
+    const std::vector<lora::AdapterLayer> adapter = lora::attach_new_adapter(*model, adapter_config, true, p.seed);
 
-  Schedule schedule{p.lr, std::min(p.warmup_steps, total_steps / 10), total_steps, p.schedule, 0.0};
-  if (!p.resume) {
-    std::vector<std::string> base_adapters;
-    for (const fs::path& dir : p.base_adapters) base_adapters.push_back(dir.string());
-    const json run_config = {
-        {"kind", "emef"}, {"model", p.model_dir.string()}, {"base_adapters", base_adapters},
-        {"data", p.data.string()}, {"columns", {p.columns.instruction, p.columns.input, p.columns.output}},
-        {"template", "alpaca"}, {"cutoff", p.examples.cutoff}, {"train_on_inputs", p.examples.train_on_inputs},
-        {"lora_rank", p.lora.rank}, {"lora_alpha", p.lora.alpha}, {"lora_dropout", p.lora.dropout},
-        {"target_modules", p.target_modules}, {"lr", p.lr}, {"warmup_steps", schedule.warmup_steps},
-        {"schedule", p.schedule == ScheduleKind::Linear ? "linear" : p.schedule == ScheduleKind::Cosine ? "cosine" : "constant"},
-        {"steps", total_steps}, {"epochs", p.epochs}, {"batch", p.batch}, {"micro_batch", p.micro_batch},
-        {"weight_decay", p.weight_decay}, {"max_grad_norm", p.max_grad_norm}, {"validation", p.validation},
-        {"gradient_checkpointing", p.gradient_checkpointing}, {"seed", p.seed}, {"device", p.device.str()}};
-    write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
-  }
+    Schedule schedule{p.lr, std::min(p.warmup_steps, total_steps / 10), total_steps, p.schedule, 0.0};
+    if (!p.resume) {
+      std::vector<std::string> base_adapters;
+      for (const fs::path& dir : p.base_adapters) base_adapters.push_back(dir.string());
+      const json run_config = {
+          {"kind", "emef"}, {"model", p.model_dir.string()}, {"base_adapters", base_adapters},
+          {"data", p.data.string()}, {"columns", {p.columns.instruction, p.columns.input, p.columns.output}},
+          {"template", "alpaca"}, {"cutoff", p.examples.cutoff}, {"train_on_inputs", p.examples.train_on_inputs},
+          {"lora_rank", p.lora.rank}, {"lora_alpha", p.lora.alpha}, {"lora_dropout", p.lora.dropout},
+          {"target_modules", p.target_modules}, {"lr", p.lr}, {"warmup_steps", schedule.warmup_steps},
+          {"schedule", schedule_kind_name(p.schedule)},
+          {"steps", total_steps}, {"epochs", p.epochs}, {"batch", p.batch}, {"micro_batch", p.micro_batch},
+          {"weight_decay", p.weight_decay}, {"max_grad_norm", p.max_grad_norm}, {"validation", p.validation},
+          {"gradient_checkpointing", p.gradient_checkpointing}, {"seed", p.seed}, {"device", p.device.str()},
+          {"add_eos", p.examples.add_eos}, {"eval_examples", p.eval_examples}, {"eval_every", p.eval_every},
+          {"checkpoint_every", p.checkpoint_every}};
+      write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
+    }
 
-  TrainerSettings settings;
-  settings.run_dir = p.run_dir;
-  settings.resume = p.resume;
-  settings.schedule = schedule;
-  settings.weight_decay = p.weight_decay;
-  settings.max_grad_norm = p.max_grad_norm;
-  settings.micro_batch = p.micro_batch;
-  settings.accumulation = accumulation;
-  settings.eval_every = p.eval_every;
-  settings.checkpoint_every = p.checkpoint_every;
-  settings.seed = p.seed;
-  settings.device = p.device;
-  bool first_evaluation = true;
-  Trainer trainer(settings, adapter, adapter_config);
-  const TrainerResult trained = trainer.run(
-      events, cancel, result_.train_examples,
-      [&](const std::vector<int64_t>& rows) {
-        const Batch batch = make_batch(train_examples, rows);
-        const auto [summed, labelled] = summed_cross_entropy(model->forward(batch.input_ids), batch.labels);
-        const at::Tensor mean = summed / static_cast<double>(std::max<int64_t>(labelled, 1));
-        return MicroBatchLoss{mean, {{"ce", mean.item<double>()}}, batch.tokens};
-      },
-      [&]() {
-        double summed = 0;
-        int64_t labelled = 0;
-        for (size_t begin = 0; begin < validation_examples.size(); begin += static_cast<size_t>(p.micro_batch)) {
-          std::vector<int64_t> rows;
-          for (size_t i = begin; i < std::min(validation_examples.size(), begin + static_cast<size_t>(p.micro_batch)); ++i) {
-            rows.push_back(static_cast<int64_t>(i));
+    TrainerSettings settings;
+    settings.run_dir = p.run_dir;
+    settings.resume = p.resume;
+    settings.schedule = schedule;
+    settings.weight_decay = p.weight_decay;
+    settings.max_grad_norm = p.max_grad_norm;
+    settings.micro_batch = p.micro_batch;
+    settings.accumulation = accumulation;
+    settings.eval_every = p.eval_every;
+    settings.checkpoint_every = p.checkpoint_every;
+    settings.seed = p.seed;
+    settings.device = p.device;
+    bool first_evaluation = true;
+    Trainer trainer(settings, adapter, adapter_config);
+    const TrainerResult trained = trainer.run(
+        events, cancel, result_.train_examples,
+        [&](const std::vector<int64_t>& rows) {
+          const Batch batch = make_batch(train_examples, rows);
+          const auto [summed, labelled] = summed_cross_entropy(model->forward(batch.input_ids), batch.labels);
+          const at::Tensor mean = summed / static_cast<double>(std::max<int64_t>(labelled, 1));
+          return MicroBatchLoss{mean, {{"ce", mean.item<double>()}}, batch.tokens};
+        },
+        [&]() {
+          double summed = 0;
+          int64_t labelled = 0;
+          for (size_t begin = 0; begin < validation_examples.size(); begin += static_cast<size_t>(p.micro_batch)) {
+            std::vector<int64_t> rows;
+            for (size_t i = begin; i < std::min(validation_examples.size(), begin + static_cast<size_t>(p.micro_batch)); ++i) {
+              rows.push_back(static_cast<int64_t>(i));
+            }
+            const Batch batch = make_batch(validation_examples, rows);
+            const auto [sum, count] = summed_cross_entropy(model->forward(batch.input_ids), batch.labels);
+            summed += sum.item<double>();
+            labelled += count;
           }
-          const Batch batch = make_batch(validation_examples, rows);
-          const auto [sum, count] = summed_cross_entropy(model->forward(batch.input_ids), batch.labels);
-          summed += sum.item<double>();
-          labelled += count;
-        }
-        const double loss = summed / static_cast<double>(std::max<int64_t>(labelled, 1));
-        if (first_evaluation) result_.first_val_loss = loss;
-        first_evaluation = false;
-        result_.final_val_loss = loss;
-        result_.final_val_ppl = std::exp(loss);
-        return std::vector<NamedValue>{{"val_ce", loss}, {"val_ppl", std::exp(loss)}};
-      });
+          const double loss = summed / static_cast<double>(std::max<int64_t>(labelled, 1));
+          if (first_evaluation) result_.first_val_loss = loss;
+          first_evaluation = false;
+          result_.final_val_loss = loss;
+          result_.final_val_ppl = std::exp(loss);
+          return std::vector<NamedValue>{{"val_ce", loss}, {"val_ppl", std::exp(loss)}};
+        });
 
-  result_.seconds_per_step = trained.seconds_per_step;
-  result_.steps_done = trained.steps_done;
-  result_.adapter_dir = trained.adapter_dir;
-  result_.peak_vram_bytes = p.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
-  result_.peak_ram_bytes = system::peak_ram_bytes();
-  result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    result_.seconds_per_step = trained.seconds_per_step;
+    result_.steps_done = trained.steps_done;
+    result_.adapter_dir = trained.adapter_dir;
+    result_.peak_vram_bytes = p.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
+    result_.peak_ram_bytes = system::peak_ram_bytes();
+    result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  });
 }
 
 }  // namespace lowbit::train

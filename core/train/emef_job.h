@@ -63,6 +63,8 @@ struct EmefResult {
 };
 
 MemoryEstimate estimate_emef_memory(const EmefParams& params);
+// The shape of such a run without its frozen adapters (which estimate_emef_memory reads from their folders).
+TrainingShape emef_training_shape(const EmefParams& params, const model::LlamaConfig& config);
 
 class EmefJob : public jobs::Job {
  public:

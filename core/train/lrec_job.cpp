@@ -14,6 +14,7 @@
 #include "core/model/safetensors.h"
 #include "core/system/memory_usage.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/train/run_status.h"
 #include "core/train/teacher_cache.h"
 #include "core/train/trainer.h"
 #include "core/util/atomic_file.h"
@@ -68,8 +69,7 @@ void apply_preset(LrecParams& params, const std::string& preset) {
   }
 }
 
-MemoryEstimate estimate_lrec_memory(const LrecParams& p) {
-  const model::LlamaConfig config = model::load_llama_config(p.student_dir);
+TrainingShape lrec_training_shape(const LrecParams& p, const model::LlamaConfig& config) {
   TrainingShape shape;
   shape.lora_rank = p.lora.rank;
   shape.lora_dropout = p.lora.dropout;
@@ -79,7 +79,12 @@ MemoryEstimate estimate_lrec_memory(const LrecParams& p) {
   shape.gradient_checkpointing = p.gradient_checkpointing;
   shape.teacher_top_k = p.teacher_top_k;
   shape.compute_bytes = at::elementSize(model::default_compute_dtype(config, p.device));
-  return estimate_training_memory(config, quant::read_quant_config(p.student_dir.string()), shape);
+  return shape;
+}
+
+MemoryEstimate estimate_lrec_memory(const LrecParams& p) {
+  const model::LlamaConfig config = model::load_llama_config(p.student_dir);
+  return estimate_training_memory(config, quant::read_quant_config(p.student_dir.string()), lrec_training_shape(p, config));
 }
 
 void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
@@ -90,7 +95,12 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   }
   Trainer::check_run_directory(p.run_dir, p.resume);
   fs::create_directories(p.run_dir / "checkpoints");
+  run_with_status(p.run_dir, [&] { train(events, cancel, started); });
+}
 
+void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
+                    std::chrono::steady_clock::time_point started) {
+  const LrecParams& p = params_;
   const model::LlamaConfig student_config = model::load_llama_config(p.student_dir);
   if (model::load_llama_config(p.teacher_dir).vocab_size != student_config.vocab_size) {
     throw InputError(p.teacher_dir.string(), "has another vocabulary than the student", "use the model that was quantized");
@@ -160,7 +170,11 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
                          {"calibration_windows", p.calibration_windows}, {"held_out_fraction", p.held_out_fraction},
                          {"eval_windows", eval_count}, {"teacher_top_k", p.teacher_top_k},
                          {"gradient_checkpointing", p.gradient_checkpointing}, {"seed", p.seed},
-                         {"device", p.device.str()}};
+                         {"device", p.device.str()}, {"schedule", schedule_kind_name(p.schedule.kind)},
+                         {"min_lr_ratio", p.schedule.min_ratio},
+                         {"kl_direction", p.loss.direction == KlDirection::StudentTeacher ? "student_teacher" : "teacher_student"},
+                         {"kl_normalisation", p.loss.normalisation == KlNormalisation::PerToken ? "per_token" : "per_sequence"},
+                         {"eval_every", p.eval_every}, {"checkpoint_every", p.checkpoint_every}};
     write_text_file_atomically(p.run_dir / "config.json", config.dump(2) + "\n");
   }
 

@@ -17,6 +17,7 @@
 
 #include <ATen/ATen.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -72,6 +73,8 @@ struct LrecResult {
 
 // The memory estimate of a run with these settings (core/train/memory_estimate.h), from the config files alone.
 MemoryEstimate estimate_lrec_memory(const LrecParams& params);
+// The shape of such a run for estimate_training_memory (for a student that does not exist yet: the wizard's plan).
+TrainingShape lrec_training_shape(const LrecParams& params, const model::LlamaConfig& config);
 
 class LrecJob : public jobs::Job {
  public:
@@ -81,6 +84,8 @@ class LrecJob : public jobs::Job {
   const LrecResult& result() const { return result_; }
 
  private:
+  // Everything after the run folder is checked and made, under its run_state.json.
+  void train(jobs::JobEvents& events, const jobs::CancelToken& cancel, std::chrono::steady_clock::time_point started);
   LrecParams params_;
   LrecResult result_;
 };

@@ -7,13 +7,7 @@
 #include <map>
 
 namespace lowbit::train {
-namespace {
 
-struct ProjectionShape {
-  int64_t in, out;
-};
-
-// Input and output width of each projection; a quantized checkpoint stores the MLP padded to a multiple of 32.
 std::map<std::string, ProjectionShape> projection_shapes(const model::LlamaConfig& c, bool quantized) {
   const int64_t attention = c.n_head * c.head_dim, kv = c.n_head_kv * c.head_dim;
   const int64_t mlp = quantized ? (c.intermediate_size + 31) / 32 * 32 : c.intermediate_size;
@@ -21,6 +15,8 @@ std::map<std::string, ProjectionShape> projection_shapes(const model::LlamaConfi
           {"o_proj", {attention, c.hidden_size}}, {"gate_proj", {c.hidden_size, mlp}},
           {"up_proj", {c.hidden_size, mlp}},       {"down_proj", {mlp, c.hidden_size}}};
 }
+
+namespace {
 
 // Bytes of one projection as QuantLinear / DenseLinear hold it (qweight, qzeros, scales in fp16, g_idx).
 int64_t projection_bytes(const ProjectionShape& p, const std::optional<quant::QuantConfig>& q, int64_t dense_bytes) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,13 @@ struct MemoryEstimate {
   // "5.8 GiB (weights 2.1 GiB, adapter and optimizer 1.2 GiB, …, teacher 16.0 MiB, …)"
   std::string describe() const;
 };
+
+struct ProjectionShape {
+  int64_t in = 0, out = 0;
+};
+// Input and output width of each projection by its PEFT name; a quantized checkpoint stores the MLP padded to a
+// multiple of 32.
+std::map<std::string, ProjectionShape> projection_shapes(const model::LlamaConfig& config, bool quantized);
 
 MemoryEstimate estimate_training_memory(const model::LlamaConfig& config,
                                         const std::optional<quant::QuantConfig>& quantization,

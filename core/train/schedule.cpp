@@ -7,6 +7,15 @@
 
 namespace lowbit::train {
 
+const char* schedule_kind_name(ScheduleKind kind) {
+  switch (kind) {
+    case ScheduleKind::Constant: return "constant";
+    case ScheduleKind::Linear: return "linear";
+    case ScheduleKind::Cosine: return "cosine";
+  }
+  return "cosine";
+}
+
 ScheduleKind parse_schedule_kind(const std::string& name) {
   if (name == "constant") return ScheduleKind::Constant;
   if (name == "linear") return ScheduleKind::Linear;

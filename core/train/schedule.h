@@ -18,6 +18,7 @@ struct Schedule {
 };
 
 ScheduleKind parse_schedule_kind(const std::string& name);  // "constant" | "linear" | "cosine"
+const char* schedule_kind_name(ScheduleKind kind);
 
 // step counts from 0 (the first update).
 double learning_rate(const Schedule& schedule, int64_t step);

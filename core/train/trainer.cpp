@@ -150,13 +150,23 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     return order[static_cast<size_t>(global % example_count)];
   };
   const int device_index = std::max<int>(0, s.device.index());
+  // The dashboard's memory gauge: what this process holds now against what the device has.
+  const int64_t device_total_bytes = s.device.is_cuda() ? system::vram_total_bytes(device_index) : system::total_ram_bytes();
+  auto report_memory = [&](int64_t step) {
+    const std::string prefix = s.device.is_cuda() ? "vram/" : "ram/";
+    events.metric({prefix + "used_bytes", step,
+                   static_cast<double>(s.device.is_cuda() ? system::reserved_vram_bytes(device_index) : system::current_ram_bytes())});
+    events.metric({prefix + "total_bytes", step, static_cast<double>(device_total_bytes)});
+  };
   jobs::EtaClock clock;
   double later_steps_seconds = 0, first_step_seconds = 0;
   int64_t last_saved = result.start_step;
   for (int64_t step = result.start_step; step < s.schedule.total_steps; ++step) {
+    clock.exclude(cancel.wait_while_paused());
     if (cancel.is_requested()) {
-      // Stopping keeps the work done: a checkpoint at this step, from which --resume continues exactly.
-      if (step > last_saved) {
+      // Stopping keeps the work done: a checkpoint at this step, from which --resume continues exactly (unless
+      // the user cancelled, which keeps only the last periodic checkpoint).
+      if (step > last_saved && cancel.save_on_stop()) {
         save_checkpoint(step);
         events.log({jobs::LogLevel::Info, "stopped at step " + std::to_string(step) + "; resume from " + last_checkpoint});
       }
@@ -212,6 +222,7 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     events.metric({"train/tokens_per_s", done, static_cast<double>(tokens) / step_seconds});
     record["vram_peak"] = s.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
     write_metrics(record);
+    report_memory(done);
     events.progress({"steps", done, s.schedule.total_steps,
                      clock.seconds_left(done - result.start_step, s.schedule.total_steps - result.start_step)});
     if (done % s.eval_every == 0 || done == s.schedule.total_steps) run_evaluation(done);

@@ -1,6 +1,7 @@
 // The LoRA training loop LREC and EMEF share: AdamW with weight decay, warmup + decay schedule, micro-batches
 // with gradient accumulation, gradient clipping, a seeded example order per epoch, evaluation and atomic
-// checkpoints every N steps, exact resume, cancellation (which first saves a checkpoint at the step reached), and a NaN/Inf stop that names the step, the learning
+// checkpoints every N steps, exact resume, pausing, stopping (which first saves a checkpoint at the step reached,
+// unless the user cancelled without saving), a memory gauge ("vram/…" or "ram/…" metrics), and a NaN/Inf stop that names the step, the learning
 // rate and the last good checkpoint. What differs between the two — which examples exist and what the loss of
 // a micro-batch is — comes in as two functions.
 //

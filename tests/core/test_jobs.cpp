@@ -2,7 +2,12 @@
 
 #include <c10/util/Exception.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "core/jobs/error_report.h"
+#include "core/jobs/eta.h"
 #include "core/jobs/job.h"
 
 namespace lowbit::jobs {
@@ -25,6 +30,53 @@ TEST(CancelToken, ThrowsCancelledOnlyAfterARequest) {
   token.request();
   EXPECT_TRUE(token.is_requested());
   EXPECT_THROW(token.throw_if_cancelled(), Cancelled);
+}
+
+TEST(CancelToken, PausedJobsWaitAtTheirNextCheckUntilResumedOrStopped) {
+  CancelToken token;
+  token.set_paused(true);
+  std::atomic<bool> passed{false};
+  std::thread worker([&] {
+    token.throw_if_cancelled();  // blocks here while paused
+    passed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_FALSE(passed) << "a paused job must not go past its step boundary";
+  token.set_paused(false);
+  worker.join();
+  EXPECT_TRUE(passed);
+
+  token.set_paused(true);
+  std::atomic<bool> cancelled{false};
+  std::thread stopped([&] {
+    try {
+      token.throw_if_cancelled();
+    } catch (const Cancelled&) {
+      cancelled = true;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  token.request();  // stopping a paused job does not need a resume first
+  stopped.join();
+  EXPECT_TRUE(cancelled);
+}
+
+TEST(CancelToken, CancellingWithoutSavingIsRememberedUntilReset) {
+  CancelToken token;
+  EXPECT_TRUE(token.save_on_stop());
+  token.request_without_saving();
+  EXPECT_TRUE(token.is_requested());
+  EXPECT_FALSE(token.save_on_stop());
+  token.reset();
+  EXPECT_FALSE(token.is_requested());
+  EXPECT_TRUE(token.save_on_stop());
+}
+
+TEST(EtaClock, TimeSpentPausedIsLeftOutOfTheRate) {
+  EtaClock clock;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  clock.exclude(10.0);  // as if the job had been paused for longer than it ran
+  EXPECT_LT(clock.elapsed_s(), 0.0);
 }
 
 TEST(ErrorReport, InputErrorKeepsPathProblemAndRemedy) {

@@ -2,7 +2,9 @@
 // held-out loss, the run directory holds what it should, and the schedule follows transformers' formulas.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
+#include <thread>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +12,9 @@
 #include "core/model/llama_model.h"
 #include "core/model/safetensors.h"
 #include "core/train/lrec_job.h"
+#include "core/train/resume_run.h"
+#include "core/train/run_status.h"
+#include "core/train/trainer.h"
 #include "core/train/teacher_cache.h"
 #include "tests/support/cancel_at.h"
 #include "tests/support/run_metrics.h"
@@ -81,10 +86,17 @@ TEST_F(Lrec, AResumedRunFollowsTheSameTrajectory) {
   EXPECT_THROW(first_half.run(stopper, cancel), Cancelled);
   EXPECT_TRUE(fs::exists(dir / "resumed/checkpoints/step-000004/optimizer.pt"));
   EXPECT_FALSE(fs::exists(dir / "resumed/adapter")) << "a cancelled run has no final adapter";
-  LrecParams resume = params("resumed");
-  resume.resume = true;
-  LrecJob second_half(resume);
-  second_half.run(quiet, jobs::CancelToken());
+  EXPECT_EQ(read_run_status(dir / "resumed")->state, RunState::Stopped);
+  // Resumed from the folder alone (what the app's Resume does): config.json must hold every setting.
+  const auto second_half = make_resume_job(dir / "resumed", at::kCPU);
+  second_half->run(quiet, jobs::CancelToken());
+  EXPECT_EQ(read_run_status(dir / "resumed")->state, RunState::Finished);
+  try {
+    make_resume_job(dir / "resumed", at::kCPU);
+    ADD_FAILURE() << "a finished run cannot be resumed";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("is finished"), std::string::npos) << e.what();
+  }
 
   const auto a = read_metrics(dir / "whole"), b = read_metrics(dir / "resumed");
   ASSERT_EQ(a.size(), b.size());
@@ -98,6 +110,50 @@ TEST_F(Lrec, AResumedRunFollowsTheSameTrajectory) {
     }
   }
   EXPECT_GT(compared, 30);
+}
+
+// Pauses at step 2 (from another thread, as the app's Pause button does), checks that no step is taken while
+// paused, resumes, then cancels without saving after step 4: the checkpoint of step 3 stays, none is written for
+// step 4, and the run folder says "stopped". The memory gauge's metrics arrive with every step.
+class PauseThenCancel : public jobs::IgnoreEvents {
+ public:
+  explicit PauseThenCancel(jobs::CancelToken& token) : token_(token) {}
+  void progress(const jobs::Progress& progress) override {
+    if (progress.phase != "steps") return;
+    last_step = progress.done;
+    if (progress.done == 2) token_.set_paused(true);
+    if (progress.done == 4) token_.request_without_saving();
+  }
+  void metric(const jobs::Metric& metric) override {
+    if (metric.name == "ram/used_bytes") ram_used = metric.value;
+    if (metric.name == "ram/total_bytes") ram_total = metric.value;
+  }
+  std::atomic<int64_t> last_step{0};
+  std::atomic<double> ram_used{0}, ram_total{0};
+
+ private:
+  jobs::CancelToken& token_;
+};
+
+TEST_F(Lrec, PauseHoldsTheRunAndCancelWithoutSavingKeepsOnlyThePeriodicCheckpoints) {
+  jobs::CancelToken cancel;
+  PauseThenCancel events(cancel);
+  LrecJob job(params("paused"));
+  std::thread resumer([&] {
+    while (!cancel.is_paused()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    EXPECT_EQ(events.last_step, 2) << "no step is taken while paused";
+    cancel.set_paused(false);
+  });
+  EXPECT_THROW(job.run(events, cancel), Cancelled);
+  resumer.join();
+  EXPECT_EQ(events.last_step, 4);
+  EXPECT_TRUE(fs::exists(dir / "paused/checkpoints/step-000003/optimizer.pt"));
+  EXPECT_FALSE(fs::exists(dir / "paused/checkpoints/step-000004")) << "Cancel writes no new checkpoint";
+  EXPECT_EQ(Trainer::latest_checkpoint(dir / "paused"), 3);
+  EXPECT_EQ(read_run_status(dir / "paused")->state, RunState::Stopped);
+  EXPECT_GT(events.ram_used, 1e6) << "the process holds at least the model";
+  EXPECT_GT(events.ram_total, events.ram_used);
 }
 
 TEST_F(Lrec, CorrectionLowersTheHeldOutLossAndWritesARunDirectory) {
@@ -118,7 +174,8 @@ TEST_F(Lrec, CorrectionLowersTheHeldOutLossAndWritesARunDirectory) {
               (*last)["val_kl"].get<double>());
   EXPECT_LT((*last)["val_kl"].get<double>(), (*first)["val_kl"].get<double>());
   EXPECT_LT((*last)["val_ppl"].get<double>(), (*first)["val_ppl"].get<double>());
-  for (const char* file : {"config.json", "metrics.jsonl", "adapter/adapter_config.json",
+  EXPECT_EQ(read_run_status(p.run_dir)->state, RunState::Finished);
+  for (const char* file : {"config.json", "metrics.jsonl", "run_state.json", "adapter/adapter_config.json",
                            "adapter/adapter_model.safetensors", "checkpoints/step-000020/optimizer.pt"}) {
     EXPECT_TRUE(fs::exists(p.run_dir / file)) << file;
   }

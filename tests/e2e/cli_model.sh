@@ -47,9 +47,26 @@ for file in config.json metrics.jsonl teacher_cache.safetensors adapter/adapter_
 done
 out="$("$lowbit" eval "$scratch/rtn4" --adapters "$scratch/run/adapter" --text "$text" --seqlen 512 --max-windows 4 --device cpu 2>&1)"; rc=$?
 check "eval with the corrected adapter" 0 "$rc" "$out" '^PPL '
+grep -q '"state": "finished"' "$scratch/run/run_state.json" || { echo "FAIL: run_state.json does not say finished"; failures=$((failures + 1)); }
+# A run that crashed after its step-2 checkpoint (adapter and later checkpoints never written) resumes from its
+# folder alone and ends exactly where the uninterrupted run did: the same adapter, byte for byte.
+cp -r "$scratch/run" "$scratch/crashed"
+rm -rf "$scratch/crashed/adapter" "$scratch/crashed/checkpoints/step-000004"
+sed -i 's/"finished"/"running"/; s/"pid": [0-9]*/"pid": 999999999/' "$scratch/crashed/run_state.json"
+out="$("$lowbit" resume "$scratch/crashed" --device cpu 2>&1)"; rc=$?
+check "resume continues a crashed run from its last checkpoint" 0 "$rc" "$out" 'resuming Correct \(LREC\)' \
+  'resuming from .*step-000002' 'finished the run in'
+cmp -s "$scratch/run/adapter/adapter_model.safetensors" "$scratch/crashed/adapter/adapter_model.safetensors" ||
+  { echo "FAIL: the resumed run's adapter differs from the uninterrupted run's"; failures=$((failures + 1)); }
+out="$("$lowbit" resume "$scratch/run" 2>&1)"; rc=$?
+check "resume refuses a finished run" 3 "$rc" "$out" 'is finished: its adapter is saved'
+out="$("$lowbit" resume "$scratch" 2>&1)"; rc=$?
+check "resume explains a folder that is not a run" 3 "$rc" "$out" 'has no config.json'
 out="$("$lowbit" correct "$scratch/rtn4" "${correct_options[@]}" --lr 1e6 --out "$scratch/diverged" 2>&1)"; rc=$?
 check "a diverging run stops with step, learning rate and last checkpoint" 3 "$rc" "$out" 'training diverged at step' \
   'learning rate' 'last good checkpoint'
+grep -q '"state": "failed"' "$scratch/diverged/run_state.json" && grep -q 'training diverged' "$scratch/diverged/run_state.json" ||
+  { echo "FAIL: a diverged run's run_state.json does not say failed and why"; failures=$((failures + 1)); }
 
 out="$("$lowbit" correct "$scratch/rtn4" --teacher "$model" --calib "$text" --device cuda --rank 32 --seqlen 2048 \
   --estimate 2>&1)"; rc=$?

@@ -1,0 +1,292 @@
+#include "core/train/run_plan.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "core/jobs/pipeline_job.h"
+#include "core/model/llama_config.h"
+#include "core/quant/quant_config.h"
+#include "core/model/llama_model.h"
+#include "core/model/model_summary.h"
+#include "core/system/memory_usage.h"
+#include "core/system/nvidia_driver.h"
+
+namespace lowbit::train {
+namespace {
+
+// Elementwise operations per decoder layer and forward pass outside the projections' matmuls: norms, rotary,
+// attention softmax and products, activation, residuals (about what LlamaModel::forward dispatches).
+constexpr double kOpsPerLayerForward = 30;
+constexpr double kOpsPerQuantizedProjection = 3;  // unpack, scale, matmul of the dequantized weight
+constexpr double kOpsPerAdapter = 5;              // dropout, A, B, scale, add
+constexpr double kOpsPerGptqColumnBlock = 12;     // one block of 128 columns of the GPTQ update loop
+constexpr int64_t kGptqBlock = 128;
+
+double elapsed_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct ModelWork {
+  double projection_weights = 0;  // N of the decoder's projections
+  double head_weights = 0;        // lm_head
+  double forward_ops = 0;         // operations of one forward pass
+};
+
+ModelWork model_work(const model::LlamaConfig& c, bool quantized, const std::vector<std::string>& adapter_targets,
+                     int adapter_stacks) {
+  ModelWork work;
+  for (const auto& [name, shape] : projection_shapes(c, quantized)) {
+    work.projection_weights += static_cast<double>(shape.in * shape.out);
+  }
+  work.projection_weights *= static_cast<double>(c.n_layer);
+  work.head_weights = static_cast<double>(c.vocab_size * c.hidden_size);
+  const double per_layer = kOpsPerLayerForward + (quantized ? 7 * kOpsPerQuantizedProjection : 7) +
+                           kOpsPerAdapter * static_cast<double>(adapter_targets.size() * static_cast<size_t>(adapter_stacks));
+  work.forward_ops = per_layer * static_cast<double>(c.n_layer) + 5;
+  return work;
+}
+
+StepEstimate finish(StepEstimate step, const DeviceSpeed& speed) {
+  step.seconds = (speed.flops_per_s > 0 ? step.flops / speed.flops_per_s : 0) + step.operations * speed.seconds_per_op;
+  return step;
+}
+
+// The compute dtype's bytes on the planned device (fp16/bf16 on a GPU, fp32 on the CPU).
+int64_t compute_bytes(const model::LlamaConfig& config, at::Device device) {
+  return static_cast<int64_t>(at::elementSize(model::default_compute_dtype(config, device)));
+}
+
+// Bytes of a LoRA adapter of `rank` on `targets` in fp32 (for adapters a pipeline has not made yet).
+int64_t planned_adapter_bytes(const model::LlamaConfig& c, bool quantized, const std::vector<std::string>& targets,
+                              int64_t rank) {
+  const auto shapes = projection_shapes(c, quantized);
+  int64_t bytes = 0;
+  for (const std::string& target : targets) {
+    const auto found = shapes.find(target);
+    if (found != shapes.end()) bytes += rank * (found->second.in + found->second.out) * 4;
+  }
+  return bytes * c.n_layer;
+}
+
+}  // namespace
+
+DeviceSpeed measure_device_speed(at::Device device, at::ScalarType dtype, int64_t hidden_size) {
+  const int64_t h = std::clamp<int64_t>(hidden_size, 256, 4096);
+  const auto options = at::TensorOptions().device(device).dtype(dtype);
+  const at::Tensor a = at::randn({512, h}, options), b = at::randn({h, h}, options);
+  auto sync = [&](const at::Tensor& t) { (void)t.sum().item<double>(); };
+  sync(at::matmul(a, b));  // warm-up: kernels chosen, caches filled
+  DeviceSpeed speed;
+  int64_t repeats = 0;
+  auto start = std::chrono::steady_clock::now();
+  at::Tensor c;
+  do {
+    c = at::matmul(a, b);
+    ++repeats;
+    if (repeats % 4 == 0) sync(c);
+  } while (elapsed_since(start) < 0.15 && repeats < 4096);
+  sync(c);
+  speed.flops_per_s = 2.0 * 512.0 * static_cast<double>(h * h) * static_cast<double>(repeats) / elapsed_since(start);
+  at::Tensor x = at::randn({64}, options);
+  const at::Tensor one = at::ones({64}, options);
+  start = std::chrono::steady_clock::now();
+  constexpr int kOps = 400;
+  for (int i = 0; i < kOps; ++i) x = at::add(x, one, 1e-6);
+  sync(x);
+  speed.seconds_per_op = elapsed_since(start) / kOps;
+  return speed;
+}
+
+StepEstimate estimate_quantize_step(const model::LlamaConfig& c, const quant::QuantizeParams& p, const DeviceSpeed& speed) {
+  StepEstimate step;
+  const bool rtn = p.config.method == quant::QuantMethod::Rtn;
+  step.step = std::string("quantize (") + (rtn ? "RTN " : "GPTQ ") + std::to_string(p.config.bits) + "-bit)";
+  const auto shapes = projection_shapes(c, false);
+  const double tokens = static_cast<double>(p.nsamples * p.seqlen);
+  double layer_weights = 0, hessians = 0, updates = 0, blocks = 0;
+  int64_t largest_in = 0;
+  for (const auto& [name, shape] : shapes) {
+    layer_weights += static_cast<double>(shape.in * shape.out);
+    updates += static_cast<double>(shape.in) * static_cast<double>(shape.in) * static_cast<double>(shape.out);
+    blocks += static_cast<double>((shape.in + kGptqBlock - 1) / kGptqBlock);
+    largest_in = std::max(largest_in, shape.in);
+  }
+  // q/k/v share their input, as do gate/up: four Hessians per layer.
+  hessians = 2.0 * tokens * static_cast<double>(3 * c.hidden_size * c.hidden_size + shapes.at("down_proj").in * shapes.at("down_proj").in);
+  const double layers = static_cast<double>(c.n_layer);
+  const int64_t dense = compute_bytes(c, p.device);
+  if (rtn) {
+    step.flops = layers * layer_weights * 4;
+    step.operations = layers * 7 * 10;
+  } else {
+    step.flops = layers * (4.0 * layer_weights * tokens + hessians + updates);
+    step.operations = layers * (2 * kOpsPerLayerForward * static_cast<double>(p.nsamples) + kOpsPerGptqColumnBlock * blocks);
+  }
+  // One layer in fp32, its Hessians, the calibration activations in and out, the embeddings.
+  const int64_t activations = 2 * p.nsamples * p.seqlen * c.hidden_size * 4;
+  step.memory_bytes = static_cast<int64_t>(layer_weights) * 4 + 4 * largest_in * largest_in * 4 + activations +
+                      2 * c.vocab_size * c.hidden_size * dense;
+  return finish(step, speed);
+}
+
+StepEstimate estimate_correct_step(const model::LlamaConfig& c, const std::optional<quant::QuantConfig>& quantization,
+                                   const LrecParams& p, const DeviceSpeed& speed) {
+  StepEstimate step;
+  step.step = "correct (LREC)";
+  step.memory_bytes = estimate_training_memory(c, quantization, lrec_training_shape(p, c)).total();
+
+  const ModelWork student = model_work(c, quantization.has_value(), p.target_modules, 1);
+  const ModelWork teacher = model_work(c, false, {}, 0);
+  const double n_student = student.projection_weights + student.head_weights;
+  const double n_teacher = teacher.projection_weights + teacher.head_weights;
+  const double micro_batches = static_cast<double>(p.schedule.total_steps * p.accumulation);
+  const double trained_tokens = micro_batches * static_cast<double>(p.micro_batch * p.seqlen);
+  const double eval_tokens = static_cast<double>(p.eval_windows * p.seqlen);
+  const double evaluations = std::floor(static_cast<double>(p.schedule.total_steps) / static_cast<double>(p.eval_every)) + 1;
+  const double passes = p.gradient_checkpointing ? 4.0 : 3.0;  // forward, backward (2×), recompute
+  // A cached teacher runs once over every window; an online one (top-k 0) beside every step and evaluation.
+  const double teacher_tokens = p.teacher_top_k > 0 ? static_cast<double>(p.calibration_windows * p.seqlen) + eval_tokens
+                                                    : trained_tokens + eval_tokens * evaluations;
+  step.flops = 2.0 * n_teacher * teacher_tokens +
+               2.0 * passes * n_student * trained_tokens + 2.0 * n_student * eval_tokens * evaluations;
+  step.operations = teacher.forward_ops * static_cast<double>(p.calibration_windows + p.eval_windows) +
+                    student.forward_ops * (passes * micro_batches + static_cast<double>(p.eval_windows) * evaluations);
+  return finish(step, speed);
+}
+
+StepEstimate estimate_finetune_step(const model::LlamaConfig& c, const std::optional<quant::QuantConfig>& quantization,
+                                    const EmefParams& p, int64_t examples, double mean_tokens, const DeviceSpeed& speed) {
+  StepEstimate step;
+  step.step = "fine-tune (EMEF)";
+  step.memory_bytes = estimate_training_memory(c, quantization, emef_training_shape(p, c)).total();
+
+  const double validation = p.validation >= 1 ? p.validation : std::floor(p.validation * static_cast<double>(examples));
+  const double train_examples = std::max(1.0, static_cast<double>(examples) - validation);
+  const double evaluated = std::min(validation, static_cast<double>(p.eval_examples));
+  const double steps = p.steps ? static_cast<double>(*p.steps) : std::max(1.0, std::ceil(p.epochs * train_examples / static_cast<double>(p.batch)));
+  const double micro_batches = steps * static_cast<double>(p.batch / p.micro_batch);
+  const double evaluations = std::floor(steps / static_cast<double>(p.eval_every)) + 1;
+  const ModelWork work = model_work(c, quantization.has_value(), p.target_modules, 1 + static_cast<int>(p.base_adapters.size()));
+  const double n = work.projection_weights + work.head_weights;
+  const double passes = p.gradient_checkpointing ? 4.0 : 3.0;
+  step.flops = 2.0 * passes * n * micro_batches * static_cast<double>(p.micro_batch) * mean_tokens +
+               2.0 * n * evaluated * mean_tokens * evaluations;
+  step.operations = work.forward_ops * (passes * micro_batches + std::ceil(evaluated / static_cast<double>(p.micro_batch)) * evaluations);
+  return finish(step, speed);
+}
+
+double RunEstimate::total_seconds() const {
+  double total = 0;
+  for (const StepEstimate& step : steps) total += step.seconds;
+  return total;
+}
+
+std::string format_duration_roughly(double seconds) {
+  char text[64];
+  if (seconds < 90) {
+    std::snprintf(text, sizeof(text), "%.0f s", std::max(1.0, seconds));
+  } else if (seconds < 3600) {
+    std::snprintf(text, sizeof(text), "%.0f min", seconds / 60);
+  } else if (seconds < 72 * 3600) {
+    const auto minutes = static_cast<int64_t>(std::llround(seconds / 60));
+    std::snprintf(text, sizeof(text), "%lld h %lld min", static_cast<long long>(minutes / 60), static_cast<long long>(minutes % 60));
+  } else {
+    std::snprintf(text, sizeof(text), "%.1f days", seconds / 86400);
+  }
+  return text;
+}
+
+std::string RunEstimate::describe() const {
+  std::string text;
+  const char* memory = on_gpu ? "GPU memory" : "RAM";
+  for (const StepEstimate& step : steps) {
+    text += step.step + ": " + model::format_bytes(step.memory_bytes) + " " + memory + " (" +
+            model::fit_name(step.fit) + "), about " + format_duration_roughly(step.seconds) + "\n";
+  }
+  text += "in all about " + format_duration_roughly(total_seconds()) + " on " + device;
+  return text;
+}
+
+void RunEstimateJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
+  const model::LlamaConfig config = model::load_llama_config(plan_.model_dir);
+  const at::Device device = model::resolve_device(device_name_);
+  estimate_.on_gpu = device.is_cuda();
+  if (device.is_cuda()) {
+    const system::NvidiaDriverInfo driver = system::query_nvidia_driver();
+    const int index = std::max<int>(0, device.index());
+    for (const system::NvidiaGpu& gpu : driver.gpus) {
+      if (gpu.index != index) continue;
+      estimate_.available_bytes = static_cast<int64_t>(gpu.free_bytes);
+      estimate_.device = gpu.name + " (" + model::format_bytes(estimate_.available_bytes) + " free)";
+    }
+    if (estimate_.device.empty()) estimate_.device = "the GPU";
+  } else {
+    estimate_.available_bytes = system::total_ram_bytes();
+    estimate_.device = "the CPU (" + model::format_bytes(estimate_.available_bytes) + " RAM)";
+  }
+  cancel.throw_if_cancelled();
+  estimate_.speed = measure_device_speed(device, model::default_compute_dtype(config, device), config.hidden_size);
+  events.log({jobs::LogLevel::Debug, "measured " + std::to_string(estimate_.speed.flops_per_s / 1e9) + " GFLOP/s, " +
+                                         std::to_string(estimate_.speed.seconds_per_op * 1e6) + " µs per operation"});
+  auto add = [&](StepEstimate step) {
+    step.fit = model::judge_fit(step.memory_bytes, estimate_.available_bytes);
+    estimate_.steps.push_back(std::move(step));
+  };
+  std::optional<quant::QuantConfig> trained = plan_.trained_quantization;
+  if (!plan_.quantize && !trained) trained = quant::read_quant_config(plan_.model_dir.string());  // an existing GPTQ model
+  if (plan_.quantize) {
+    quant::QuantizeParams p = *plan_.quantize;
+    p.device = device;
+    add(estimate_quantize_step(config, p, estimate_.speed));
+  }
+  if (plan_.correct) {
+    LrecParams p = *plan_.correct;
+    p.device = device;
+    add(estimate_correct_step(config, trained, p, estimate_.speed));
+  }
+  if (plan_.finetune) {
+    EmefParams p = *plan_.finetune;
+    p.device = device;
+    StepEstimate step = estimate_finetune_step(config, trained, p, plan_.finetune_examples,
+                                               plan_.finetune_mean_tokens, estimate_.speed);
+    // The LREC adapter the pipeline makes first is stacked, frozen, under the new one.
+    if (plan_.correct) step.memory_bytes += planned_adapter_bytes(config, trained.has_value(),
+                                                                  plan_.correct->target_modules, plan_.correct->lora.rank);
+    add(std::move(step));
+  }
+}
+
+std::string RunPlanJob::title() const {
+  std::string title;
+  auto add = [&title](const char* step) { title += (title.empty() ? "" : " → ") + std::string(step); };
+  if (plan_.quantize) add("Quantize");
+  if (plan_.correct) add("Correct (LREC)");
+  if (plan_.finetune) add("Fine-tune (EMEF)");
+  return title;
+}
+
+void RunPlanJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
+  const at::Device device = model::resolve_device(device_name_);
+  std::vector<std::shared_ptr<jobs::Job>> steps;
+  if (plan_.quantize) {
+    quant::QuantizeParams p = *plan_.quantize;
+    p.device = device;
+    steps.push_back(std::make_shared<quant::QuantizeJob>(p));
+  }
+  if (plan_.correct) {
+    LrecParams p = *plan_.correct;
+    p.device = device;
+    steps.push_back(std::make_shared<LrecJob>(p));
+  }
+  if (plan_.finetune) {
+    EmefParams p = *plan_.finetune;
+    p.device = device;
+    steps.push_back(std::make_shared<EmefJob>(p));
+  }
+  jobs::PipelineJob(std::move(steps)).run(events, cancel);
+}
+
+}  // namespace lowbit::train

@@ -1,0 +1,116 @@
+// A run as the New run wizard plans it — quantize, correct, fine-tune, any of them in that order — and what the
+// wizard shows before anything starts: for each step the memory it needs on the chosen device, whether that
+// fits, and a rough time. RunPlanJob runs the plan; RunEstimateJob estimates it.
+//
+// Memory: core/train/memory_estimate.h for LREC and EMEF (the student's quantization taken from the plan, since
+// the quantized model does not exist yet); for GPTQ one decoder layer in fp32, its Hessians, the calibration
+// activations (inputs and outputs of the layer) and the embeddings.
+//
+// Time = work / measured speed + operations × measured cost of one small operation, where the speed is that of a
+// matrix multiply of the model's hidden size in the run's compute dtype on the device, measured here (a fraction
+// of a second), and the work counts (N: weights of the projections and lm_head, T: tokens):
+//   quantize (GPTQ)  per layer 4·N_layer·T_cal (forward to collect inputs, and again after quantizing)
+//                    + 2·T_cal·Σ in² (Hessians) + Σ in²·out (the column updates)
+//   correct (LREC)   teacher cache 2·N·(T_cal + T_eval) once; per trained token 2·N forward + 4·N backward
+//                    (+ 2·N recomputed with gradient checkpointing); evaluations 2·N per held-out token
+//   fine-tune (EMEF) the same per token without the teacher; tokens = mean example length × examples
+// The operation term is what dominates small models (and all CPU runs of them): kernel launches, dequantization,
+// attention, the optimizer. The result is an order of magnitude to plan with, not a promise; the dashboard's
+// ETA, measured on the run itself, replaces it once the run starts.
+#pragma once
+
+#include <ATen/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/jobs/job.h"
+#include "core/model/llama_config.h"
+#include "core/model/model_library.h"
+#include "core/quant/quantize_job.h"
+#include "core/train/emef_job.h"
+#include "core/train/lrec_job.h"
+
+namespace lowbit::train {
+
+struct DeviceSpeed {
+  double flops_per_s = 0;     // of a [512 × H] · [H × H] matmul in the compute dtype
+  double seconds_per_op = 0;  // of a small elementwise operation (launch and dispatch cost)
+};
+
+// Measures both on `device` (a fraction of a second; synchronises CUDA).
+DeviceSpeed measure_device_speed(at::Device device, at::ScalarType dtype, int64_t hidden_size);
+
+struct StepEstimate {
+  std::string step;             // "quantize (GPTQ 2-bit)", "correct (LREC)", "fine-tune (EMEF)"
+  int64_t memory_bytes = 0;
+  double flops = 0;
+  double operations = 0;
+  double seconds = 0;           // flops / speed + operations × seconds_per_op
+  model::Fit fit = model::Fit::NoGpu;
+};
+
+// The plan: the wizard's jobs before they run. `quantized` is the planned quantization of the model the later
+// steps train on (nullopt: they train on the model as it is).
+struct RunPlan {
+  std::filesystem::path model_dir;               // the model the run starts from
+  std::optional<quant::QuantizeParams> quantize;
+  std::optional<LrecParams> correct;
+  std::optional<EmefParams> finetune;
+  std::optional<quant::QuantConfig> trained_quantization;
+  int64_t finetune_examples = 0;                 // usable Alpaca records
+  double finetune_mean_tokens = 0;               // per record at the cutoff
+};
+
+StepEstimate estimate_quantize_step(const model::LlamaConfig& config, const quant::QuantizeParams& params,
+                                    const DeviceSpeed& speed);
+StepEstimate estimate_correct_step(const model::LlamaConfig& config, const std::optional<quant::QuantConfig>& quantization,
+                                   const LrecParams& params, const DeviceSpeed& speed);
+StepEstimate estimate_finetune_step(const model::LlamaConfig& config, const std::optional<quant::QuantConfig>& quantization,
+                                    const EmefParams& params, int64_t examples, double mean_tokens, const DeviceSpeed& speed);
+
+struct RunEstimate {
+  std::string device;           // "NVIDIA GeForce RTX 3070 Laptop GPU (7.6 GiB free)" or "CPU (23.4 GiB RAM)"
+  bool on_gpu = false;
+  int64_t available_bytes = 0;  // free GPU memory, or the machine's RAM
+  DeviceSpeed speed;
+  std::vector<StepEstimate> steps;
+  double total_seconds() const;
+  // One line per step: "correct (LREC): 5.8 GiB GPU memory (fits), about 2 h 10 min"
+  std::string describe() const;
+};
+
+// Resolves "auto" etc., measures the device, estimates every planned step: what the wizard runs on a worker.
+class RunEstimateJob : public jobs::Job {
+ public:
+  RunEstimateJob(RunPlan plan, std::string device_name) : plan_(std::move(plan)), device_name_(std::move(device_name)) {}
+  std::string title() const override { return "Estimate the run"; }
+  void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override;
+  const RunEstimate& estimate() const { return estimate_; }
+
+ private:
+  RunPlan plan_;
+  std::string device_name_;
+  RunEstimate estimate_;
+};
+
+std::string format_duration_roughly(double seconds);
+
+// Runs the planned steps in order on the device named ("auto", "cpu", "cuda"), resolved when the job runs so
+// that a front end never touches LibTorch on its own thread. Each step's output is the next one's input.
+class RunPlanJob : public jobs::Job {
+ public:
+  RunPlanJob(RunPlan plan, std::string device_name) : plan_(std::move(plan)), device_name_(std::move(device_name)) {}
+  std::string title() const override;  // "Quantize → Correct (LREC) → Fine-tune (EMEF)"
+  void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override;
+  const RunPlan& plan() const { return plan_; }
+
+ private:
+  RunPlan plan_;
+  std::string device_name_;
+};  // "40 s", "12 min", "2 h 10 min", "3.2 days"
+
+}  // namespace lowbit::train

@@ -1,0 +1,97 @@
+#include "core/train/run_status.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+
+#include "core/system/process.h"
+#include "core/util/atomic_file.h"
+#include "core/util/errors.h"
+
+namespace lowbit::train {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kFileName = "run_state.json";
+constexpr RunState kStates[] = {RunState::Running, RunState::Stopped, RunState::Finished, RunState::Failed};
+
+int64_t unix_seconds_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+const char* run_state_name(RunState state) {
+  switch (state) {
+    case RunState::Running: return "running";
+    case RunState::Stopped: return "stopped";
+    case RunState::Finished: return "finished";
+    case RunState::Failed: return "failed";
+  }
+  return "failed";
+}
+
+void write_run_status(const fs::path& run_dir, const RunStatus& status) {
+  const json record = {{"state", run_state_name(status.state)}, {"pid", status.pid}, {"message", status.message},
+                       {"updated_unix_s", status.updated_unix_s}};
+  write_text_file_atomically(run_dir / kFileName, record.dump(2) + "\n");
+}
+
+std::optional<RunStatus> read_run_status(const fs::path& run_dir) {
+  std::ifstream in(run_dir / kFileName);
+  if (!in) return std::nullopt;
+  const json record = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!record.is_object() || !record.contains("state") || !record["state"].is_string()) return std::nullopt;
+  RunStatus status;
+  const std::string state = record["state"].get<std::string>();
+  bool known = false;
+  for (RunState candidate : kStates) {
+    if (state == run_state_name(candidate)) {
+      status.state = candidate;
+      known = true;
+    }
+  }
+  if (!known) return std::nullopt;
+  status.pid = record.value("pid", int64_t{0});
+  status.message = record.value("message", std::string());
+  status.updated_unix_s = record.value("updated_unix_s", int64_t{0});
+  return status;
+}
+
+std::optional<RunStatus> inspect_run_status(const fs::path& run_dir) {
+  std::optional<RunStatus> status = read_run_status(run_dir);
+  if (status && status->state == RunState::Running && !system::process_is_alive(status->pid)) {
+    status->state = RunState::Failed;
+    status->crashed = true;
+    status->message = "the run ended without a word (its process " + std::to_string(status->pid) +
+                      " is gone: it crashed, was killed, or the computer stopped); resume it from its last checkpoint";
+  }
+  return status;
+}
+
+void run_with_status(const fs::path& run_dir, const std::function<void()>& body) {
+  const int64_t pid = system::current_process_id();
+  auto record = [&](RunState state, std::string message) {
+    write_run_status(run_dir, {state, pid, std::move(message), unix_seconds_now()});
+  };
+  record(RunState::Running, {});
+  try {
+    body();
+  } catch (const Cancelled&) {
+    record(RunState::Stopped, {});
+    throw;
+  } catch (const std::exception& e) {
+    try {
+      record(RunState::Failed, e.what());
+    } catch (const std::exception&) {
+      // The original error matters more than a status file that could not be written (a full disk, say).
+    }
+    throw;
+  }
+  record(RunState::Finished, {});
+}
+
+}  // namespace lowbit::train

@@ -1,0 +1,105 @@
+// The wizard's estimates: memory equals the training estimate for the planned shape, and the time follows the
+// work formulas of core/train/run_plan.h (checked by hand on a LLaMA-7B-shaped config), scaling with steps.
+#include <gtest/gtest.h>
+
+#include "core/model/llama_config.h"
+#include "core/train/run_plan.h"
+
+namespace lowbit::train {
+namespace {
+
+model::LlamaConfig llama_7b() {
+  model::LlamaConfig c;
+  c.architecture = "LlamaForCausalLM";
+  c.vocab_size = 32000;
+  c.hidden_size = 4096;
+  c.intermediate_size = 11008;
+  c.n_layer = 32;
+  c.n_head = 32;
+  c.n_head_kv = 32;
+  c.head_dim = 128;
+  return c;
+}
+
+constexpr double kProjectionWeights7b = 32.0 * (4 * 4096.0 * 4096 + 3 * 4096.0 * 11008);  // 6.48e9
+constexpr double kHeadWeights7b = 32000.0 * 4096;
+
+TEST(RunPlan, CorrectionWorkFollowsTheFormula) {
+  const model::LlamaConfig c = llama_7b();
+  quant::QuantConfig int2;
+  int2.bits = 2;
+  LrecParams p;
+  p.schedule.total_steps = 100;
+  p.seqlen = 2048;
+  p.micro_batch = 1;
+  p.accumulation = 1;
+  p.calibration_windows = 128;
+  p.eval_windows = 16;
+  p.eval_every = 50;
+  p.gradient_checkpointing = true;
+  const DeviceSpeed speed{1e12, 1e-5};
+  const StepEstimate step = estimate_correct_step(c, int2, p, speed);
+  const double n = kProjectionWeights7b + kHeadWeights7b;
+  const double expected_flops = 2 * n * (128 + 16) * 2048.0    // teacher cache
+                                + 2 * 4 * n * 100 * 2048.0     // forward, backward ×2, recompute
+                                + 2 * n * 16 * 2048.0 * 3;     // evaluations at steps 0, 50, 100
+  EXPECT_NEAR(step.flops / expected_flops, 1.0, 1e-12);
+  EXPECT_EQ(step.memory_bytes, estimate_training_memory(c, int2, lrec_training_shape(p, c)).total());
+  EXPECT_NEAR(step.seconds, step.flops / speed.flops_per_s + step.operations * speed.seconds_per_op, 1e-9);
+
+  LrecParams longer = p;
+  longer.schedule.total_steps = 200;  // one more evaluation too
+  const StepEstimate twice = estimate_correct_step(c, int2, longer, speed);
+  EXPECT_NEAR((twice.flops - step.flops) / (2 * 4 * n * 100 * 2048.0 + 2 * n * 16 * 2048.0 * 2), 1.0, 1e-12);
+  // On a 1 TFLOP/s device a 7B INT2 correction of 100 steps × 2048 tokens is hours, not seconds or weeks.
+  EXPECT_GT(step.seconds, 3600.0);
+  EXPECT_LT(step.seconds, 24 * 3600.0);
+}
+
+TEST(RunPlan, FineTuningCountsEpochsOfTheUsableRecords) {
+  const model::LlamaConfig c = llama_7b();
+  quant::QuantConfig int4;
+  EmefParams p;  // r 8 on q/v, batch 128, micro-batch 4, 3 epochs, 5 % held out, checkpointing
+  const DeviceSpeed speed{1e12, 1e-5};
+  const StepEstimate step = estimate_finetune_step(c, int4, p, /*examples=*/52002, /*mean_tokens=*/120.0, speed);
+  const double validation = std::floor(0.05 * 52002), train = 52002 - validation;
+  const double steps = std::ceil(3 * train / 128), evaluations = std::floor(steps / 200) + 1;
+  const double n = kProjectionWeights7b + kHeadWeights7b;
+  const double expected = 2 * 4 * n * steps * 128 * 120.0 + 2 * n * std::min(validation, 256.0) * 120.0 * evaluations;
+  EXPECT_NEAR(step.flops / expected, 1.0, 1e-12);
+  EXPECT_EQ(step.memory_bytes, estimate_training_memory(c, int4, emef_training_shape(p, c)).total());
+}
+
+TEST(RunPlan, QuantizingCountsLayersHessiansAndUpdates) {
+  const model::LlamaConfig c = llama_7b();
+  quant::QuantizeParams p;
+  p.config.bits = 4;
+  p.nsamples = 128;
+  p.seqlen = 2048;
+  const StepEstimate gptq = estimate_quantize_step(c, p, {1e12, 1e-5});
+  const double tokens = 128.0 * 2048, layer = kProjectionWeights7b / 32;
+  const double hessians = 2 * tokens * (3 * 4096.0 * 4096 + 11008.0 * 11008);
+  const double updates = 4 * 4096.0 * 4096 * 4096 + 2 * 4096.0 * 4096 * 11008 + 11008.0 * 11008 * 4096;
+  EXPECT_NEAR(gptq.flops / (32 * (4 * layer * tokens + hessians + updates)), 1.0, 1e-12);
+  EXPECT_EQ(gptq.step, "quantize (GPTQ 4-bit)");
+  p.config.method = quant::QuantMethod::Rtn;
+  EXPECT_LT(estimate_quantize_step(c, p, {1e12, 1e-5}).seconds, gptq.seconds / 1000);
+}
+
+TEST(RunPlan, DurationsReadAsAPersonWouldSayThem) {
+  EXPECT_EQ(format_duration_roughly(0.2), "1 s");
+  EXPECT_EQ(format_duration_roughly(42), "42 s");
+  EXPECT_EQ(format_duration_roughly(12 * 60), "12 min");
+  EXPECT_EQ(format_duration_roughly(2 * 3600 + 10 * 60), "2 h 10 min");
+  EXPECT_EQ(format_duration_roughly(4 * 86400), "4.0 days");
+}
+
+TEST(RunPlan, TheSpeedTestMeasuresSomething) {
+  const DeviceSpeed speed = measure_device_speed(at::kCPU, at::kFloat, 64);
+  EXPECT_GT(speed.flops_per_s, 1e6);
+  EXPECT_GT(speed.seconds_per_op, 0.0);
+  EXPECT_LT(speed.seconds_per_op, 0.01);
+}
+
+}  // namespace
+}  // namespace lowbit::train
