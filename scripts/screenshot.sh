@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots of LowBit Studio under Xvfb, started the way a user starts it (scripts/run.sh).
-#   scripts/screenshot.sh [OUT_DIR]   # writes main-window.png, about-system.png, wizard.png, lrec-dashboard.png (a real
-#                                     # LREC run on stories260K) and chat.png into OUT_DIR
+#   scripts/screenshot.sh [OUT_DIR]   # writes into OUT_DIR: main-window.png, about-system.png, wizard.png (model
+#     page), wizard-settings.png (presets, memory/time estimate, commands), lrec-dashboard.png (a real LREC run on
+#     stories260K), runs.png (the Runs page after a restart), chat.png and chat-compare.png (INT2 beside INT2 + LREC)
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out_dir="${1:-$repo_root/build/screenshots}"
@@ -27,11 +28,23 @@ correctStudent=$work/int2
 correctTeacher=$model
 correctCalibration=$text
 correctRunDir=$work/lrec
+[runs]
+recent=$work/lrec
 [chat]
 model=$work/int2
-adapters=$work/lrec/adapter
+adapters=
+model2=$work/int2
+adapters2=$work/lrec/adapter
+columns=1
 maxTokens=60
 temperature=0.7
+[wizard]
+model=$model
+calibration=$text
+alpaca=$testdata/alpaca/alpaca_data_1k.json
+bits=2
+steps=200
+epochs=3
 CONF
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" &
 app_pid=$!
@@ -52,6 +65,21 @@ echo "wrote $out_dir/about-system.png"
 xdotool search --name '^LowBit Studio$' windowfocus --sync key --delay 200 Escape ctrl+n
 xvfb_wait_for_window "New run — LowBit Studio" 30
 sleep 1
+wizard_window="$(xwininfo -name 'New run — LowBit Studio' | awk '/Window id/ {print $4}')"
+# The returning user's model and data are filled in: Next, Next, Next to the settings page and its estimate.
+for _ in 1 2 3; do
+  sleep 3
+  xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key alt+n
+done
+sleep 6
+import -window "$wizard_window" "$out_dir/wizard-settings.png"
+echo "wrote $out_dir/wizard-settings.png"
+xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key Escape
+sleep 1
+xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+n
+xvfb_wait_for_window "New run — LowBit Studio" 30
+sleep 1
+xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key ctrl+a BackSpace
 # (xdotool drops the first keystroke of a letter it has not typed yet on a fresh Xvfb: type it once and erase it.)
 xdotool search --name '^New run — LowBit Studio$' windowfocus --sync type --delay 60 's'
 xdotool key BackSpace
@@ -73,15 +101,32 @@ echo "wrote $out_dir/lrec-dashboard.png"
 for _ in $(seq 240); do [ -f "$work/lrec/adapter/adapter_model.safetensors" ] && break; sleep 1; done
 kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
 
-QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Chat &
+# The app started again: the Runs page shows the LREC run re-attached from its folder.
+QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Runs &
 app_pid=$!
 xvfb_wait_for_window "LowBit Studio" 120
-sleep 1
-xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+l
-sleep 4
-xdotool search --name '^LowBit Studio$' windowfocus --sync type --delay 30 'Tell me a story about a cat.'
-xdotool key Return
-sleep 6
-import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/chat.png"
-echo "wrote $out_dir/chat.png"
+sleep 2
+import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/runs.png"
+echo "wrote $out_dir/runs.png"
+kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
+
+chat_exchange() {  # $1: the PNG to write
+  QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Chat &
+  app_pid=$!
+  xvfb_wait_for_window "LowBit Studio" 120
+  sleep 1
+  xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+l
+  sleep 5
+  xdotool search --name '^LowBit Studio$' windowfocus --sync type --delay 30 'Tell me a story about a cat.'
+  xdotool key Return
+  sleep 8
+  import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$1"
+  echo "wrote $1"
+  kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
+}
+# One model (INT2 + LREC), then INT2 beside INT2 + LREC on the same prompt and seed.
+sed -i "s|^adapters=\$|adapters=$work/lrec/adapter|" "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf"
+chat_exchange "$out_dir/chat.png"
+sed -i "s|^adapters=$work/lrec/adapter\$|adapters=|; s|^columns=1\$|columns=2|" "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf"
+chat_exchange "$out_dir/chat-compare.png"
 rm -rf "$work"

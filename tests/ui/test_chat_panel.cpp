@@ -3,8 +3,11 @@
 // LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
 #include "core/quant/quantize_job.h"
 
+#include <QComboBox>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -38,6 +41,14 @@ class FakeReplyJob : public jobs::Job {
   int m_delayMs;
 };
 
+class FailingJob : public jobs::Job {
+ public:
+  std::string title() const override { return "Failing reply"; }
+  void run(jobs::JobEvents&, const jobs::CancelToken&) override {
+    throw lowbit::InputError("model.safetensors", "is truncated", "download it again");
+  }
+};
+
 }  // namespace
 
 class TestChatPanel : public QObject {
@@ -48,12 +59,13 @@ class TestChatPanel : public QObject {
     QCoreApplication::setOrganizationName(QStringLiteral("LowBitTests"));
     QCoreApplication::setApplicationName(QStringLiteral("test_chat_panel"));
   }
+  void init() { QSettings().clear(); }  // each test starts as a first start (one column, no model)
 
   void streamsAnAnswerTokenByToken() {
     ChatPanel panel;
     panel.show();
     QStringList received;
-    panel.setReplyJobFactory([&](const QString& message) {
+    panel.setReplyJobFactory([&](const QString& message, int) {
       received << message;
       return std::make_shared<FakeReplyJob>(QStringList{"Red", ",", " green", " and", " blue", "."}, 5);
     });
@@ -75,7 +87,7 @@ class TestChatPanel : public QObject {
     panel.show();
     QStringList words;
     for (int i = 0; i < 500; ++i) words << QStringLiteral(" word");
-    panel.setReplyJobFactory([&](const QString&) { return std::make_shared<FakeReplyJob>(words, 10); });
+    panel.setReplyJobFactory([&](const QString&, int) { return std::make_shared<FakeReplyJob>(words, 10); });
     QSignalSpy finished(&panel, &ChatPanel::answerFinished);
     QTest::keyClicks(panel.findChild<QLineEdit*>("chatInput"), "Talk forever");
     QTest::mouseClick(panel.findChild<QPushButton*>("chatSend"), Qt::LeftButton);
@@ -87,6 +99,60 @@ class TestChatPanel : public QObject {
     QVERIFY(!panel.isAnswering());
     QVERIFY(panel.transcript().contains("(stopped)"));
     QVERIFY(panel.transcript().count("word") < 500);
+  }
+
+  void compareModeAsksEveryModelAtOnce() {
+    ChatPanel panel;
+    panel.show();
+    QStringList asked;
+    panel.setReplyJobFactory([&](const QString& message, int column) {
+      asked << QStringLiteral("%1:%2").arg(column).arg(message);
+      const QStringList words = column == 0 ? QStringList{"Once", " upon"} : QStringList{"A", " cat", " sat"};
+      return std::make_shared<FakeReplyJob>(words, 5);
+    });
+    auto* compare = panel.findChild<QComboBox*>("chatCompare");
+    QTest::keyClick(compare, Qt::Key_Down);  // "Compare two"
+    QCOMPARE(panel.columnCount(), 2);
+    QVERIFY(panel.findChild<QWidget*>("chatColumn2")->isVisible());
+    QVERIFY(!panel.findChild<QWidget*>("chatColumn3")->isVisible());
+    QVERIFY(panel.findChild<QLineEdit*>("chatModel2") != nullptr);
+    QSignalSpy finished(&panel, &ChatPanel::answerFinished);
+    QTest::keyClicks(panel.findChild<QLineEdit*>("chatInput"), "Tell me a story.");
+    QTest::keyClick(panel.findChild<QLineEdit*>("chatInput"), Qt::Key_Return);
+    QTRY_COMPARE(finished.count(), 1);
+    QTest::qWait(50);
+    QCOMPARE(finished.count(), 1);  // once, when both columns are done
+    QCOMPARE(asked.size(), 2);
+    QVERIFY(asked.contains("0:Tell me a story.") && asked.contains("1:Tell me a story."));
+    QVERIFY(panel.transcript(0).contains("Model: Once upon"));
+    QVERIFY(panel.transcript(1).contains("Model: A cat sat"));
+    QVERIFY(!panel.transcript(0).contains("cat"));
+
+    QStringList words;
+    for (int i = 0; i < 500; ++i) words << QStringLiteral(" word");
+    panel.setReplyJobFactory([&](const QString&, int) { return std::make_shared<FakeReplyJob>(words, 10); });
+    QTest::keyClicks(panel.findChild<QLineEdit*>("chatInput"), "Talk");
+    QTest::keyClick(panel.findChild<QLineEdit*>("chatInput"), Qt::Key_Return);
+    QTRY_VERIFY(panel.transcript(1).count("word") >= 3);
+    QTest::mouseClick(panel.findChild<QPushButton*>("chatStop"), Qt::LeftButton);
+    QTRY_COMPARE(finished.count(), 2);
+    QVERIFY(!panel.isAnswering());
+    QVERIFY(panel.transcript(0).contains("(stopped)") && panel.transcript(1).contains("(stopped)"));
+  }
+
+  void aFailedAnswerOpensAnErrorDialogWithTheMessage() {
+    ChatPanel panel;
+    panel.show();
+    panel.setReplyJobFactory([](const QString&, int) { return std::make_shared<FailingJob>(); });
+    QTest::keyClicks(panel.findChild<QLineEdit*>("chatInput"), "Hello");
+    QTest::keyClick(panel.findChild<QLineEdit*>("chatInput"), Qt::Key_Return);
+    QMessageBox* dialog = nullptr;
+    QTRY_VERIFY((dialog = panel.findChild<QMessageBox*>("errorDialog")) != nullptr);
+    QTRY_VERIFY(dialog->isVisible());
+    QCOMPARE(dialog->text(), QStringLiteral("model.safetensors: is truncated (download it again)"));
+    QTest::mouseClick(dialog->button(QMessageBox::Ok), Qt::LeftButton);
+    QTRY_VERIFY(panel.findChild<QMessageBox*>("errorDialog") == nullptr);  // closed and deleted
+    QVERIFY(panel.findChild<QPushButton*>("chatSend")->isEnabled());
   }
 
   void quantizesStoriesThenChatsWithIt() {

@@ -1,6 +1,8 @@
 #include <QAction>
 #include <QListWidget>
 #include <QPlainTextEdit>
+#include <QPushButton>
+#include <QRadioButton>
 #include <QSignalSpy>
 #include <QStackedWidget>
 #include <QTabWidget>
@@ -8,9 +10,11 @@
 
 #include "ui/about/AboutDialog.h"
 #include "ui/main/MainWindow.h"
+#include "ui/wizard/RunWizard.h"
 
 using lowbit::ui::AboutDialog;
 using lowbit::ui::MainWindow;
+using lowbit::ui::RunWizard;
 
 class TestMainWindow : public QObject {
   Q_OBJECT
@@ -39,6 +43,18 @@ class TestMainWindow : public QObject {
     QCOMPARE(shown.first().first().toInt(), 3);
     QTest::keyClick(navigation, Qt::Key_Down);
     QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageChat"));
+  }
+
+  void taskPagesOpenTheWizardWithTheirGoal() {
+    MainWindow window;
+    window.show();
+    window.showPage(MainWindow::pageNames().indexOf("Fine-tune"));
+    auto* page = window.findChild<QWidget*>(QStringLiteral("pageFinetune"));
+    QTest::mouseClick(page->findChild<QPushButton*>(QStringLiteral("openWizard")), Qt::LeftButton);
+    RunWizard* wizard = nullptr;
+    QTRY_VERIFY((wizard = window.findChild<RunWizard*>(QStringLiteral("runWizard"))) != nullptr);
+    QVERIFY(wizard->findChild<QRadioButton*>(QStringLiteral("goalFinetune"))->isChecked());
+    wizard->close();
   }
 
   void systemInformationShowsTheSameFactsAsTheCli() {

@@ -3,6 +3,7 @@
 #include <QCheckBox>
 #include <QDir>
 #include <QFile>
+#include <QProcess>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -23,14 +24,18 @@ namespace jobs = lowbit::jobs;
 
 namespace {
 
-// Reports what the trainer reports, for `steps` steps (or until stopped when steps = 0).
+// Reports what the trainer reports, for `steps` steps (or until stopped when steps = 0), and remembers whether
+// it was asked to save when it stopped.
 class FakeTrainingJob : public jobs::Job {
  public:
   explicit FakeTrainingJob(int64_t steps) : m_steps(steps) {}
   std::string title() const override { return "Fake training"; }
   void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override {
     for (int64_t step = 1; m_steps == 0 || step <= m_steps; ++step) {
-      cancel.throw_if_cancelled();
+      if (cancel.is_requested()) savedOnStop = cancel.save_on_stop();
+      cancel.throw_if_cancelled();  // waits here while paused
+      events.metric({"ram/used_bytes", step, 512.0 * 1024 * 1024});
+      events.metric({"ram/total_bytes", step, 2048.0 * 1024 * 1024});
       events.metric({"train/kl", step, 10.0 / static_cast<double>(step)});
       events.metric({"train/ce", step, 2.0 + 1.0 / static_cast<double>(step)});
       events.metric({"train/total", step, 30.0 / static_cast<double>(step)});
@@ -44,9 +49,32 @@ class FakeTrainingJob : public jobs::Job {
     }
   }
 
+ public:
+  std::atomic<bool> savedOnStop{false};
+
  private:
   int64_t m_steps;
 };
+
+void writeFile(const QString& path, const QByteArray& text, QIODevice::OpenMode mode = QIODevice::WriteOnly) {
+  QFile file(path);
+  QVERIFY(file.open(mode));
+  file.write(text);
+}
+
+QByteArray metricLines(int from, int to) {
+  QByteArray lines;
+  for (int step = from; step <= to; ++step) {
+    lines += QStringLiteral("{\"ce\":%1,\"grad_norm\":1.0,\"kl\":%2,\"lr\":0.001,\"step\":%3,\"total\":%4,"
+                            "\"vram_peak\":0}\n").arg(3.0 - step * 0.01).arg(9.0 - step * 0.1).arg(step).arg(40.0 - step).toUtf8();
+  }
+  return lines;
+}
+
+QByteArray runState(const char* state, qint64 pid) {
+  return QStringLiteral("{\"state\": \"%1\", \"pid\": %2, \"message\": \"\", \"updated_unix_s\": 1}\n")
+      .arg(QLatin1String(state)).arg(pid).toUtf8();
+}
 
 }  // namespace
 
@@ -116,6 +144,119 @@ class TestRunDashboard : public QObject {
     QVERIFY(resumeButton->isEnabled());
     QTest::mouseClick(resumeButton, Qt::LeftButton);
     QCOMPARE(resume.count(), 1);
+  }
+
+  void pauseHoldsTheJobContinueGoesOnAndCancelAsksNotToSave() {
+    RunDashboard dashboard;
+    dashboard.show();
+    JobRunner runner;
+    dashboard.attach(&runner);
+    auto job = std::make_shared<FakeTrainingJob>(0);
+    QVERIFY(runner.start(job));
+    QTRY_VERIFY(dashboard.seriesValues("train/kl").size() > 5);
+    auto* pause = dashboard.findChild<QPushButton*>("pauseRun");
+    QVERIFY(pause->isEnabled());
+    QTest::mouseClick(pause, Qt::LeftButton);
+    QCOMPARE(dashboard.state(), RunDashboard::State::Paused);
+    QCOMPARE(pause->text(), QStringLiteral("Continue"));
+    QVERIFY(runner.isPaused());
+    QTest::qWait(100);  // the step in flight lands
+    const int held = dashboard.seriesValues("train/kl").size();
+    QTest::qWait(300);
+    QCOMPARE(dashboard.seriesValues("train/kl").size(), held);
+    QVERIFY(dashboard.statusText().startsWith("Paused"));
+    QTest::mouseClick(pause, Qt::LeftButton);
+    QCOMPARE(dashboard.state(), RunDashboard::State::Running);
+    QTRY_VERIFY(dashboard.seriesValues("train/kl").size() > held + 5);
+    QTest::mouseClick(dashboard.findChild<QPushButton*>("cancelRun"), Qt::LeftButton);
+    QTRY_COMPARE(dashboard.state(), RunDashboard::State::Cancelled);
+    QVERIFY2(!job->savedOnStop, "Cancel stops without saving a checkpoint");
+    QVERIFY(!pause->isEnabled());
+  }
+
+  void stopAndSaveAsksToSave() {
+    RunDashboard dashboard;
+    JobRunner runner;
+    dashboard.attach(&runner);
+    auto job = std::make_shared<FakeTrainingJob>(0);
+    QVERIFY(runner.start(job));
+    QTRY_VERIFY(dashboard.seriesValues("train/kl").size() > 2);
+    QTest::mouseClick(dashboard.findChild<QPushButton*>("stopAndSave"), Qt::LeftButton);
+    QTRY_COMPARE(dashboard.state(), RunDashboard::State::Cancelled);
+    QVERIFY(job->savedOnStop);
+  }
+
+  void showsMemoryAndOpensTheRunFolder() {
+    QTemporaryDir dir;
+    RunDashboard dashboard;
+    dashboard.show();
+    QStringList opened;
+    dashboard.setFolderOpener([&](const QString& folder) { opened << folder; });
+    JobRunner runner;
+    dashboard.attach(&runner, dir.path());
+    QVERIFY(runner.start(std::make_shared<FakeTrainingJob>(20)));
+    QTRY_COMPARE(dashboard.state(), RunDashboard::State::Finished);
+    QCOMPARE(dashboard.memoryText(), QStringLiteral("RAM 0.50 / 2.0 GiB"));
+    QCOMPARE(dashboard.findChild<QProgressBar*>("memoryGauge")->value(), 250);
+    auto* open = dashboard.findChild<QPushButton*>("openRunFolder");
+    QVERIFY(open->isEnabled());
+    QTest::mouseClick(open, Qt::LeftButton);
+    QCOMPARE(opened, QStringList{dir.path()});
+  }
+
+  void followsARunGoingOnInAnotherProcessUntilItEnds() {
+    QTemporaryDir dir;
+    QProcess other;  // stands for `lowbit correct` running in a terminal
+    other.start(QStringLiteral("sleep"), {QStringLiteral("60")});
+    QVERIFY(other.waitForStarted());
+    writeFile(dir.filePath("config.json"), "{\"kind\": \"lrec\", \"steps\": 40}");
+    writeFile(dir.filePath("run_state.json"), runState("running", other.processId()));
+    writeFile(dir.filePath("metrics.jsonl"), metricLines(1, 10) + "{\"ce\": 2.9, \"kl");  // a line being written
+
+    RunDashboard dashboard;
+    dashboard.show();
+    QString error;
+    QVERIFY2(dashboard.loadRunDirectory(dir.path(), &error), qPrintable(error));
+    QCOMPARE(dashboard.state(), RunDashboard::State::Running);
+    QVERIFY(dashboard.isFollowing());
+    QVERIFY(dashboard.statusText().contains("another process"));
+    QCOMPARE(dashboard.seriesValues("train/kl").size(), 10);
+    QVERIFY(!dashboard.findChild<QPushButton*>("stopAndSave")->isEnabled());  // not this app's job to stop
+
+    // The other process finishes the half-written line and goes on.
+    writeFile(dir.filePath("metrics.jsonl"), "\": 8.0, \"step\": 11, \"total\": 29}\n" + metricLines(12, 25), QIODevice::Append);
+    QTRY_COMPARE(dashboard.seriesValues("train/kl").size(), 25);
+    QCOMPARE(dashboard.seriesValues("train/kl")[10], 8.0);
+    QCOMPARE(dashboard.findChild<QProgressBar*>("runProgress")->value(), 25);
+    writeFile(dir.filePath("metrics.jsonl"), metricLines(26, 40), QIODevice::Append);
+    writeFile(dir.filePath("run_state.json"), runState("finished", other.processId()));
+    QTRY_COMPARE(dashboard.state(), RunDashboard::State::Finished);
+    QVERIFY(!dashboard.isFollowing());
+    QCOMPARE(dashboard.seriesValues("train/kl").size(), 40);
+    other.kill();
+    other.waitForFinished();
+  }
+
+  void aRunWhoseProcessDiedShowsAsFailed() {
+    QTemporaryDir dir;
+    QProcess gone;
+    gone.start(QStringLiteral("true"), QStringList{});
+    QVERIFY(gone.waitForFinished());
+    writeFile(dir.filePath("run_state.json"), runState("running", gone.processId()));
+    writeFile(dir.filePath("metrics.jsonl"), metricLines(1, 5));
+    RunDashboard dashboard;
+    QVERIFY(dashboard.loadRunDirectory(dir.path()));
+    QCOMPARE(dashboard.state(), RunDashboard::State::Failed);
+    QVERIFY(!dashboard.isFollowing());
+    QVERIFY2(dashboard.statusText().contains("ended without a word"), qPrintable(dashboard.statusText()));
+    QVERIFY(dashboard.findChild<QPushButton*>("resumeRun")->isEnabled());
+
+    writeFile(dir.filePath("run_state.json"), "{\"state\": \"failed\", \"pid\": 1, \"message\": \"training diverged at step 6\"}");
+    QVERIFY(dashboard.loadRunDirectory(dir.path()));
+    QCOMPARE(dashboard.statusText(), QStringLiteral("Failed: training diverged at step 6"));
+    writeFile(dir.filePath("run_state.json"), runState("stopped", 1));
+    QVERIFY(dashboard.loadRunDirectory(dir.path()));
+    QCOMPARE(dashboard.state(), RunDashboard::State::Cancelled);
   }
 
   void reattachesARunDirectoryAfterARestart() {

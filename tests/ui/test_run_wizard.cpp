@@ -2,10 +2,13 @@
 // explained, Next enabled only for a usable model), the data page previews calibration text and Alpaca data with
 // their bad records, and the settings page shows the same run as lowbit commands.
 #include <QAbstractButton>
+#include <QCheckBox>
+#include <QSpinBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QRadioButton>
+#include <QSettings>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -19,6 +22,12 @@ class TestRunWizard : public QObject {
   Q_OBJECT
 
  private slots:
+  void initTestCase() {
+    QCoreApplication::setOrganizationName(QStringLiteral("LowBitTests"));
+    QCoreApplication::setApplicationName(QStringLiteral("test_run_wizard"));
+    QSettings().clear();
+  }
+
   void validatesTheModelPreviewsDataAndShowsTheCommands() {
     const std::filesystem::path testdata(LOWBIT_TESTDATA_DIR);
     const QString model = QString::fromStdString((testdata / "models/stories260K-hf").string());
@@ -64,18 +73,55 @@ class TestRunWizard : public QObject {
     QTest::mouseClick(next, Qt::LeftButton);
 
     QCOMPARE(wizard.currentId(), int(RunWizard::SettingsPageId));
-    QTest::keyClicks(wizard.findChild<QLineEdit*>("wizardOutput"), dir.filePath("run"));
+    auto* output = wizard.findChild<QLineEdit*>("wizardOutput");
+    QVERIFY2(output->text().contains("/runs/stories260K-hf-"), qPrintable(output->text()));  // a new folder suggested
+    output->clear();
+    QTest::keyClicks(output, dir.filePath("run"));
     const QStringList commands = wizard.findChild<QPlainTextEdit*>("wizardCommands")->toPlainText().split('\n');
     QCOMPARE(commands.size(), 3);
     QVERIFY2(commands[0].startsWith("lowbit quantize " + model + " --bits 2 --group-size 32 --act-order --calib "), qPrintable(commands[0]));
     QVERIFY2(commands[1].contains("lowbit correct " + dir.filePath("run/int2") + " --teacher " + model), qPrintable(commands[1]));
     QVERIFY2(commands[1].contains("--preset int2 --steps 200"), qPrintable(commands[1]));
     QVERIFY2(commands[2].contains("--adapters " + dir.filePath("run/lrec/adapter") + " --data " + bad), qPrintable(commands[2]));
+    QVERIFY(commands[0].endsWith(" --out " + dir.filePath("run/int2")));
+
+    // The estimate of every step on this machine (no GPU here: RAM), with the fit verdict and a time.
+    auto* estimate = wizard.findChild<QLabel*>("wizardEstimate");
+    QTRY_VERIFY_WITH_TIMEOUT(estimate->text().contains("fine-tune (EMEF)"), 30000);
+    for (const char* step : {"quantize (GPTQ 2-bit): ", "correct (LREC): ", "fine-tune (EMEF): "}) {
+      QVERIFY2(estimate->text().contains(step), qPrintable(estimate->text()));
+    }
+    QVERIFY2(estimate->text().contains(" RAM (fits), about "), qPrintable(estimate->text()));
+    QVERIFY2(estimate->text().contains("in all about"), qPrintable(estimate->text()));
+    QVERIFY(wizard.findChild<QLabel*>("wizardPresetInfo")->text().contains("λ_CE 120"));
+
+    // Advanced: every setting, reflected in the commands; a batch that micro-batches cannot split is refused.
+    auto* advancedBox = wizard.findChild<QWidget*>("wizardAdvancedBox");
+    QVERIFY(!advancedBox->isVisible());
+    auto* advancedToggle = wizard.findChild<QCheckBox*>("wizardAdvanced");
+    QTest::mouseClick(advancedToggle, Qt::LeftButton);
+    QVERIFY2(advancedToggle->isChecked(), qPrintable(QStringLiteral("%1x%2").arg(advancedToggle->width()).arg(advancedToggle->height())));
+    QVERIFY(advancedBox->isVisible());
+    auto* lrecRank = wizard.findChild<QSpinBox*>("wizardLrecRank");
+    lrecRank->selectAll();
+    QTest::keyClicks(lrecRank, "8");
+    auto* microBatch = wizard.findChild<QSpinBox*>("wizardEmefMicroBatch");
+    microBatch->selectAll();
+    QTest::keyClicks(microBatch, "5");
+    QVERIFY(!next->isEnabled());  // 128 is not a multiple of 5
+    microBatch->selectAll();
+    QTest::keyClicks(microBatch, "8");
     QVERIFY(next->isEnabled());
+    const QStringList advanced = wizard.findChild<QPlainTextEdit*>("wizardCommands")->toPlainText().split('\n');
+    QVERIFY2(advanced[0].contains("--act-order --calib ") && advanced[0].contains(" --nsamples 128 --seqlen 2048 "), qPrintable(advanced[0]));
+    QVERIFY2(advanced[1].contains("--rank 8 --alpha 32 --seqlen 512 --micro-batch 1"), qPrintable(advanced[1]));
+    QVERIFY2(advanced[2].contains("--rank 8 --alpha 16 --lr 0.0003 --cutoff 256 --batch 128 --micro-batch 8"), qPrintable(advanced[2]));
     QTest::mouseClick(next, Qt::LeftButton);
     QCOMPARE(wizard.currentId(), int(RunWizard::SummaryPageId));
     QVERIFY(wizard.findChild<QLabel*>("wizardSummary")->text().contains("lowbit finetune"));
-    QVERIFY(wizard.makeJob() != nullptr);
+    const auto job = wizard.makeJob();
+    QCOMPARE(QString::fromStdString(job->title()), QStringLiteral("Quantize → Correct (LREC) → Fine-tune (EMEF)"));
+    QCOMPARE(wizard.runFolders(), (QStringList{dir.filePath("run/lrec"), dir.filePath("run/emef")}));
   }
 };
 

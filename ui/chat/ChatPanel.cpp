@@ -9,39 +9,142 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QMessageBox>
 #include <QPushButton>
+#include <QRandomGenerator>
 #include <QSettings>
 #include <QSpinBox>
 #include <QTextBrowser>
 #include <QVBoxLayout>
 
-#include "core/model/model_summary.h"
 #include "ui/jobs/JobRunner.h"
+#include "ui/util/ErrorDialog.h"
 
 namespace lowbit::ui {
+namespace {
 
-ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent), m_runner(new JobRunner(this)) {
-  setObjectName(QStringLiteral("chatPanel"));
+QString suffix(int index) { return index == 0 ? QString() : QString::number(index + 1); }
+QString settingsKey(const char* name, int index) { return QStringLiteral("chat/") + QLatin1String(name) + suffix(index); }
+
+}  // namespace
+
+ChatColumn::ChatColumn(int index, QWidget* parent) : QWidget(parent), m_index(index), m_runner(new JobRunner(this)) {
   QSettings stored;
   auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
   auto* form = new QFormLayout;
-  m_modelDir = new QLineEdit(stored.value(QStringLiteral("chat/model")).toString(), this);
-  m_modelDir->setObjectName(QStringLiteral("chatModel"));
+  m_modelDir = new QLineEdit(stored.value(settingsKey("model", index)).toString(), this);
+  m_modelDir->setObjectName(QStringLiteral("chatModel") + suffix(index));
   m_modelDir->setPlaceholderText(tr("a model folder (config.json, *.safetensors, tokenizer.model)"));
-  m_adapters = new QLineEdit(stored.value(QStringLiteral("chat/adapters")).toString(), this);
-  m_adapters->setObjectName(QStringLiteral("chatAdapters"));
+  m_adapters = new QLineEdit(stored.value(settingsKey("adapters", index)).toString(), this);
+  m_adapters->setObjectName(QStringLiteral("chatAdapters") + suffix(index));
   m_adapters->setPlaceholderText(tr("adapter folders stacked in order, separated by ';' (LREC first, then EMEF)"));
   m_load = new QPushButton(tr("Load"), this);
-  m_load->setObjectName(QStringLiteral("chatLoad"));
-  m_load->setShortcut(QKeySequence(QStringLiteral("Ctrl+L")));
-  m_load->setToolTip(tr("Load the model and its adapters (Ctrl+L)"));
+  m_load->setObjectName(QStringLiteral("chatLoad") + suffix(index));
+  m_load->setToolTip(tr("Load this model and its adapters"));
   auto* modelRow = new QHBoxLayout;
   modelRow->addWidget(m_modelDir, 1);
   modelRow->addWidget(m_load);
   form->addRow(tr("Model"), modelRow);
   form->addRow(tr("Adapters"), m_adapters);
+  layout->addLayout(form);
+  m_transcript = new QTextBrowser(this);
+  m_transcript->setObjectName(QStringLiteral("chatTranscript") + suffix(index));
+  layout->addWidget(m_transcript, 1);
+  m_status = new QLabel(tr("Load a model to start."), this);
+  m_status->setObjectName(QStringLiteral("chatModelStatus") + suffix(index));
+  m_status->setWordWrap(true);
+  layout->addWidget(m_status);
+
+  connect(m_runner, &JobRunner::tokenStreamed, this, [this](const jobs::Token& token) {
+    m_transcript->moveCursor(QTextCursor::End);
+    m_transcript->insertPlainText(QString::fromStdString(token.text));
+  });
+  connect(m_runner, &JobRunner::jobFailed, this, [this](const QString& message) {
+    m_status->setText(tr("Failed: %1").arg(message));
+    showError(this, message);
+    emit answerEnded();
+    emit busyChanged();
+  });
+  connect(m_runner, &JobRunner::jobCancelled, this, [this] {
+    m_status->setText(tr("Stopped"));
+    appendHtml(QStringLiteral("<i>%1</i>").arg(tr("(stopped)")));
+    emit answerEnded();
+    emit busyChanged();
+  });
+}
+
+QString ChatColumn::modelFolder() const { return m_modelDir->text().trimmed(); }
+
+QString ChatColumn::transcript() const { return m_transcript->toPlainText(); }
+
+bool ChatColumn::isAnswering() const { return m_runner->isRunning(); }
+
+void ChatColumn::setBusy(bool busy, bool ready) {
+  m_load->setEnabled(!busy);
+  Q_UNUSED(ready);
+}
+
+void ChatColumn::appendHtml(const QString& html) {
+  m_transcript->append(html);
+  m_transcript->moveCursor(QTextCursor::End);
+}
+
+void ChatColumn::load(const generate::ChatSettings& settings) {
+  const QString dir = modelFolder();
+  if (dir.isEmpty()) {
+    m_status->setText(tr("Choose a model folder first."));
+    return;
+  }
+  if (m_runner->isRunning()) return;
+  std::vector<std::string> adapters;
+  for (const QString& adapter : m_adapters->text().split(QLatin1Char(';'), Qt::SkipEmptyParts)) {
+    adapters.push_back(adapter.trimmed().toStdString());
+  }
+  QSettings stored;
+  stored.setValue(settingsKey("model", m_index), dir);
+  stored.setValue(settingsKey("adapters", m_index), m_adapters->text());
+  auto job = std::make_shared<generate::ChatLoadJob>(dir.toStdString(), adapters, "auto", settings);
+  m_session.reset();
+  m_status->setText(tr("Loading %1…").arg(dir));
+  const bool started = m_runner->start(job, [this, job, dir] {
+    m_session = job->session();
+    m_transcript->clear();
+    const QString stack = m_adapters->text().trimmed();
+    m_status->setText(stack.isEmpty() ? tr("Ready: %1").arg(dir) : tr("Ready: %1 + %2").arg(dir, stack));
+    emit loaded();
+    emit busyChanged();
+  });
+  if (started) emit busyChanged();
+}
+
+bool ChatColumn::answer(const QString& message, std::shared_ptr<jobs::Job> job) {
+  appendHtml(QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("You:"), message.toHtmlEscaped()));
+  appendHtml(QStringLiteral("<b>%1</b> ").arg(tr("Model:")));
+  m_status->setText(tr("Answering…"));
+  const bool started = m_runner->start(std::move(job), [this] {
+    m_status->setText(tr("Ready"));
+    emit answerEnded();
+    emit busyChanged();
+  });
+  if (started) emit busyChanged();
+  return started;
+}
+
+void ChatColumn::stop() { m_runner->cancel(); }
+
+ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
+  setObjectName(QStringLiteral("chatPanel"));
+  QSettings stored;
+  auto* layout = new QVBoxLayout(this);
   auto* samplingRow = new QHBoxLayout;
+  m_compare = new QComboBox(this);
+  m_compare->setObjectName(QStringLiteral("chatCompare"));
+  m_compare->addItems({tr("One model"), tr("Compare two"), tr("Compare three")});
+  m_compare->setToolTip(tr("Send every message to two or three models side by side, with the same sampling seed"));
+  m_loadAll = new QPushButton(tr("Load"), this);
+  m_loadAll->setObjectName(QStringLiteral("chatLoadAll"));
+  m_loadAll->setShortcut(QKeySequence(QStringLiteral("Ctrl+L")));
+  m_loadAll->setToolTip(tr("Load every shown model and its adapters (Ctrl+L)"));
   m_template = new QComboBox(this);
   m_template->setObjectName(QStringLiteral("chatTemplate"));
   m_template->addItems({QStringLiteral("alpaca"), QStringLiteral("none")});
@@ -56,6 +159,9 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent), m_runner(new JobRunner(
   m_maxTokens->setValue(stored.value(QStringLiteral("chat/maxTokens"), 256).toInt());
   m_greedy = new QCheckBox(tr("Greedy"), this);
   m_greedy->setObjectName(QStringLiteral("chatGreedy"));
+  samplingRow->addWidget(m_compare);
+  samplingRow->addWidget(m_loadAll);
+  samplingRow->addSpacing(12);
   samplingRow->addWidget(new QLabel(tr("Template"), this));
   samplingRow->addWidget(m_template);
   samplingRow->addWidget(new QLabel(tr("Temperature"), this));
@@ -64,12 +170,27 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent), m_runner(new JobRunner(
   samplingRow->addWidget(m_maxTokens);
   samplingRow->addWidget(m_greedy);
   samplingRow->addStretch(1);
-  form->addRow(tr("Sampling"), samplingRow);
-  layout->addLayout(form);
+  layout->addLayout(samplingRow);
 
-  m_transcript = new QTextBrowser(this);
-  m_transcript->setObjectName(QStringLiteral("chatTranscript"));
-  layout->addWidget(m_transcript, 1);
+  auto* columnsRow = new QHBoxLayout;
+  for (int i = 0; i < kMaxColumns; ++i) {
+    auto* column = new ChatColumn(i, this);
+    column->setObjectName(QStringLiteral("chatColumn") + QString::number(i + 1));
+    columnsRow->addWidget(column, 1);
+    m_columns.push_back(column);
+    connect(column, &ChatColumn::busyChanged, this, &ChatPanel::updateButtons);
+    connect(column, &ChatColumn::loaded, this, [this] {
+      m_input->setFocus();
+      emit modelLoaded();
+    });
+    connect(column, &ChatColumn::answerEnded, this, [this] {
+      if (m_answering > 0 && --m_answering == 0) {
+        m_status->setText(tr("Ready"));
+        emit answerFinished();
+      }
+    });
+  }
+  layout->addLayout(columnsRow, 1);
   auto* inputRow = new QHBoxLayout;
   m_input = new QLineEdit(this);
   m_input->setObjectName(QStringLiteral("chatInput"));
@@ -82,41 +203,44 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent), m_runner(new JobRunner(
   inputRow->addWidget(m_send);
   inputRow->addWidget(m_stop);
   layout->addLayout(inputRow);
-  m_status = new QLabel(tr("Load a model to start."), this);
+  m_status = new QLabel(this);
   m_status->setObjectName(QStringLiteral("chatStatus"));
   layout->addWidget(m_status);
 
-  connect(m_load, &QPushButton::clicked, this, &ChatPanel::loadModel);
+  connect(m_compare, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int index) {
+    setColumnCount(index + 1);
+  });
+  connect(m_loadAll, &QPushButton::clicked, this, &ChatPanel::loadModel);
   connect(m_send, &QPushButton::clicked, this, &ChatPanel::send);
   connect(m_input, &QLineEdit::returnPressed, this, &ChatPanel::send);
   connect(m_stop, &QPushButton::clicked, this, &ChatPanel::stop);
-  connect(m_runner, &JobRunner::tokenStreamed, this, [this](const jobs::Token& token) {
-    m_answer += QString::fromStdString(token.text);
-    m_transcript->moveCursor(QTextCursor::End);
-    m_transcript->insertPlainText(QString::fromStdString(token.text));
-  });
-  connect(m_runner, &JobRunner::jobFailed, this, [this](const QString& message) {
-    setBusy(false);
-    m_status->setText(tr("Failed"));
-    QMessageBox::warning(this, tr("LowBit Studio"), message);
-  });
-  connect(m_runner, &JobRunner::jobCancelled, this, [this] {
-    setBusy(false);
-    m_status->setText(tr("Stopped"));
-    appendToTranscript(QStringLiteral("<i>%1</i>").arg(tr("(stopped)")));
-    emit answerFinished();
-  });
-  setBusy(false);
+  for (ChatColumn* column : m_columns) {
+    connect(column->findChild<QPushButton*>(QStringLiteral("chatLoad") + suffix(column->index())), &QPushButton::clicked,
+            this, [this, column] { column->load(settings()); });
+  }
+  setColumnCount(std::clamp(stored.value(QStringLiteral("chat/columns"), 1).toInt(), 1, kMaxColumns));
 }
 
 void ChatPanel::setReplyJobFactory(ReplyJobFactory factory) {
   m_factory = std::move(factory);
-  setBusy(false);
+  updateButtons();
 }
 
-QString ChatPanel::transcript() const { return m_transcript->toPlainText(); }
+void ChatPanel::setColumnCount(int count) {
+  count = std::clamp(count, 1, kMaxColumns);
+  for (ChatColumn* column : m_columns) column->setVisible(column->index() < count);
+  if (m_compare->currentIndex() != count - 1) m_compare->setCurrentIndex(count - 1);
+  QSettings().setValue(QStringLiteral("chat/columns"), count);
+  updateButtons();
+}
 
-bool ChatPanel::isAnswering() const { return m_runner->isRunning(); }
+int ChatPanel::columnCount() const { return m_compare->currentIndex() + 1; }
+
+QString ChatPanel::transcript(int column) const { return m_columns.value(column) ? m_columns[column]->transcript() : QString(); }
+
+bool ChatPanel::isAnswering() const {
+  return std::any_of(m_columns.begin(), m_columns.end(), [](const ChatColumn* c) { return c->isAnswering(); });
+}
 
 generate::ChatSettings ChatPanel::settings() const {
   generate::ChatSettings s;
@@ -127,76 +251,52 @@ generate::ChatSettings ChatPanel::settings() const {
   return s;
 }
 
-void ChatPanel::setBusy(bool busy) {
-  const bool ready = m_session != nullptr || m_factory != nullptr;
-  m_load->setEnabled(!busy);
+void ChatPanel::updateButtons() {
+  const bool busy = isAnswering();
+  bool ready = m_factory != nullptr;
+  for (int i = 0; i < columnCount(); ++i) ready = ready || m_columns[i]->isLoaded();
+  for (ChatColumn* column : m_columns) column->setBusy(busy, ready);
+  m_loadAll->setEnabled(!busy);
   m_send->setEnabled(!busy && ready);
   m_input->setEnabled(ready);
   m_stop->setEnabled(busy);
 }
 
-void ChatPanel::appendToTranscript(const QString& html) {
-  m_transcript->append(html);
-  m_transcript->moveCursor(QTextCursor::End);
-}
-
 void ChatPanel::loadModel() {
-  const QString dir = m_modelDir->text().trimmed();
-  if (dir.isEmpty()) {
-    m_status->setText(tr("Choose a model folder first."));
-    return;
-  }
-  std::vector<std::string> adapters;
-  for (const QString& adapter : m_adapters->text().split(QLatin1Char(';'), Qt::SkipEmptyParts)) {
-    adapters.push_back(adapter.trimmed().toStdString());
-  }
-  QSettings stored;
-  stored.setValue(QStringLiteral("chat/model"), dir);
-  stored.setValue(QStringLiteral("chat/adapters"), m_adapters->text());
-  model::LoadOptions options;
-  options.device = model::resolve_device("auto");
-  auto job = std::make_shared<generate::ChatLoadJob>(dir.toStdString(), adapters, options, settings());
-  m_session.reset();
-  const auto loaded = [this, job] {
-    m_session = job->session();
-    setBusy(false);
-    m_transcript->clear();
-    m_status->setText(tr("Ready: %1").arg(m_modelDir->text()));
-    m_input->setFocus();
-    emit modelLoaded();
-  };
-  m_status->setText(tr("Loading %1…").arg(dir));
-  if (m_runner->start(job, loaded)) setBusy(true);
+  for (int i = 0; i < columnCount(); ++i) m_columns[i]->load(settings());
 }
 
 void ChatPanel::send() {
   const QString message = m_input->text().trimmed();
-  if (message.isEmpty() || m_runner->isRunning()) return;
-  std::shared_ptr<jobs::Job> job;
-  if (m_factory) {
-    job = m_factory(message);
-  } else if (m_session) {
-    m_session->set_settings(settings());  // no reply is running: the worker does not touch the session now
-    job = std::make_shared<generate::ChatReplyJob>(m_session, message.toStdString());
-  } else {
-    return;
+  if (message.isEmpty() || isAnswering()) return;
+  // The same seed in every column: differences between the answers come from the models, not the dice.
+  const uint64_t seed = QRandomGenerator::global()->generate64();
+  QVector<QPair<ChatColumn*, std::shared_ptr<jobs::Job>>> replies;
+  for (int i = 0; i < columnCount(); ++i) {
+    ChatColumn* column = m_columns[i];
+    if (m_factory) {
+      replies.push_back({column, m_factory(message, i)});
+    } else if (column->isLoaded()) {
+      column->session()->set_settings(settings());  // no reply is running: the worker does not touch the session now
+      column->session()->reseed(seed);
+      replies.push_back({column, std::make_shared<generate::ChatReplyJob>(column->session(), message.toStdString())});
+    }
   }
+  if (replies.isEmpty()) return;
   QSettings stored;
   stored.setValue(QStringLiteral("chat/temperature"), m_temperature->value());
   stored.setValue(QStringLiteral("chat/maxTokens"), m_maxTokens->value());
   m_input->clear();
-  appendToTranscript(QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("You:"), message.toHtmlEscaped()));
-  appendToTranscript(QStringLiteral("<b>%1</b> ").arg(tr("Model:")));
-  m_answer.clear();
-  const auto answered = [this] {
-    setBusy(false);
-    m_status->setText(tr("Ready"));
-    emit answerFinished();
-  };
-  m_status->setText(tr("Answering…"));
-  if (m_runner->start(job, answered)) setBusy(true);
+  m_answering = 0;
+  for (auto& [column, job] : replies) {
+    if (column->answer(message, job)) ++m_answering;
+  }
+  m_status->setText(m_answering > 1 ? tr("%1 models answering…").arg(m_answering) : tr("Answering…"));
+  updateButtons();
 }
 
-void ChatPanel::stop() { m_runner->cancel(); }
+void ChatPanel::stop() {
+  for (ChatColumn* column : m_columns) column->stop();
+}
 
 }  // namespace lowbit::ui

@@ -1,10 +1,14 @@
 // The chat page: pick a model folder and the adapters stacked on it, load it on a worker thread, then chat with
-// streaming answers (Alpaca template by default), Stop, and the sampling settings. Every model call runs in a
-// core job (ChatLoadJob / ChatReplyJob) through JobRunner; the GUI thread only shows tokens as they arrive.
-// Tests replace the reply job through setReplyJobFactory to stream without a model.
+// streaming answers (Alpaca template by default), Stop, and the sampling settings. Compare mode shows two or three
+// models side by side (e.g. INT2, INT2 + LREC, INT2 + LREC + EMEF): each column loads its own model, and every
+// message goes to all of them at once with the same sampling seed, their answers streaming next to each other.
+// Every model call runs in a core job (ChatLoadJob / ChatReplyJob) through a JobRunner per column; the GUI thread
+// only shows tokens as they arrive. Tests replace the reply jobs through setReplyJobFactory to stream without a
+// model.
 #pragma once
 
 #include <QString>
+#include <QVector>
 #include <QWidget>
 
 #include <functional>
@@ -31,48 +35,87 @@ namespace lowbit::ui {
 
 class JobRunner;
 
+// One model of the chat page: its folder, adapter stack, transcript and the session it answers with. Child
+// objectNames carry the column's suffix: "chatModel", "chatTranscript" for the first; "chatModel2", … for others.
+class ChatColumn : public QWidget {
+  Q_OBJECT
+
+ public:
+  ChatColumn(int index, QWidget* parent);
+  int index() const { return m_index; }
+  QString modelFolder() const;
+  QString transcript() const;
+  bool isLoaded() const { return m_session != nullptr; }
+  bool isAnswering() const;
+  std::shared_ptr<generate::ChatSession> session() const { return m_session; }
+
+  void load(const generate::ChatSettings& settings);
+  // Shows the message and starts `job` streaming the answer into this column.
+  bool answer(const QString& message, std::shared_ptr<jobs::Job> job);
+  void stop();
+  void setBusy(bool busy, bool ready);
+
+ signals:
+  void loaded();
+  void answerEnded();      // finished, stopped or failed
+  void busyChanged();
+
+ private:
+  void appendHtml(const QString& html);
+
+  int m_index;
+  QLineEdit* m_modelDir = nullptr;
+  QLineEdit* m_adapters = nullptr;
+  QPushButton* m_load = nullptr;
+  QTextBrowser* m_transcript = nullptr;
+  QLabel* m_status = nullptr;
+  JobRunner* m_runner = nullptr;
+  std::shared_ptr<generate::ChatSession> m_session;
+};
+
 class ChatPanel : public QWidget {
   Q_OBJECT
 
  public:
-  using ReplyJobFactory = std::function<std::shared_ptr<jobs::Job>(const QString& message)>;
+  // `column`: 0 for the first model, 1 and 2 for the models it is compared with.
+  using ReplyJobFactory = std::function<std::shared_ptr<jobs::Job>(const QString& message, int column)>;
+  static constexpr int kMaxColumns = 3;
 
   explicit ChatPanel(QWidget* parent = nullptr);
 
   void setReplyJobFactory(ReplyJobFactory factory);
-  QString transcript() const;
+  // 1: one model; 2 or 3: compare side by side.
+  void setColumnCount(int count);
+  int columnCount() const;
+  QString transcript(int column = 0) const;
   bool isAnswering() const;
   generate::ChatSettings settings() const;  // from the widgets
 
  public slots:
-  void loadModel();
+  void loadModel();  // every shown column
   void send();
   void stop();
 
  signals:
-  void modelLoaded();
-  void answerFinished();
+  void modelLoaded();     // a column finished loading
+  void answerFinished();  // every column has ended its answer
 
  private:
-  void setBusy(bool busy);
-  void appendToTranscript(const QString& html);
+  void updateButtons();
 
-  QLineEdit* m_modelDir = nullptr;
-  QLineEdit* m_adapters = nullptr;
-  QPushButton* m_load = nullptr;
+  QVector<ChatColumn*> m_columns;
+  QComboBox* m_compare = nullptr;
   QComboBox* m_template = nullptr;
   QDoubleSpinBox* m_temperature = nullptr;
   QSpinBox* m_maxTokens = nullptr;
   QCheckBox* m_greedy = nullptr;
-  QTextBrowser* m_transcript = nullptr;
   QLineEdit* m_input = nullptr;
   QPushButton* m_send = nullptr;
   QPushButton* m_stop = nullptr;
+  QPushButton* m_loadAll = nullptr;
   QLabel* m_status = nullptr;
-  JobRunner* m_runner = nullptr;
-  std::shared_ptr<generate::ChatSession> m_session;
   ReplyJobFactory m_factory;
-  QString m_answer;  // the answer being streamed
+  int m_answering = 0;  // columns still answering the last message
 };
 
 }  // namespace lowbit::ui

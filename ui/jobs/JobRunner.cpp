@@ -87,4 +87,14 @@ void JobRunner::cancel() {
   if (m_cancel != nullptr) m_cancel->request();
 }
 
+void JobRunner::cancelWithoutSaving() {
+  if (m_cancel != nullptr) m_cancel->request_without_saving();
+}
+
+void JobRunner::setPaused(bool paused) {
+  if (m_cancel != nullptr) m_cancel->set_paused(paused);
+}
+
+bool JobRunner::isPaused() const { return m_cancel != nullptr && m_cancel->is_paused(); }
+
 }  // namespace lowbit::ui

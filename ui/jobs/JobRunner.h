@@ -40,10 +40,16 @@ class JobRunner : public QObject {
   bool start(std::shared_ptr<jobs::Job> job, std::function<void()> onFinished = {});
   // True from start() until the job's final signal (finished, cancelled or failed) has been delivered.
   bool isRunning() const;
+  bool isPaused() const;
   std::shared_ptr<jobs::Job> job() const { return m_job; }
 
  public slots:
+  // Stops the job at its next step boundary, keeping the work done (a trainer saves a checkpoint there).
   void cancel();
+  // Stops it without writing anything new: a trainer keeps only its last periodic checkpoint.
+  void cancelWithoutSaving();
+  // A paused job waits at its next step boundary until unpaused (or cancelled).
+  void setPaused(bool paused);
 
  signals:
   void progressed(const lowbit::jobs::Progress& progress);

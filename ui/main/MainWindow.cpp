@@ -12,11 +12,12 @@
 #include "ui/chat/ChatPanel.h"
 #include "ui/models/ModelsPage.h"
 #include "ui/runs/CorrectPage.h"
-#include "ui/main/UpcomingFeaturePage.h"
+#include "ui/main/TaskLauncherPage.h"
 #include "ui/jobs/JobRunner.h"
+#include "ui/util/ErrorDialog.h"
 #include "ui/runs/RunDashboard.h"
+#include "ui/runs/RunsPage.h"
 #include "ui/wizard/RunWizard.h"
-#include <QMessageBox>
 
 namespace lowbit::ui {
 namespace {
@@ -84,7 +85,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
       m_runsPage = new RunsPage(m_pages);
       page = m_runsPage;
     } else {
-      page = new UpcomingFeaturePage(name, QString::fromLatin1(spec.purpose), QString::fromLatin1(spec.command), m_pages);
+      auto* launcher = new TaskLauncherPage(name, QString::fromLatin1(spec.purpose), QString::fromLatin1(spec.command), m_pages);
+      const RunWizard::Goal goal = name == QLatin1String("Quantize") ? RunWizard::Quantize : RunWizard::FineTune;
+      connect(launcher, &TaskLauncherPage::wizardRequested, this, [this, goal] { showNewRunWizard(goal); });
+      page = launcher;
     }
     page->setObjectName(pageObjectName(name));
     m_pages->addWidget(page);
@@ -101,7 +105,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 void MainWindow::buildMenus() {
   QMenu* fileMenu = menuBar()->addMenu(tr("&File"));
-  QAction* newRun = fileMenu->addAction(tr("&New run…"), this, &MainWindow::showNewRunWizard);
+  QAction* newRun = fileMenu->addAction(tr("&New run…"), this, [this] { showNewRunWizard(); });
   newRun->setObjectName(QStringLiteral("actionNewRun"));
   newRun->setShortcut(QKeySequence::New);
   QAction* quit = fileMenu->addAction(tr("&Quit"), qApp, &QApplication::quit);
@@ -114,21 +118,22 @@ void MainWindow::buildMenus() {
   system->setObjectName(QStringLiteral("actionSystemInformation"));
 }
 
-void MainWindow::showNewRunWizard() {
+void MainWindow::showNewRunWizard(int goal) {
   auto* wizard = new RunWizard(this);
   wizard->setAttribute(Qt::WA_DeleteOnClose);
+  wizard->setGoal(static_cast<RunWizard::Goal>(goal));
   connect(wizard, &QWizard::accepted, this, [this, wizard] {
     if (m_pipelineRunner == nullptr) {
       m_pipelineRunner = new JobRunner(this);
-      connect(m_pipelineRunner, &JobRunner::jobFailed, this, [this](const QString& message) {
-        QMessageBox::warning(this, tr("LowBit Studio"), message);
-      });
+      connect(m_pipelineRunner, &JobRunner::jobFailed, this, [this](const QString& message) { showError(this, message); });
     }
     if (m_pipelineRunner->isRunning()) {
-      QMessageBox::information(this, tr("LowBit Studio"), tr("A run is still going; stop it on the Runs page first."));
+      showError(this, tr("A run is still going; stop it on the Runs page first."));
       return;
     }
-    m_runsPage->dashboard()->attach(m_pipelineRunner);
+    // Remembered first, so that the Runs page lists them (and finds them again after a restart).
+    for (const QString& dir : wizard->runFolders()) RunsPage::remember(dir);
+    m_runsPage->showLive(m_pipelineRunner, wizard->outputFolder());
     m_pipelineRunner->start(wizard->makeJob());
     showPage(static_cast<int>(pageNames().indexOf(QStringLiteral("Runs"))));
   });

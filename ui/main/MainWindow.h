@@ -26,7 +26,8 @@ class MainWindow : public QMainWindow {
   void showPage(int index);
   void showAbout();
   void showSystemInformation();
-  void showNewRunWizard();
+  // Opens the New run wizard with a goal chosen (RunWizard::Goal; the full pipeline by default).
+  void showNewRunWizard(int goal = 3);
 
  signals:
   void pageShown(int index);

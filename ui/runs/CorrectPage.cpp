@@ -1,26 +1,30 @@
 // LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
 #include "core/model/model_summary.h"
 #include "core/train/lrec_job.h"
+#include "core/train/resume_run.h"
+#include "core/train/run_plan.h"
 #include "ui/runs/CorrectPage.h"
 
 #include <QComboBox>
-#include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QMessageBox>
 #include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
 #include "ui/jobs/JobRunner.h"
+#include "ui/util/ErrorDialog.h"
 #include "ui/util/CommandLine.h"
 #include "ui/runs/RunDashboard.h"
+#include "ui/runs/RunsPage.h"
 
 namespace lowbit::ui {
 namespace {
+
+constexpr double kAlphaPerRank = 4.0;  // the paper's LREC ratio: r 32, α 128 (Table 4)
 
 QLineEdit* pathField(QWidget* parent, const QString& objectName, const QString& placeholder) {
   auto* field = new QLineEdit(QSettings().value(QStringLiteral("correct/") + objectName).toString(), parent);
@@ -86,7 +90,7 @@ CorrectPage::CorrectPage(QWidget* parent) : QWidget(parent), m_runner(new JobRun
   connect(m_start, &QPushButton::clicked, this, [this] { start(false); });
   connect(m_dashboard, &RunDashboard::resumeRequested, this, [this] { start(true); });
   connect(m_runner, &JobRunner::jobFailed, this, [this](const QString& message) {
-    QMessageBox::warning(this, tr("LowBit Studio"), message);
+    showError(this, message);
   });
   connect(m_dashboard, &RunDashboard::stateChanged, this,
           [this](RunDashboard::State state) { m_start->setEnabled(state != RunDashboard::State::Running); });
@@ -94,11 +98,12 @@ CorrectPage::CorrectPage(QWidget* parent) : QWidget(parent), m_runner(new JobRun
 }
 
 QString CorrectPage::command() const {
-  return QStringLiteral("lowbit correct %1 --teacher %2 --calib %3 --out %4 --preset %5 --steps %6 --rank %7")
+  return QStringLiteral("lowbit correct %1 --teacher %2 --calib %3 --out %4 --preset %5 --steps %6 --rank %7 --alpha %8")
       .arg(shellArgument(m_student->text()), shellArgument(m_teacher->text()), shellArgument(m_calibration->text()),
            shellArgument(m_runDir->text()), m_preset->currentText())
       .arg(m_steps->value())
-      .arg(m_rank->value());
+      .arg(m_rank->value())
+      .arg(kAlphaPerRank * m_rank->value());
 }
 
 void CorrectPage::start(bool resume) {
@@ -106,7 +111,7 @@ void CorrectPage::start(bool resume) {
   for (QLineEdit* field : {m_student, m_teacher, m_calibration, m_runDir}) {
     stored.setValue(QStringLiteral("correct/") + field->objectName(), field->text());
     if (field->text().trimmed().isEmpty()) {
-      QMessageBox::information(this, tr("LowBit Studio"), tr("Fill in every folder and file first."));
+      showError(this, tr("Fill in every folder and file first."));
       return;
     }
   }
@@ -118,47 +123,22 @@ void CorrectPage::start(bool resume) {
   p.resume = resume;
   train::apply_preset(p, m_preset->currentText().toStdString());
   p.lora.rank = m_rank->value();
-  p.lora.alpha = 4.0 * m_rank->value();
+  p.lora.alpha = kAlphaPerRank * m_rank->value();
   p.schedule.total_steps = m_steps->value();
   p.eval_every = std::max(1, m_steps->value() / 10);
   p.checkpoint_every = p.eval_every;
-  try {
-    p.device = model::resolve_device("auto");
-  } catch (const std::exception&) {
-    p.device = at::kCPU;
+  if (m_runner->isRunning()) return;
+  const QString runDir = m_runDir->text().trimmed();
+  RunsPage::remember(runDir);
+  m_dashboard->attach(m_runner, runDir);
+  if (resume) {
+    m_runner->start(std::make_shared<train::ResumeRunJob>(p.run_dir, "auto"));
+    return;
   }
-  m_dashboard->attach(m_runner);
-  if (!m_runner->start(std::make_shared<train::LrecJob>(p))) return;
-}
-
-RunsPage::RunsPage(QWidget* parent) : QWidget(parent) {
-  auto* layout = new QVBoxLayout(this);
-  auto* row = new QHBoxLayout;
-  m_dir = new QLineEdit(this);
-  m_dir->setObjectName(QStringLiteral("runsDir"));
-  m_dir->setPlaceholderText(tr("a run folder made by Correct or Fine-tune (it holds metrics.jsonl)"));
-  auto* browse = new QPushButton(tr("Open…"), this);
-  browse->setObjectName(QStringLiteral("runsBrowse"));
-  row->addWidget(m_dir, 1);
-  row->addWidget(browse);
-  layout->addLayout(row);
-  m_dashboard = new RunDashboard(this);
-  layout->addWidget(m_dashboard, 1);
-  connect(browse, &QPushButton::clicked, this, [this] {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a run folder"), m_dir->text());
-    if (!dir.isEmpty()) open(dir);
-  });
-  connect(m_dir, &QLineEdit::returnPressed, this, [this] { open(m_dir->text().trimmed()); });
-}
-
-bool RunsPage::open(const QString& dir) {
-  m_dir->setText(dir);
-  QString error;
-  if (!m_dashboard->loadRunDirectory(dir, &error)) {
-    QMessageBox::warning(this, tr("LowBit Studio"), error);
-    return false;
-  }
-  return true;
+  train::RunPlan plan;
+  plan.model_dir = p.teacher_dir;
+  plan.correct = p;
+  m_runner->start(std::make_shared<train::RunPlanJob>(std::move(plan), "auto"));
 }
 
 }  // namespace lowbit::ui

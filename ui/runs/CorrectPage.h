@@ -42,20 +42,4 @@ class CorrectPage : public QWidget {
   RunDashboard* m_dashboard = nullptr;
 };
 
-// The Runs page: open a run folder (LREC or EMEF) and see its curves, also after an app restart.
-class RunsPage : public QWidget {
-  Q_OBJECT
-
- public:
-  explicit RunsPage(QWidget* parent = nullptr);
-  RunDashboard* dashboard() const { return m_dashboard; }
-
- public slots:
-  bool open(const QString& dir);
-
- private:
-  QLineEdit* m_dir = nullptr;
-  RunDashboard* m_dashboard = nullptr;
-};
-
 }  // namespace lowbit::ui

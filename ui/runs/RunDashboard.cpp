@@ -1,6 +1,8 @@
 #include "ui/runs/RunDashboard.h"
 
 #include <QCheckBox>
+#include <QDesktopServices>
+#include <QUrl>
 #include <QFile>
 #include <QHBoxLayout>
 #include <QJsonDocument>
@@ -9,13 +11,17 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QTimer>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <optional>
 
+#include "core/train/run_status.h"
 #include "ui/jobs/JobRunner.h"
 
 namespace lowbit::ui {
@@ -24,6 +30,8 @@ namespace {
 constexpr double kSmoothing = 0.9;  // exponential moving average: smoothed = 0.9 · previous + 0.1 · value
 constexpr int kReplotIntervalMs = 66;  // ~15 Hz
 constexpr int kLogLines = 2000;
+constexpr int kFollowIntervalMs = 500;  // a run in another process writes one metrics line per step
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 struct Curve {
   const char* series;
@@ -96,23 +104,45 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   m_speed->setObjectName(QStringLiteral("runSpeed"));
   m_logScale = new QCheckBox(tr("Log scale"), this);
   m_logScale->setObjectName(QStringLiteral("logScale"));
+  m_pause = new QPushButton(tr("Pause"), this);
+  m_pause->setObjectName(QStringLiteral("pauseRun"));
+  m_pause->setCheckable(true);
+  m_pause->setToolTip(tr("Hold the run after its current step; Continue goes on where it stopped"));
   m_stopAndSave = new QPushButton(tr("Stop && save"), this);
   m_stopAndSave->setObjectName(QStringLiteral("stopAndSave"));
-  m_stopAndSave->setToolTip(tr("Stop after the current step; the last checkpoint stays and the run can be resumed"));
+  m_stopAndSave->setToolTip(tr("Stop after the current step; a checkpoint is saved there and the run can be resumed"));
+  m_cancel = new QPushButton(tr("Cancel"), this);
+  m_cancel->setObjectName(QStringLiteral("cancelRun"));
+  m_cancel->setToolTip(tr("Stop now without saving this step; the last periodic checkpoint stays and can be resumed"));
   m_resume = new QPushButton(tr("Resume"), this);
   m_resume->setObjectName(QStringLiteral("resumeRun"));
   m_resume->setToolTip(tr("Continue from the last checkpoint with the same data order: the curves go on as if never stopped"));
+  m_openFolder = new QPushButton(tr("Open folder"), this);
+  m_openFolder->setObjectName(QStringLiteral("openRunFolder"));
+  m_openFolder->setToolTip(tr("Show the run folder: adapter, checkpoints, metrics.jsonl, config.json"));
   top->addWidget(m_status, 1);
   top->addWidget(m_speed);
   top->addWidget(m_logScale);
+  top->addWidget(m_pause);
   top->addWidget(m_stopAndSave);
+  top->addWidget(m_cancel);
   top->addWidget(m_resume);
+  top->addWidget(m_openFolder);
   layout->addLayout(top);
+  auto* bars = new QHBoxLayout;
   m_progress = new QProgressBar(this);
   m_progress->setObjectName(QStringLiteral("runProgress"));
   m_progress->setRange(0, 1);
   m_progress->setValue(0);
-  layout->addWidget(m_progress);
+  m_memory = new QProgressBar(this);
+  m_memory->setObjectName(QStringLiteral("memoryGauge"));
+  m_memory->setRange(0, 1000);
+  m_memory->setValue(0);
+  m_memory->setMaximumWidth(260);
+  m_memory->setToolTip(tr("Memory this run holds on its device (GPU memory, or RAM for a CPU run) against the device's total"));
+  bars->addWidget(m_progress, 1);
+  bars->addWidget(m_memory);
+  layout->addLayout(bars);
 
   m_lossPlot = makePlot(this, QStringLiteral("lossPlot"), tr("KL, total"));
   m_lossPlot->yAxis2->setLabel(tr("CE"));
@@ -139,42 +169,109 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   });
   m_replotTimer->start();
   connect(m_logScale, &QCheckBox::toggled, this, &RunDashboard::setLogScale);
+  m_followTimer = new QTimer(this);
+  m_followTimer->setInterval(kFollowIntervalMs);
+  connect(m_followTimer, &QTimer::timeout, this, [this] {
+    readNewMetrics();
+    applyRunStatus();
+  });
+  connect(m_pause, &QPushButton::toggled, this, [this](bool paused) {
+    m_pause->setText(paused ? tr("Continue") : tr("Pause"));
+    emit pauseRequested(paused);
+    if (m_state == State::Running || m_state == State::Paused) setState(paused ? State::Paused : State::Running);
+  });
   connect(m_stopAndSave, &QPushButton::clicked, this, &RunDashboard::stopAndSaveRequested);
+  connect(m_cancel, &QPushButton::clicked, this, &RunDashboard::cancelRequested);
   connect(m_resume, &QPushButton::clicked, this, &RunDashboard::resumeRequested);
+  connect(m_openFolder, &QPushButton::clicked, this, [this] {
+    if (m_folderOpener && !m_runDirectory.isEmpty()) m_folderOpener(m_runDirectory);
+  });
+  m_folderOpener = [](const QString& dir) { QDesktopServices::openUrl(QUrl::fromLocalFile(dir)); };
   setState(State::Idle);
 }
 
 void RunDashboard::clear() {
+  m_followTimer->stop();
   m_series.clear();
   m_log->clear();
   m_progress->setRange(0, 1);
   m_progress->setValue(0);
   m_speed->clear();
   m_eta.clear();
+  m_failure.clear();
+  m_metricsOffset = 0;
+  m_lastStep = 0;
+  m_memoryUsed = m_memoryTotal = m_memoryPeak = 0;
+  m_memoryOnGpu = false;
+  updateMemoryGauge();
+  {
+    const QSignalBlocker blocker(m_pause);
+    m_pause->setChecked(false);
+    m_pause->setText(tr("Pause"));
+  }
   m_dirty = true;
 }
 
-void RunDashboard::attach(JobRunner* runner) {
+void RunDashboard::detachRunner() {
+  if (m_runner == nullptr) return;
+  disconnect(m_runner, nullptr, this, nullptr);
+  disconnect(this, nullptr, m_runner, nullptr);
+  m_runner = nullptr;
+}
+
+void RunDashboard::attach(JobRunner* runner, const QString& runDirectory) {
+  detachRunner();
   clear();
+  m_runner = runner;
+  m_runDirectory = runDirectory;
   connect(runner, &JobRunner::metricReported, this, &RunDashboard::addMetric);
   connect(runner, &JobRunner::progressed, this, &RunDashboard::setProgress);
   connect(runner, &JobRunner::lineLogged, this, [this](const jobs::LogLine& line) {
     appendLog(QString::fromStdString(line.text));
   });
+  connect(runner, &JobRunner::artifactProduced, this, [this](const jobs::Artifact& artifact) {
+    if (artifact.kind == "pipeline_step") {
+      // The next step of a pipeline counts its own steps from 1: its curves start afresh (the log goes on).
+      m_series.clear();
+      m_lastStep = 0;
+      m_progress->setRange(0, 1);
+      m_progress->setValue(0);
+      m_dirty = true;
+      appendLog(tr("— %1 —").arg(QString::fromStdString(artifact.path)));
+      return;
+    }
+    appendLog(tr("wrote %1: %2").arg(QString::fromStdString(artifact.kind), QString::fromStdString(artifact.path)));
+  });
   connect(runner, &JobRunner::jobFinished, this, [this] { setState(State::Finished); });
   connect(runner, &JobRunner::jobCancelled, this, [this] { setState(State::Cancelled); });
   connect(runner, &JobRunner::jobFailed, this, [this](const QString& message) {
+    m_failure = message;
     appendLog(tr("failed: %1").arg(message));
     setState(State::Failed);
   });
-  connect(this, &RunDashboard::stopAndSaveRequested, runner, &JobRunner::cancel, Qt::UniqueConnection);
+  connect(this, &RunDashboard::stopAndSaveRequested, runner, &JobRunner::cancel);
+  connect(this, &RunDashboard::cancelRequested, runner, &JobRunner::cancelWithoutSaving);
+  connect(this, &RunDashboard::pauseRequested, runner, &JobRunner::setPaused);
   setState(State::Running);
 }
+
+bool RunDashboard::isFollowing() const { return m_followTimer->isActive(); }
 
 void RunDashboard::addMetric(const jobs::Metric& metric) {
   const QString name = QString::fromStdString(metric.name);
   if (name == QLatin1String("train/tokens_per_s")) {
     m_speed->setText(tr("%1 tokens/s").arg(metric.value, 0, 'f', 0));
+    return;
+  }
+  if (name.startsWith(QLatin1String("vram/")) || name.startsWith(QLatin1String("ram/"))) {
+    m_memoryOnGpu = name.startsWith(QLatin1String("vram/"));
+    if (name.endsWith(QLatin1String("/used_bytes"))) {
+      m_memoryUsed = metric.value;
+      m_memoryPeak = std::max(m_memoryPeak, metric.value);
+    } else if (name.endsWith(QLatin1String("/total_bytes"))) {
+      m_memoryTotal = metric.value;
+    }
+    updateMemoryGauge();
     return;
   }
   Series& series = m_series[name];
@@ -184,6 +281,25 @@ void RunDashboard::addMetric(const jobs::Metric& metric) {
   series.smoothed.push_back(kSmoothing * previous + (1 - kSmoothing) * metric.value);
   m_dirty = true;
 }
+
+void RunDashboard::updateMemoryGauge() {
+  const QString device = m_memoryOnGpu ? tr("GPU memory") : tr("RAM");
+  if (m_memoryUsed <= 0 && m_memoryPeak <= 0) {
+    m_memory->setValue(0);
+    m_memory->setFormat(tr("memory: —"));
+    return;
+  }
+  if (m_memoryTotal > 0) {
+    m_memory->setValue(static_cast<int>(std::lround(1000.0 * std::min(1.0, m_memoryUsed / m_memoryTotal))));
+    m_memory->setFormat(tr("%1 %2 / %3 GiB").arg(device).arg(m_memoryUsed / kGiB, 0, 'f', 2).arg(m_memoryTotal / kGiB, 0, 'f', 1));
+  } else {
+    // A run read from disk knows only its peak (metrics.jsonl's vram_peak).
+    m_memory->setValue(0);
+    m_memory->setFormat(tr("%1 peak %2 GiB").arg(device).arg(m_memoryPeak / kGiB, 0, 'f', 2));
+  }
+}
+
+QString RunDashboard::memoryText() const { return m_memory->text(); }
 
 void RunDashboard::setProgress(const jobs::Progress& progress) {
   if (progress.total > 0) {
@@ -214,9 +330,17 @@ void RunDashboard::setLogScale(bool on) {
 
 void RunDashboard::setState(State state) {
   m_state = state;
-  const bool running = state == State::Running;
-  m_stopAndSave->setEnabled(running);
+  const bool live = m_runner != nullptr && (state == State::Running || state == State::Paused);
+  m_pause->setEnabled(live);
+  m_stopAndSave->setEnabled(live);
+  m_cancel->setEnabled(live);
   m_resume->setEnabled(state == State::Cancelled || state == State::Failed);
+  m_openFolder->setEnabled(!m_runDirectory.isEmpty());
+  if (state != State::Running && state != State::Paused) {
+    const QSignalBlocker blocker(m_pause);
+    m_pause->setChecked(false);
+    m_pause->setText(tr("Pause"));
+  }
   m_status->setText(statusText());
   emit stateChanged(state);
 }
@@ -224,10 +348,15 @@ void RunDashboard::setState(State state) {
 QString RunDashboard::statusText() const {
   switch (m_state) {
     case State::Idle: return tr("No run");
-    case State::Running: return m_eta.isEmpty() ? tr("Running") : tr("Running — %1 left").arg(m_eta);
+    case State::Running:
+      if (isFollowing()) return tr("Running in another process — following its metrics (%1 steps so far)").arg(m_lastStep);
+      return m_eta.isEmpty() ? tr("Running") : tr("Running — %1 left").arg(m_eta);
+    case State::Paused: return tr("Paused — Continue goes on from here");
     case State::Finished: return tr("Finished");
     case State::Cancelled: return tr("Stopped — resume it from its last checkpoint");
-    case State::Failed: return tr("Failed or stopped — resume it from its last checkpoint");
+    case State::Failed:
+      return m_failure.isEmpty() ? tr("Failed or stopped — resume it from its last checkpoint")
+                                 : tr("Failed: %1").arg(m_failure);
   }
   return {};
 }
@@ -278,37 +407,89 @@ void RunDashboard::replotNow() {
 }
 
 bool RunDashboard::loadRunDirectory(const QString& dir, QString* error) {
-  QFile file(dir + QStringLiteral("/metrics.jsonl"));
-  if (!file.open(QIODevice::ReadOnly)) {
+  if (!QFile::exists(dir + QStringLiteral("/metrics.jsonl"))) {
     if (error) *error = tr("%1 has no metrics.jsonl: it is not a LowBit run directory, or the run never started").arg(dir);
     return false;
   }
+  detachRunner();
   clear();
-  int64_t lastStep = 0;
-  while (!file.atEnd()) {
-    const QJsonObject record = QJsonDocument::fromJson(file.readLine()).object();
-    if (record.isEmpty()) continue;  // a line cut short by a crash
+  m_runDirectory = dir;
+  QFile config(dir + QStringLiteral("/config.json"));
+  if (config.open(QIODevice::ReadOnly)) {
+    const auto totalSteps = static_cast<int64_t>(QJsonDocument::fromJson(config.readAll()).object().value(QStringLiteral("steps")).toDouble());
+    if (totalSteps > 0) m_progress->setRange(0, static_cast<int>(totalSteps));
+  }
+  readNewMetrics();
+  applyRunStatus();
+  appendLog(tr("loaded %1 (%2 steps recorded)").arg(dir).arg(m_lastStep));
+  replotNow();
+  return true;
+}
+
+void RunDashboard::readNewMetrics() {
+  QFile file(m_runDirectory + QStringLiteral("/metrics.jsonl"));
+  if (!file.open(QIODevice::ReadOnly) || !file.seek(m_metricsOffset)) return;
+  const QByteArray fresh = file.readAll();
+  const int lastNewline = static_cast<int>(fresh.lastIndexOf('\n'));
+  // A line without its newline is still being written (or was cut short by a crash): read it next time.
+  const QByteArray complete = lastNewline < 0 ? QByteArray() : fresh.left(lastNewline + 1);
+  m_metricsOffset += complete.size();
+  for (const QByteArray& line : complete.split('\n')) {
+    const QJsonObject record = QJsonDocument::fromJson(line).object();
+    if (record.isEmpty()) continue;
     const auto step = static_cast<int64_t>(record.value(QStringLiteral("step")).toDouble());
-    lastStep = std::max(lastStep, step);
+    m_lastStep = std::max(m_lastStep, step);
     for (auto it = record.begin(); it != record.end(); ++it) {
       const QString key = it.key();
-      if (key == QLatin1String("step") || key == QLatin1String("epoch") || key == QLatin1String("vram_peak")) continue;
+      if (key == QLatin1String("vram_peak")) {
+        if (it.value().toDouble() > 0) {
+          m_memoryOnGpu = true;
+          m_memoryPeak = std::max(m_memoryPeak, it.value().toDouble());
+        }
+        continue;
+      }
+      if (key == QLatin1String("step") || key == QLatin1String("epoch")) continue;
       const QString name = key.startsWith(QLatin1String("val_")) ? QStringLiteral("val/") + key.mid(4)
                                                                  : QStringLiteral("train/") + key;
       addMetric({name.toStdString(), step, it.value().toDouble()});
     }
   }
-  QFile config(dir + QStringLiteral("/config.json"));
-  int64_t totalSteps = 0;
-  if (config.open(QIODevice::ReadOnly)) {
-    totalSteps = static_cast<int64_t>(QJsonDocument::fromJson(config.readAll()).object().value(QStringLiteral("steps")).toDouble());
+  if (m_memoryTotal <= 0) updateMemoryGauge();
+  if (m_progress->maximum() > 1) m_progress->setValue(static_cast<int>(std::min<int64_t>(m_lastStep, m_progress->maximum())));
+}
+
+void RunDashboard::applyRunStatus() {
+  const std::filesystem::path dir = m_runDirectory.toStdString();
+  const std::optional<train::RunStatus> status = train::inspect_run_status(dir);
+  const bool adapterSaved = QFile::exists(m_runDirectory + QStringLiteral("/adapter/adapter_model.safetensors"));
+  State state = State::Failed;  // a folder from before run_state.json without a final adapter: stopped or failed
+  if (status) {
+    switch (status->state) {
+      case train::RunState::Running: state = State::Running; break;
+      case train::RunState::Stopped: state = State::Cancelled; break;
+      case train::RunState::Finished: state = State::Finished; break;
+      case train::RunState::Failed: state = State::Failed; break;
+    }
+    m_failure = QString::fromStdString(status->message);
+  } else if (adapterSaved) {
+    state = State::Finished;
   }
-  if (totalSteps > 0) setProgress({"steps", lastStep, totalSteps, -1});
-  const bool finished = QFile::exists(dir + QStringLiteral("/adapter/adapter_model.safetensors"));
-  appendLog(tr("loaded %1 (%2 steps recorded)").arg(dir).arg(lastStep));
-  setState(finished ? State::Finished : State::Failed);
-  replotNow();
-  return true;
+  if (state == State::Running) {
+    if (!m_followTimer->isActive()) {
+      m_followTimer->start();
+      appendLog(tr("this run is going on in process %1; following it").arg(status->pid));
+    }
+  } else if (m_followTimer->isActive()) {
+    m_followTimer->stop();
+    readNewMetrics();
+    appendLog(tr("the run ended: %1").arg(QString::fromLatin1(train::run_state_name(status ? status->state : train::RunState::Failed))));
+  }
+  if (state == State::Failed && !m_failure.isEmpty() && m_state != State::Failed) appendLog(tr("failed: %1").arg(m_failure));
+  if (state != m_state) {
+    setState(state);
+  } else {
+    m_status->setText(statusText());
+  }
 }
 
 }  // namespace lowbit::ui

@@ -4,9 +4,16 @@
 //
 // Plots (QCustomPlot): losses (train KL, CE and total, each raw and as an exponential moving average), validation
 // (CE and PPL), learning rate and gradient norm. Redraws are throttled to ~15 Hz however fast metrics arrive;
-// log-y toggle, zoom/pan with the mouse, outliers above the 99th percentile clipped from the y range. Stop & save
-// ends the job after its current step with a checkpoint there (core/train/trainer.h); Resume asks the owner to
-// continue from it.
+// log-y toggle, zoom/pan with the mouse, outliers above the 99th percentile clipped from the y range; a memory
+// gauge (GPU memory, or RAM for a CPU run) fed by the trainer's "vram/…"/"ram/…" metrics.
+//
+// Controls: Pause / Continue holds the job at its next step; Stop & save ends it after the current step with a
+// checkpoint there (core/train/trainer.h); Cancel ends it without writing a new checkpoint (the last periodic one
+// stays); Resume asks the owner to continue from the last checkpoint; Open folder shows the run folder.
+//
+// A run folder opened from disk shows what its run_state.json says (core/train/run_status.h): finished, stopped,
+// failed with its message, crashed (shown as failed), or still running in another process — then the dashboard
+// follows its metrics.jsonl as it grows until the run ends.
 //
 //   auto* dashboard = new RunDashboard(parent);
 //   dashboard->attach(runner);                 // live
@@ -17,6 +24,8 @@
 #include <QString>
 #include <QVector>
 #include <QWidget>
+
+#include <functional>
 
 #include "core/jobs/job.h"
 
@@ -36,14 +45,15 @@ class RunDashboard : public QWidget {
   Q_OBJECT
 
  public:
-  enum class State { Idle, Running, Finished, Cancelled, Failed };
+  enum class State { Idle, Running, Paused, Finished, Cancelled, Failed };
 
   explicit RunDashboard(QWidget* parent = nullptr);
 
-  // Shows the events of `runner`'s job from now on (clears what was shown).
-  void attach(JobRunner* runner);
-  // Reads <dir>/metrics.jsonl (and config.json for the title). A run directory without a final adapter/ whose
-  // job is not running here is shown as "stopped or failed"; it can be resumed from its last checkpoint.
+  // Shows the events of `runner`'s job from now on (clears what was shown); its controls steer that job.
+  // `runDirectory`: the folder the job writes (for Open folder), when the owner knows it.
+  void attach(JobRunner* runner, const QString& runDirectory = QString());
+  // Reads <dir>/metrics.jsonl, config.json (total steps) and run_state.json (how the run ended, or that it is
+  // still going in another process, which is then followed live).
   bool loadRunDirectory(const QString& dir, QString* error = nullptr);
 
   // Points of one series ("train/kl", "train/kl (smoothed)", "val/ppl", "train/lr", …): for tests and export.
@@ -51,10 +61,17 @@ class RunDashboard : public QWidget {
   int replotCount() const { return m_replots; }
   State state() const { return m_state; }
   QString statusText() const;
+  QString runDirectory() const { return m_runDirectory; }
+  bool isFollowing() const;
+  QString memoryText() const;  // the memory gauge as shown: "GPU memory 5.20 / 8.0 GiB", "RAM 0.31 / 23.4 GiB"
+  // How Open folder shows a folder (the desktop's file manager by default; tests record it instead).
+  void setFolderOpener(std::function<void(const QString&)> opener) { m_folderOpener = std::move(opener); }
 
  signals:
-  void stopAndSaveRequested();   // attached jobs stop after the current step and save a checkpoint there
-  void resumeRequested();        // the owner starts the run again from its last checkpoint
+  void stopAndSaveRequested();     // attached jobs stop after the current step and save a checkpoint there
+  void cancelRequested();          // attached jobs stop without writing a new checkpoint
+  void pauseRequested(bool pause); // attached jobs wait at their next step while paused
+  void resumeRequested();          // the owner starts the run again from its last checkpoint
   void stateChanged(lowbit::ui::RunDashboard::State state);
 
  public slots:
@@ -70,23 +87,43 @@ class RunDashboard : public QWidget {
   };
   void replotNow();
   void clear();
+  void detachRunner();
+  // Appends the complete lines metrics.jsonl gained since the last read (a line still being written waits).
+  void readNewMetrics();
+  // Applies run_state.json: the state, the failure message, whether to keep following.
+  void applyRunStatus();
+  void updateMemoryGauge();
 
   QMap<QString, Series> m_series;
   QCustomPlot* m_lossPlot = nullptr;
   QCustomPlot* m_validationPlot = nullptr;
   QCustomPlot* m_optimizerPlot = nullptr;
   QProgressBar* m_progress = nullptr;
+  QProgressBar* m_memory = nullptr;
   QLabel* m_status = nullptr;
   QLabel* m_speed = nullptr;
   QPlainTextEdit* m_log = nullptr;
   QCheckBox* m_logScale = nullptr;
+  QPushButton* m_pause = nullptr;
   QPushButton* m_stopAndSave = nullptr;
+  QPushButton* m_cancel = nullptr;
   QPushButton* m_resume = nullptr;
+  QPushButton* m_openFolder = nullptr;
   QTimer* m_replotTimer = nullptr;
+  QTimer* m_followTimer = nullptr;
+  JobRunner* m_runner = nullptr;
+  std::function<void(const QString&)> m_folderOpener;
+  QString m_runDirectory;
+  qint64 m_metricsOffset = 0;
+  int64_t m_lastStep = 0;
+  QString m_failure;
   bool m_dirty = false;
   int m_replots = 0;
   State m_state = State::Idle;
   QString m_eta;
+  // The memory gauge: bytes in use / the device's total, and whether the device is a GPU.
+  double m_memoryUsed = 0, m_memoryTotal = 0, m_memoryPeak = 0;
+  bool m_memoryOnGpu = false;
 };
 
 }  // namespace lowbit::ui

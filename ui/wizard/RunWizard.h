@@ -1,8 +1,10 @@
 // The "New run" wizard: model folder (checked as it is typed, problems explained) → goal (quantize; quantize +
 // correct; fine-tune; the paper's full INT2 → LREC → EMEF pipeline) → data (calibration text and/or Alpaca data,
 // with the detected format, the first prompt rendered, token statistics and every bad record) → settings (bits,
-// the paper's preset, steps/epochs, output folder, and the equivalent `lowbit` commands) → summary. Every check
-// that reads a file runs as a core job on a worker thread; accepting the wizard yields one PipelineJob.
+// the paper's preset, steps/epochs, device, output folder; Advanced for every setting; the memory and time each
+// step needs with a fits/tight/exceeds verdict; the equivalent `lowbit` commands) → summary. Every check that
+// reads a file or measures the machine runs as a core job on a worker thread; accepting the wizard yields one
+// train::RunPlanJob.
 #pragma once
 
 #include <QStringList>
@@ -24,17 +26,24 @@ class RunWizard : public QWizard {
 
   explicit RunWizard(QWidget* parent = nullptr);
 
+  void setGoal(Goal goal);  // before the goal page is shown (the full pipeline by default)
   Goal goal() const;
   QStringList commands() const;                    // the same run as `lowbit` command lines
   std::shared_ptr<jobs::Job> makeJob() const;      // the run itself
-  QString outputFolder() const;                    // where the last step writes (for the dashboard)
+  QString outputFolder() const;                    // where the run writes everything
+  QStringList runFolders() const;                  // the LREC/EMEF run folders in it (for the Runs page)
+  QString suggestedOutputFolder() const;           // <app data>/runs/<model>-<date-time>, new for every run
 
  protected:
   // Publishes the choices of earlier pages (model, goal, hidden size) as properties the next page reads.
   void initializePage(int id) override;
 
  private:
+  // Model, data and settings of the last accepted run come back (QSettings "wizard/…").
+  void restoreChoices();
+  void saveChoices();
   std::function<void()> m_publishChoices;
+  QWizardPage* m_goalPage = nullptr;
 };
 
 }  // namespace lowbit::ui

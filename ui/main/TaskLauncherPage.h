@@ -1,0 +1,20 @@
+// A task page whose form is the New run wizard (Quantize, Fine-tune): what the task does, the button that opens
+// the wizard with that goal chosen, and the equivalent `lowbit` command. One way to set up each run: the wizard's
+// pages check the model and the data before anything starts.
+#pragma once
+
+#include <QWidget>
+
+namespace lowbit::ui {
+
+class TaskLauncherPage : public QWidget {
+  Q_OBJECT
+
+ public:
+  TaskLauncherPage(const QString& title, const QString& purpose, const QString& commandLine, QWidget* parent = nullptr);
+
+ signals:
+  void wizardRequested();
+};
+
+}  // namespace lowbit::ui
