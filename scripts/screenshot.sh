@@ -61,32 +61,21 @@ sleep 3  # the system check runs on a worker thread; give it time to fill the pa
 import -window "$(xwininfo -name 'About LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/about-system.png"
 echo "wrote $out_dir/about-system.png"
 
-# File → New run…: the wizard with the model folder typed in and checked.
+# File → New run…: the returning user's model is filled in and checked; Next, Next, Next to the settings page
+# with its presets, memory/time estimate and commands.
 xdotool search --name '^LowBit Studio$' windowfocus --sync key --delay 200 Escape ctrl+n
 xvfb_wait_for_window "New run — LowBit Studio" 30
-sleep 1
+sleep 3
 wizard_window="$(xwininfo -name 'New run — LowBit Studio' | awk '/Window id/ {print $4}')"
-# The returning user's model and data are filled in: Next, Next, Next to the settings page and its estimate.
+import -window "$wizard_window" "$out_dir/wizard.png"
+echo "wrote $out_dir/wizard.png"
 for _ in 1 2 3; do
-  sleep 3
   xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key alt+n
+  sleep 3
 done
-sleep 6
+sleep 4
 import -window "$wizard_window" "$out_dir/wizard-settings.png"
 echo "wrote $out_dir/wizard-settings.png"
-xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key Escape
-sleep 1
-xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+n
-xvfb_wait_for_window "New run — LowBit Studio" 30
-sleep 1
-xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key ctrl+a BackSpace
-# (xdotool drops the first keystroke of a letter it has not typed yet on a fresh Xvfb: type it once and erase it.)
-xdotool search --name '^New run — LowBit Studio$' windowfocus --sync type --delay 60 's'
-xdotool key BackSpace
-xdotool type --delay 60 "$(cd "$model" && pwd -P)"
-sleep 3
-import -window "$(xwininfo -name 'New run — LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/wizard.png"
-echo "wrote $out_dir/wizard.png"
 kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
 
 # A real LREC run on stories260K from the Correct page, and a chat with its result.

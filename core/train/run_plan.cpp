@@ -24,33 +24,65 @@ constexpr double kOpsPerQuantizedProjection = 3;  // unpack, scale, matmul of th
 constexpr double kOpsPerAdapter = 5;              // dropout, A, B, scale, add
 constexpr double kOpsPerGptqColumnBlock = 12;     // one block of 128 columns of the GPTQ update loop
 constexpr int64_t kGptqBlock = 128;
+constexpr double kElementsPerDequantizedWeight = 4;  // read packed, shift and mask, subtract the zero, scale
+// Training costs about three times its counted work: autograd's bookkeeping and allocations, the optimizer and
+// gradient clipping are not counted above. Fitted on LREC (200 steps) and EMEF (3 epochs of 1k Alpaca records)
+// runs of stories260K on a 2-core CPU, where the counted work alone came to about 1/4 and 1/2.7 of the measured
+// times; not yet compared on a GPU.
+constexpr double kTrainingOverhead = 3.0;
 
 double elapsed_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 struct ModelWork {
-  double projection_weights = 0;  // N of the decoder's projections
-  double head_weights = 0;        // lm_head
-  double forward_ops = 0;         // operations of one forward pass
+  double weights = 0;              // N: the decoder's projections and lm_head
+  double forward_ops = 0;          // operations of one forward pass
+  double dequantized = 0;          // weight elements unpacked per forward pass (0 for a dense model)
+  double hidden = 0, intermediate = 0, heads = 0, head_dim = 0, layers = 0, vocabulary = 0;
+  // Activation elements a forward pass touches per token outside the matmuls: norms, rotary, residuals and the
+  // MLP's activation (~20 H + 4 I per layer), the fused attention's softmax over `length` positions (~2 per head
+  // and position), and the logits' log-softmax and loss (~6 V).
+  double elements_per_token(double length) const {
+    return layers * (20 * hidden + 4 * intermediate + 2 * heads * length) + 6 * vocabulary;
+  }
+  // Attention's own products (Q·Kᵀ and the weighted sum of V) per token: 2 · 2 · heads · head_dim · length per layer.
+  double attention_flops_per_token(double length) const { return layers * 4 * heads * head_dim * length; }
 };
 
 ModelWork model_work(const model::LlamaConfig& c, bool quantized, const std::vector<std::string>& adapter_targets,
                      int adapter_stacks) {
   ModelWork work;
   for (const auto& [name, shape] : projection_shapes(c, quantized)) {
-    work.projection_weights += static_cast<double>(shape.in * shape.out);
+    work.weights += static_cast<double>(shape.in * shape.out) * static_cast<double>(c.n_layer);
   }
-  work.projection_weights *= static_cast<double>(c.n_layer);
-  work.head_weights = static_cast<double>(c.vocab_size * c.hidden_size);
+  if (quantized) work.dequantized = kElementsPerDequantizedWeight * work.weights;
+  work.weights += static_cast<double>(c.vocab_size * c.hidden_size);
   const double per_layer = kOpsPerLayerForward + (quantized ? 7 * kOpsPerQuantizedProjection : 7) +
                            kOpsPerAdapter * static_cast<double>(adapter_targets.size() * static_cast<size_t>(adapter_stacks));
   work.forward_ops = per_layer * static_cast<double>(c.n_layer) + 5;
+  work.hidden = static_cast<double>(c.hidden_size);
+  work.intermediate = static_cast<double>(c.intermediate_size);
+  work.heads = static_cast<double>(c.n_head);
+  work.head_dim = static_cast<double>(c.head_dim);
+  work.layers = static_cast<double>(c.n_layer);
+  work.vocabulary = static_cast<double>(c.vocab_size);
   return work;
 }
 
-StepEstimate finish(StepEstimate step, const DeviceSpeed& speed) {
-  step.seconds = (speed.flops_per_s > 0 ? step.flops / speed.flops_per_s : 0) + step.operations * speed.seconds_per_op;
+// Adds the work of `passes` passes (forward = 1, backward = 2, recompute = 1) over `calls` batches of `batch`
+// sequences of `length` tokens: the packed weights are unpacked once per pass and call.
+void add_passes(StepEstimate& step, const ModelWork& m, double calls, double batch, double length, double passes) {
+  const double tokens = calls * batch * length;
+  step.flops += (2.0 * m.weights + m.attention_flops_per_token(length)) * tokens * passes;
+  step.elements += passes * (tokens * m.elements_per_token(length) + calls * m.dequantized);
+  step.operations += passes * calls * m.forward_ops;
+}
+
+StepEstimate finish(StepEstimate step, const DeviceSpeed& speed, double overhead = 1.0) {
+  step.seconds = overhead * ((speed.flops_per_s > 0 ? step.flops / speed.flops_per_s : 0) +
+                             (speed.elements_per_s > 0 ? step.elements / speed.elements_per_s : 0) +
+                             step.operations * speed.seconds_per_op);
   return step;
 }
 
@@ -90,6 +122,21 @@ DeviceSpeed measure_device_speed(at::Device device, at::ScalarType dtype, int64_
   } while (elapsed_since(start) < 0.15 && repeats < 4096);
   sync(c);
   speed.flops_per_s = 2.0 * 512.0 * static_cast<double>(h * h) * static_cast<double>(repeats) / elapsed_since(start);
+  // Elementwise throughput on tensors far larger than the caches (memory-bound, as activations and unpacking are),
+  // in place: on virtual machines fresh 16 MB results measure page faults that swing threefold between runs.
+  at::Tensor big = at::randn({1 << 22}, options);
+  const at::Tensor other = at::randn({1 << 22}, options);
+  big.add_(other, 1e-6);
+  sync(big);
+  repeats = 0;
+  start = std::chrono::steady_clock::now();
+  do {
+    big.add_(other, 1e-6);
+    ++repeats;
+    if (repeats % 8 == 0) sync(big);
+  } while (elapsed_since(start) < 0.1 && repeats < 4096);
+  sync(big);
+  speed.elements_per_s = static_cast<double>(big.numel()) * static_cast<double>(repeats) / elapsed_since(start);
   at::Tensor x = at::randn({64}, options);
   const at::Tensor one = at::ones({64}, options);
   start = std::chrono::steady_clock::now();
@@ -120,9 +167,15 @@ StepEstimate estimate_quantize_step(const model::LlamaConfig& c, const quant::Qu
   const int64_t dense = compute_bytes(c, p.device);
   if (rtn) {
     step.flops = layers * layer_weights * 4;
+    step.elements = layers * layer_weights * 8;
     step.operations = layers * 7 * 10;
   } else {
-    step.flops = layers * (4.0 * layer_weights * tokens + hessians + updates);
+    const double seqlen = static_cast<double>(p.seqlen);
+    const double activation_elements = 20 * static_cast<double>(c.hidden_size) + 4 * static_cast<double>(c.intermediate_size) +
+                                       2 * static_cast<double>(c.n_head) * seqlen;
+    const double attention_flops = 4 * static_cast<double>(c.n_head * c.head_dim) * seqlen;
+    step.flops = layers * (2 * (2.0 * layer_weights + attention_flops) * tokens + hessians + updates);
+    step.elements = layers * (2 * tokens * activation_elements + layer_weights * 8);
     step.operations = layers * (2 * kOpsPerLayerForward * static_cast<double>(p.nsamples) + kOpsPerGptqColumnBlock * blocks);
   }
   // One layer in fp32, its Hessians, the calibration activations in and out, the embeddings.
@@ -140,21 +193,21 @@ StepEstimate estimate_correct_step(const model::LlamaConfig& c, const std::optio
 
   const ModelWork student = model_work(c, quantization.has_value(), p.target_modules, 1);
   const ModelWork teacher = model_work(c, false, {}, 0);
-  const double n_student = student.projection_weights + student.head_weights;
-  const double n_teacher = teacher.projection_weights + teacher.head_weights;
+  const double seqlen = static_cast<double>(p.seqlen);
   const double micro_batches = static_cast<double>(p.schedule.total_steps * p.accumulation);
-  const double trained_tokens = micro_batches * static_cast<double>(p.micro_batch * p.seqlen);
-  const double eval_tokens = static_cast<double>(p.eval_windows * p.seqlen);
   const double evaluations = std::floor(static_cast<double>(p.schedule.total_steps) / static_cast<double>(p.eval_every)) + 1;
+  const double eval_windows = static_cast<double>(p.eval_windows);
   const double passes = p.gradient_checkpointing ? 4.0 : 3.0;  // forward, backward (2×), recompute
   // A cached teacher runs once over every window; an online one (top-k 0) beside every step and evaluation.
-  const double teacher_tokens = p.teacher_top_k > 0 ? static_cast<double>(p.calibration_windows * p.seqlen) + eval_tokens
-                                                    : trained_tokens + eval_tokens * evaluations;
-  step.flops = 2.0 * n_teacher * teacher_tokens +
-               2.0 * passes * n_student * trained_tokens + 2.0 * n_student * eval_tokens * evaluations;
-  step.operations = teacher.forward_ops * static_cast<double>(p.calibration_windows + p.eval_windows) +
-                    student.forward_ops * (passes * micro_batches + static_cast<double>(p.eval_windows) * evaluations);
-  return finish(step, speed);
+  if (p.teacher_top_k > 0) {
+    add_passes(step, teacher, static_cast<double>(p.calibration_windows) + eval_windows, 1, seqlen, 1);
+  } else {
+    add_passes(step, teacher, micro_batches, static_cast<double>(p.micro_batch), seqlen, 1);
+    add_passes(step, teacher, eval_windows * evaluations, 1, seqlen, 1);
+  }
+  add_passes(step, student, micro_batches, static_cast<double>(p.micro_batch), seqlen, passes);
+  add_passes(step, student, eval_windows * evaluations, 1, seqlen, 1);
+  return finish(step, speed, kTrainingOverhead);
 }
 
 StepEstimate estimate_finetune_step(const model::LlamaConfig& c, const std::optional<quant::QuantConfig>& quantization,
@@ -170,12 +223,11 @@ StepEstimate estimate_finetune_step(const model::LlamaConfig& c, const std::opti
   const double micro_batches = steps * static_cast<double>(p.batch / p.micro_batch);
   const double evaluations = std::floor(steps / static_cast<double>(p.eval_every)) + 1;
   const ModelWork work = model_work(c, quantization.has_value(), p.target_modules, 1 + static_cast<int>(p.base_adapters.size()));
-  const double n = work.projection_weights + work.head_weights;
   const double passes = p.gradient_checkpointing ? 4.0 : 3.0;
-  step.flops = 2.0 * passes * n * micro_batches * static_cast<double>(p.micro_batch) * mean_tokens +
-               2.0 * n * evaluated * mean_tokens * evaluations;
-  step.operations = work.forward_ops * (passes * micro_batches + std::ceil(evaluated / static_cast<double>(p.micro_batch)) * evaluations);
-  return finish(step, speed);
+  const double batch = static_cast<double>(p.micro_batch);
+  add_passes(step, work, micro_batches, batch, mean_tokens, passes);
+  add_passes(step, work, std::ceil(evaluated / batch) * evaluations, batch, mean_tokens, 1);
+  return finish(step, speed, kTrainingOverhead);
 }
 
 double RunEstimate::total_seconds() const {

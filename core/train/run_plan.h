@@ -6,17 +6,20 @@
 // the quantized model does not exist yet); for GPTQ one decoder layer in fp32, its Hessians, the calibration
 // activations (inputs and outputs of the layer) and the embeddings.
 //
-// Time = work / measured speed + operations × measured cost of one small operation, where the speed is that of a
-// matrix multiply of the model's hidden size in the run's compute dtype on the device, measured here (a fraction
-// of a second), and the work counts (N: weights of the projections and lm_head, T: tokens):
-//   quantize (GPTQ)  per layer 4·N_layer·T_cal (forward to collect inputs, and again after quantizing)
+// Time = FLOPs / matmul speed + elements / elementwise speed + operations × cost of one small operation, all three
+// speeds measured on the device in the run's compute dtype (a fraction of a second). The elements are the
+// memory-bound work: activations outside the matmuls (norms, rotary, attention softmax, MLP activation, logits)
+// and unpacking the packed weights once per pass. The FLOPs count (N: weights of the projections and lm_head,
+// T: tokens, A = 4·heads·head_dim·length·layers: the attention products per token):
+//   quantize (GPTQ)  per layer 2·(2·N_layer + A_layer)·T_cal (forward to collect inputs, and again after quantizing)
 //                    + 2·T_cal·Σ in² (Hessians) + Σ in²·out (the column updates)
-//   correct (LREC)   teacher cache 2·N·(T_cal + T_eval) once; per trained token 2·N forward + 4·N backward
-//                    (+ 2·N recomputed with gradient checkpointing); evaluations 2·N per held-out token
+//   correct (LREC)   teacher cache (2·N + A)·(T_cal + T_eval) once; per trained token (2·N + A) forward, twice that
+//                    backward (and once more recomputed with gradient checkpointing); evaluations (2·N + A) per token
 //   fine-tune (EMEF) the same per token without the teacher; tokens = mean example length × examples
-// The operation term is what dominates small models (and all CPU runs of them): kernel launches, dequantization,
-// attention, the optimizer. The result is an order of magnitude to plan with, not a promise; the dashboard's
-// ETA, measured on the run itself, replaces it once the run starts.
+// Training steps are then tripled for what is not counted (autograd, allocations, optimizer), a factor fitted on
+// stories260K runs on a CPU. Loading models, reading data and GPTQ's column loop are not counted: GPTQ of
+// stories260K on a CPU took 26 s where this says 2–3 s. The result is an order of magnitude to plan with, not a promise; the dashboard's ETA, measured on the
+// run itself, replaces it once the run starts.
 #pragma once
 
 #include <ATen/Device.h>
@@ -39,6 +42,7 @@ namespace lowbit::train {
 struct DeviceSpeed {
   double flops_per_s = 0;     // of a [512 × H] · [H × H] matmul in the compute dtype
   double seconds_per_op = 0;  // of a small elementwise operation (launch and dispatch cost)
+  double elements_per_s = 0;  // of an elementwise add over 4 M elements (memory-bound work)
 };
 
 // Measures both on `device` (a fraction of a second; synchronises CUDA).
@@ -48,8 +52,9 @@ struct StepEstimate {
   std::string step;             // "quantize (GPTQ 2-bit)", "correct (LREC)", "fine-tune (EMEF)"
   int64_t memory_bytes = 0;
   double flops = 0;
+  double elements = 0;          // memory-bound elementwise work: activations, unpacking packed weights
   double operations = 0;
-  double seconds = 0;           // flops / speed + operations × seconds_per_op
+  double seconds = 0;           // flops / flops_per_s + elements / elements_per_s + operations × seconds_per_op (× 3 for training)
   model::Fit fit = model::Fit::NoGpu;
 };
 

@@ -113,7 +113,7 @@ class TestRunWizard : public QObject {
     QTest::keyClicks(microBatch, "8");
     QVERIFY(next->isEnabled());
     const QStringList advanced = wizard.findChild<QPlainTextEdit*>("wizardCommands")->toPlainText().split('\n');
-    QVERIFY2(advanced[0].contains("--act-order --calib ") && advanced[0].contains(" --nsamples 128 --seqlen 2048 "), qPrintable(advanced[0]));
+    QVERIFY2(advanced[0].contains("--act-order --calib ") && advanced[0].contains(" --nsamples 128 --seqlen 512 "), qPrintable(advanced[0]));
     QVERIFY2(advanced[1].contains("--rank 8 --alpha 32 --seqlen 512 --micro-batch 1"), qPrintable(advanced[1]));
     QVERIFY2(advanced[2].contains("--rank 8 --alpha 16 --lr 0.0003 --cutoff 256 --batch 128 --micro-batch 8"), qPrintable(advanced[2]));
     QTest::mouseClick(next, Qt::LeftButton);

@@ -18,6 +18,7 @@
 
 #include "ui/jobs/JobRunner.h"
 #include "ui/util/ErrorDialog.h"
+#include "ui/util/PathField.h"
 
 namespace lowbit::ui {
 namespace {
@@ -42,10 +43,10 @@ ChatColumn::ChatColumn(int index, QWidget* parent) : QWidget(parent), m_index(in
   m_load->setObjectName(QStringLiteral("chatLoad") + suffix(index));
   m_load->setToolTip(tr("Load this model and its adapters"));
   auto* modelRow = new QHBoxLayout;
-  modelRow->addWidget(m_modelDir, 1);
+  modelRow->addWidget(withBrowseButton(m_modelDir, PathKind::Folder, tr("Choose a model folder")), 1);
   modelRow->addWidget(m_load);
   form->addRow(tr("Model"), modelRow);
-  form->addRow(tr("Adapters"), m_adapters);
+  form->addRow(tr("Adapters"), withBrowseButton(m_adapters, PathKind::AppendFolder, tr("Add an adapter folder to the stack")));
   layout->addLayout(form);
   m_transcript = new QTextBrowser(this);
   m_transcript->setObjectName(QStringLiteral("chatTranscript") + suffix(index));

@@ -17,6 +17,7 @@
 
 #include "ui/jobs/JobRunner.h"
 #include "ui/util/ErrorDialog.h"
+#include "ui/util/PathField.h"
 #include "ui/util/CommandLine.h"
 #include "ui/runs/RunDashboard.h"
 #include "ui/runs/RunsPage.h"
@@ -53,10 +54,10 @@ CorrectPage::CorrectPage(QWidget* parent) : QWidget(parent), m_runner(new JobRun
   m_rank->setObjectName(QStringLiteral("correctRank"));
   m_rank->setRange(1, 1024);
   m_rank->setValue(32);
-  form->addRow(tr("Quantized model"), m_student);
-  form->addRow(tr("Teacher"), m_teacher);
-  form->addRow(tr("Calibration text"), m_calibration);
-  form->addRow(tr("Run folder"), m_runDir);
+  form->addRow(tr("Quantized model"), withBrowseButton(m_student, PathKind::Folder, tr("Choose the quantized model")));
+  form->addRow(tr("Teacher"), withBrowseButton(m_teacher, PathKind::Folder, tr("Choose the full-precision model")));
+  form->addRow(tr("Calibration text"), withBrowseButton(m_calibration, PathKind::File, tr("Choose calibration text")));
+  form->addRow(tr("Run folder"), withBrowseButton(m_runDir, PathKind::Folder, tr("Choose a new folder for the run")));
   auto* settingsRow = new QHBoxLayout;
   settingsRow->addWidget(new QLabel(tr("Preset (paper's Table 4)"), this));
   settingsRow->addWidget(m_preset);

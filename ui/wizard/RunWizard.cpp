@@ -27,6 +27,7 @@
 
 #include "ui/jobs/JobRunner.h"
 #include "ui/util/CommandLine.h"
+#include "ui/util/PathField.h"
 
 namespace lowbit::ui {
 
@@ -69,7 +70,7 @@ class ModelPage : public QWizardPage {
     m_status = new QLabel(tr("Type or paste the model folder."), this);
     m_status->setObjectName(QStringLiteral("wizardModelStatus"));
     m_status->setWordWrap(true);
-    layout->addWidget(m_folder);
+    layout->addWidget(withBrowseButton(m_folder, PathKind::Folder, tr("Choose a model folder")));
     layout->addWidget(m_status);
     registerField(QStringLiteral("model*"), m_folder);
     checkWhileTyping<model::ModelLibraryJob>(
@@ -94,6 +95,7 @@ class ModelPage : public QWizardPage {
           if (!card.problem.empty()) return setProblem(QString::fromStdString(card.problem));
           if (!card.summary.has_tokenizer) return setProblem(tr("%1 has no tokenizer.model; copy the model's tokenizer into it").arg(folder));
           m_hidden = static_cast<int>(card.summary.config.hidden_size);
+          m_context = static_cast<int>(card.summary.config.max_position_embeddings);
           m_quantized = card.summary.quantization != "none";
           m_status->setText(tr("✓ %1, %2 layers, %3 M parameters, %4")
                                 .arg(QString::fromStdString(card.summary.config.architecture))
@@ -106,6 +108,7 @@ class ModelPage : public QWizardPage {
   }
   bool isComplete() const override { return m_valid; }
   int hidden() const { return m_hidden; }
+  int context() const { return m_context; }
   bool quantized() const { return m_quantized; }
 
  private:
@@ -119,6 +122,7 @@ class ModelPage : public QWizardPage {
   bool m_valid = false;
   bool m_quantized = false;
   int m_hidden = 0;
+  int m_context = 0;
 };
 
 class GoalPage : public QWizardPage {
@@ -162,8 +166,10 @@ class DataPage : public QWizardPage {
     m_preview = new QPlainTextEdit(this);
     m_preview->setObjectName(QStringLiteral("wizardPreview"));
     m_preview->setReadOnly(true);
-    form->addRow(tr("Calibration text"), m_calibration);
-    form->addRow(tr("Instructions"), m_alpaca);
+    form->addRow(tr("Calibration text"), withBrowseButton(m_calibration, PathKind::File, tr("Choose calibration text"),
+                                                          tr("Text (*.txt *.jsonl *.json);;All files (*)")));
+    form->addRow(tr("Instructions"), withBrowseButton(m_alpaca, PathKind::File, tr("Choose Alpaca-style instructions"),
+                                                      tr("Alpaca data (*.json *.jsonl);;All files (*)")));
     form->addRow(tr("Preview"), m_preview);
     for (QLineEdit* field : {m_calibration, m_alpaca}) {
       const bool instruction = field == m_alpaca;
@@ -265,7 +271,7 @@ class SettingsPage : public QWizardPage {
     form->addRow(tr("Correction steps"), m_steps);
     form->addRow(tr("Fine-tuning epochs"), m_epochs);
     form->addRow(tr("Device"), m_device);
-    form->addRow(tr("Output folder"), m_output);
+    form->addRow(tr("Output folder"), withBrowseButton(m_output, PathKind::Folder, tr("Choose where the run writes")));
     layout->addLayout(form);
 
     m_advanced = new QCheckBox(tr("Advanced settings"), this);
@@ -364,6 +370,9 @@ class SettingsPage : public QWizardPage {
   }
   void initializePage() override {
     if (m_output->text().trimmed().isEmpty()) m_output->setText(m_wizard->suggestedOutputFolder());
+    // Windows no longer than the model's context (stories260K: 512; LLaMA-7B: 2048).
+    const int context = std::max(16, m_wizard->property("context").toInt());
+    for (QSpinBox* seqlen : {m_quantizeSeqlen, m_lrecSeqlen, m_emefCutoff}) seqlen->setMaximum(context);
     const int goal = wizard()->property("goal").toInt();
     const bool quantizes = goal != RunWizard::FineTune, corrects = goal == RunWizard::QuantizeAndCorrect || goal == RunWizard::FullPipeline;
     const bool finetunes = goal == RunWizard::FineTune || goal == RunWizard::FullPipeline;
@@ -415,8 +424,8 @@ class SettingsPage : public QWizardPage {
                      "bits.").arg(QString::fromStdString(step.step).toHtmlEscaped());
         }
       }
-      m_estimate->setText(text + tr("<br><i>Rough: from the work each step does and a speed test on this machine; the "
-                                    "dashboard's ETA replaces it once the run starts.</i>"));
+      m_estimate->setText(text + tr("<br><i>Rough: the work each step does over a speed test of this machine (loading models and "
+                                    "reading data not counted); the dashboard's ETA replaces it once the run starts.</i>"));
     });
   }
 
@@ -481,6 +490,7 @@ RunWizard::RunWizard(QWidget* parent) : QWizard(parent) {
     setProperty("model", field(QStringLiteral("model")).toString().trimmed());
     setProperty("goal", goalPage->goal());
     setProperty("hidden", modelPage->hidden());
+    setProperty("context", modelPage->context());
   };
   resize(860, 680);
   restoreChoices();
@@ -554,6 +564,7 @@ train::RunPlan planOf(const QWizard& wizard) {
   const int bits = f("bits").toString().toInt();
   const bool advanced = f("advanced").toBool();
   const std::filesystem::path quantized = out / ("int" + std::to_string(bits));
+  const int64_t context = std::max(16, wizard.property("context").toInt());
   train::RunPlan plan;
   plan.model_dir = model;
   if (goal != RunWizard::FineTune) {
@@ -568,6 +579,8 @@ train::RunPlan planOf(const QWizard& wizard) {
     if (advanced) {
       q.nsamples = f("samples").toInt();
       q.seqlen = f("quantizeSeqlen").toInt();
+    } else {
+      q.seqlen = std::min<int64_t>(q.seqlen, context);  // calibration windows no longer than the model's context
     }
     plan.quantize = q;
     plan.trained_quantization = q.config;
@@ -585,6 +598,8 @@ train::RunPlan planOf(const QWizard& wizard) {
       p.lora.alpha = kLrecAlphaPerRank * static_cast<double>(p.lora.rank);
       p.seqlen = f("lrecSeqlen").toInt();
       p.micro_batch = f("lrecMicroBatch").toInt();
+    } else {
+      p.seqlen = std::min<int64_t>(p.seqlen, context);
     }
     plan.correct = p;
   }
@@ -622,7 +637,8 @@ QStringList RunWizard::commands() const {
     QString line = QStringLiteral("lowbit quantize %1 --bits %2 --group-size %3%4 --calib %5")
                        .arg(path(q.model_dir)).arg(q.config.bits).arg(q.config.group_size)
                        .arg(q.config.desc_act ? QStringLiteral(" --act-order") : QString(), path(*q.calibration));
-    if (advanced) line += QStringLiteral(" --nsamples %1 --seqlen %2").arg(q.nsamples).arg(q.seqlen);
+    if (advanced) line += QStringLiteral(" --nsamples %1").arg(q.nsamples);
+    line += QStringLiteral(" --seqlen %1").arg(q.seqlen);  // the CLI's default (2048) may exceed the model's context
     lines << line + deviceFlag + QStringLiteral(" --out ") + path(q.out_dir);
   }
   if (plan.correct) {
@@ -631,10 +647,9 @@ QStringList RunWizard::commands() const {
                        .arg(path(p.student_dir), path(p.teacher_dir), path(p.calibration),
                             presetFor(field(QStringLiteral("bits")).toString().toInt()))
                        .arg(p.schedule.total_steps);
-    if (advanced) {
-      line += QStringLiteral(" --rank %1 --alpha %2 --seqlen %3 --micro-batch %4")
-                  .arg(p.lora.rank).arg(p.lora.alpha).arg(p.seqlen).arg(p.micro_batch);
-    }
+    if (advanced) line += QStringLiteral(" --rank %1 --alpha %2").arg(p.lora.rank).arg(p.lora.alpha);
+    line += QStringLiteral(" --seqlen %1").arg(p.seqlen);
+    if (advanced) line += QStringLiteral(" --micro-batch %1").arg(p.micro_batch);
     lines << line + deviceFlag + QStringLiteral(" --out ") + path(p.run_dir);
   }
   if (plan.finetune) {
