@@ -76,7 +76,7 @@ done
 sleep 4
 import -window "$wizard_window" "$out_dir/wizard-settings.png"
 echo "wrote $out_dir/wizard-settings.png"
-kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
+kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
 
 # A real LREC run on stories260K from the Correct page, and a chat with its result.
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Correct &
@@ -88,7 +88,7 @@ sleep 25  # teacher cache, then some training steps
 import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/lrec-dashboard.png"
 echo "wrote $out_dir/lrec-dashboard.png"
 for _ in $(seq 240); do [ -f "$work/lrec/adapter/adapter_model.safetensors" ] && break; sleep 1; done
-kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
+kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
 
 # The app started again: the Runs page shows the LREC run re-attached from its folder.
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Runs &
@@ -97,7 +97,7 @@ xvfb_wait_for_window "LowBit Studio" 120
 sleep 2
 import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/runs.png"
 echo "wrote $out_dir/runs.png"
-kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
+kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
 
 chat_exchange() {  # $1: the PNG to write
   QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Chat &
@@ -111,7 +111,7 @@ chat_exchange() {  # $1: the PNG to write
   sleep 8
   import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$1"
   echo "wrote $1"
-  kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null || true
+  kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
 }
 # One model (INT2 + LREC), then INT2 beside INT2 + LREC on the same prompt and seed.
 sed -i "s|^adapters=\$|adapters=$work/lrec/adapter|" "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf"

@@ -152,11 +152,14 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   const int device_index = std::max<int>(0, s.device.index());
   // The dashboard's memory gauge: what this process holds now against what the device has.
   const int64_t device_total_bytes = s.device.is_cuda() ? system::vram_total_bytes(device_index) : system::total_ram_bytes();
-  auto report_memory = [&](int64_t step) {
-    const std::string prefix = s.device.is_cuda() ? "vram/" : "ram/";
-    events.metric({prefix + "used_bytes", step,
-                   static_cast<double>(s.device.is_cuda() ? system::reserved_vram_bytes(device_index) : system::current_ram_bytes())});
-    events.metric({prefix + "total_bytes", step, static_cast<double>(device_total_bytes)});
+  // Also kept in metrics.jsonl, so that a run opened after a restart shows it too.
+  auto report_memory = [&](int64_t step, json& record) {
+    const std::string device = s.device.is_cuda() ? "vram" : "ram";
+    const int64_t used = s.device.is_cuda() ? system::reserved_vram_bytes(device_index) : system::current_ram_bytes();
+    events.metric({device + "/used_bytes", step, static_cast<double>(used)});
+    events.metric({device + "/total_bytes", step, static_cast<double>(device_total_bytes)});
+    record[device + "_used"] = used;
+    record[device + "_total"] = device_total_bytes;
   };
   jobs::EtaClock clock;
   double later_steps_seconds = 0, first_step_seconds = 0;
@@ -221,8 +224,8 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     events.metric({"train/grad_norm", done, grad_norm});
     events.metric({"train/tokens_per_s", done, static_cast<double>(tokens) / step_seconds});
     record["vram_peak"] = s.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
+    report_memory(done, record);
     write_metrics(record);
-    report_memory(done);
     events.progress({"steps", done, s.schedule.total_steps,
                      clock.seconds_left(done - result.start_step, s.schedule.total_steps - result.start_step)});
     if (done % s.eval_every == 0 || done == s.schedule.total_steps) run_evaluation(done);

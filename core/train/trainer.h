@@ -11,8 +11,9 @@
 //               [&]() { return std::vector<NamedValue>{{"val_ce", …}, {"val_ppl", …}}; });
 //
 // Run directory (written by the trainer; the caller adds config.json and its own files):
-//   metrics.jsonl   {"step", "epoch", <loss parts>, "total", "lr", "grad_norm", "tokens_per_s", "vram_peak"} per
-//                   optimizer step, {"step", <evaluation values>} per evaluation
+//   metrics.jsonl   {"step", "epoch", <loss parts>, "total", "lr", "grad_norm", "tokens_per_s", "vram_peak",
+//                   "vram_used" + "vram_total" or "ram_used" + "ram_total"} per optimizer step,
+//                   {"step", <evaluation values>} per evaluation
 //   checkpoints/step-NNNNNN/{adapter/, optimizer.pt, trainer_state.json}     adapter/   the final adapter
 #pragma once
 

@@ -180,7 +180,7 @@ TEST_F(Lrec, CorrectionLowersTheHeldOutLossAndWritesARunDirectory) {
     EXPECT_TRUE(fs::exists(p.run_dir / file)) << file;
   }
   const auto& step = lines[1];
-  for (const char* key : {"step", "epoch", "kl", "ce", "total", "lr", "grad_norm", "tokens_per_s", "vram_peak"}) {
+  for (const char* key : {"step", "epoch", "kl", "ce", "total", "lr", "grad_norm", "tokens_per_s", "vram_peak", "ram_used", "ram_total"}) {
     EXPECT_TRUE(step.contains(key)) << key;
   }
 }

@@ -266,7 +266,8 @@ class TestRunDashboard : public QObject {
     metrics.write("{\"step\":0,\"val_ce\":3.0,\"val_kl\":9.0,\"val_ppl\":20.08}\n");
     for (int step = 1; step <= 30; ++step) {
       metrics.write(QStringLiteral("{\"ce\":%1,\"epoch\":0.1,\"grad_norm\":1.0,\"kl\":%2,\"lr\":0.001,\"step\":%3,"
-                                   "\"tokens_per_s\":900.0,\"total\":%4,\"vram_peak\":0}\n")
+                                   "\"tokens_per_s\":900.0,\"total\":%4,\"vram_peak\":0,\"ram_used\":1073741824,"
+                                   "\"ram_total\":8589934592}\n")
                         .arg(3.0 - step * 0.01).arg(9.0 - step * 0.1).arg(step).arg(40.0 - step).toUtf8());
     }
     metrics.write("{\"ce\":2.6,\"kl\":");  // the last line cut short by a crash
@@ -288,6 +289,7 @@ class TestRunDashboard : public QObject {
     QCOMPARE(dashboard.findChild<QProgressBar*>("runProgress")->value(), 30);
     QCOMPARE(dashboard.findChild<QProgressBar*>("runProgress")->maximum(), 100);
     QCOMPARE(dashboard.findChild<QCustomPlot*>("lossPlot")->graphCount(), 6);
+    QCOMPARE(dashboard.memoryText(), QStringLiteral("RAM 1.00 / 8.0 GiB"));  // kept in metrics.jsonl
 
     QVERIFY(!dashboard.loadRunDirectory(dir.filePath("nothing-here"), &error));
     QVERIFY(error.contains("has no metrics.jsonl"));

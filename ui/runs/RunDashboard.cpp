@@ -138,6 +138,7 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   m_memory->setObjectName(QStringLiteral("memoryGauge"));
   m_memory->setRange(0, 1000);
   m_memory->setValue(0);
+  m_memory->setMinimumWidth(200);
   m_memory->setMaximumWidth(260);
   m_memory->setToolTip(tr("Memory this run holds on its device (GPU memory, or RAM for a CPU run) against the device's total"));
   bars->addWidget(m_progress, 1);
@@ -446,6 +447,13 @@ void RunDashboard::readNewMetrics() {
           m_memoryOnGpu = true;
           m_memoryPeak = std::max(m_memoryPeak, it.value().toDouble());
         }
+        continue;
+      }
+      if (key == QLatin1String("vram_used") || key == QLatin1String("ram_used") || key == QLatin1String("vram_total") ||
+          key == QLatin1String("ram_total")) {
+        const QString device = key.startsWith(QLatin1String("vram")) ? QStringLiteral("vram/") : QStringLiteral("ram/");
+        addMetric({(device + (key.endsWith(QLatin1String("_used")) ? QStringLiteral("used_bytes") : QStringLiteral("total_bytes"))).toStdString(),
+                   step, it.value().toDouble()});
         continue;
       }
       if (key == QLatin1String("step") || key == QLatin1String("epoch")) continue;
