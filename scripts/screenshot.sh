@@ -2,7 +2,8 @@
 # Screenshots of LowBit Studio under Xvfb, started the way a user starts it (scripts/run.sh).
 #   scripts/screenshot.sh [OUT_DIR]   # writes into OUT_DIR: main-window.png, about-system.png, wizard.png (model
 #     page), wizard-settings.png (presets, memory/time estimate, commands), lrec-dashboard.png (a real LREC run on
-#     stories260K), runs.png (the Runs page after a restart), chat.png and chat-compare.png (INT2 beside INT2 + LREC)
+#     stories260K), runs.png (the Runs page after a restart), chat.png and chat-compare.png (INT2 beside INT2 + LREC),
+#     first-start.png (what the app says at start on a machine without a usable NVIDIA GPU, if it is one)
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out_dir="${1:-$repo_root/build/screenshots}"
@@ -46,10 +47,24 @@ bits=2
 steps=200
 epochs=3
 CONF
+# At every start the app checks the driver and GPU; on a machine without a usable GPU it says so in a notice,
+# which is photographed the first time and closed (Return) every time.
+dismiss_first_start_notice() {  # $1: where to save a picture of it (optional)
+  if xvfb_wait_for_window "Before you start — LowBit Studio" 15; then
+    sleep 1
+    if [ -n "${1:-}" ]; then
+      import -window "$(xwininfo -name 'Before you start — LowBit Studio' | awk '/Window id/ {print $4}')" "$1"
+      echo "wrote $1"
+    fi
+    xdotool search --name '^Before you start — LowBit Studio$' windowfocus --sync key Return
+    sleep 1
+  fi
+}
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" &
 app_pid=$!
 trap 'kill "$app_pid" 2>/dev/null; kill "$XVFB_PID" 2>/dev/null' EXIT
 xvfb_wait_for_window "LowBit Studio" 600
+dismiss_first_start_notice "$out_dir/first-start.png"
 sleep 1
 import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/main-window.png"
 echo "wrote $out_dir/main-window.png"
@@ -82,6 +97,7 @@ kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Correct &
 app_pid=$!
 xvfb_wait_for_window "LowBit Studio" 120
+dismiss_first_start_notice
 sleep 1
 xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+Return   # Start
 sleep 25  # teacher cache, then some training steps
@@ -94,6 +110,7 @@ kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Runs &
 app_pid=$!
 xvfb_wait_for_window "LowBit Studio" 120
+dismiss_first_start_notice
 sleep 2
 import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/runs.png"
 echo "wrote $out_dir/runs.png"
@@ -103,6 +120,7 @@ chat_exchange() {  # $1: the PNG to write
   QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" --page Chat &
   app_pid=$!
   xvfb_wait_for_window "LowBit Studio" 120
+  dismiss_first_start_notice
   sleep 1
   xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+l
   sleep 5

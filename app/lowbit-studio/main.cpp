@@ -33,5 +33,6 @@ int main(int argc, char** argv) {
     window.showPage(index);
   }
   window.show();
+  window.checkSystemAtStart();
   return QApplication::exec();
 }

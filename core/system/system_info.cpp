@@ -40,8 +40,27 @@ std::vector<std::string> find_system_problems(const SystemInfo& info) {
     } else if (status.kernels_checked && !status.kernels_runnable) {
       problems.push_back("GPU " + std::to_string(status.gpu.index) + ": " + status.kernels_detail);
     }
+    if (status.gpu.total_bytes > 0 && status.gpu.free_bytes < kMinFreeVramBytes) {
+      problems.push_back("GPU " + std::to_string(status.gpu.index) + " (" + status.gpu.name + ") has only " +
+                         format_gib(status.gpu.free_bytes) + " of " + format_gib(status.gpu.total_bytes) +
+                         " free: close programs that use it (games, browsers with hardware acceleration, other "
+                         "AI tools) before quantizing or training");
+    }
   }
   return problems;
+}
+
+std::vector<std::string> first_start_notices(const SystemInfo& info) {
+  std::vector<std::string> notices = find_system_problems(info);
+  if (!info.driver.available) {
+    notices.insert(notices.begin(), "no NVIDIA driver was found (" + info.driver.unavailable_reason +
+                                        "): LowBit runs everything on the CPU, which is fine for small models and "
+                                        "slow for 7B ones; install the NVIDIA driver 580 or newer to use your GPU");
+  } else if (info.gpus.empty()) {
+    notices.insert(notices.begin(), "the NVIDIA driver " + info.driver.driver_version +
+                                        " sees no GPU: LowBit runs everything on the CPU");
+  }
+  return notices;
 }
 
 std::string format_cuda_version(int version) {

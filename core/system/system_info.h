@@ -5,6 +5,7 @@
 //   std::cout << format_system_report(info);
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,12 +35,19 @@ struct SystemInfo {
 
 // Oldest GPU architecture the release build supports (Turing, RTX 20 series).
 inline constexpr int kMinComputeCapability = 75;
+// Below this much free GPU memory not even a 1B model's chat fits (other programs hold the rest).
+inline constexpr uint64_t kMinFreeVramBytes = 1536ull << 20;
 
 SystemInfo collect_system_info(bool check_kernels);
 
 // Actionable problems in `info`: a driver too old for LibTorch's CUDA, a GPU older than sm_75, a GPU this
 // build has no kernels for. collect_system_info() stores them in SystemInfo::warnings.
 std::vector<std::string> find_system_problems(const SystemInfo& info);
+
+// What the app says at its first start (and until dismissed): find_system_problems(), and that there is no NVIDIA
+// driver or GPU at all (then everything runs on the CPU). Works from the driver's facts alone (NVML), before
+// LibTorch creates a CUDA context.
+std::vector<std::string> first_start_notices(const SystemInfo& info);
 
 // "13.0" from 13000.
 std::string format_cuda_version(int version);

@@ -72,6 +72,27 @@ TEST(SystemInfo, WarnsWhenTheBuildHasNoKernelsForTheGpu) {
   EXPECT_EQ(problems[0], "GPU 0: this build has no kernels for sm_86");
 }
 
+TEST(SystemInfo, WarnsWhenOtherProgramsHoldTheGpuMemory) {
+  SystemInfo info = info_with_one_gpu(8, 6, 13000);
+  info.gpus[0].gpu.free_bytes = 1ull << 30;
+  const std::vector<std::string> problems = find_system_problems(info);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("has only 1.0 GiB of 8.0 GiB free"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[0].find("close programs"), std::string::npos) << problems[0];
+}
+
+TEST(SystemInfo, FirstStartSaysWhenEverythingRunsOnTheCpu) {
+  SystemInfo none;
+  none.driver.unavailable_reason = "libnvidia-ml.so.1 not found";
+  const std::vector<std::string> notices = first_start_notices(none);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_NE(notices[0].find("no NVIDIA driver was found (libnvidia-ml.so.1 not found)"), std::string::npos) << notices[0];
+  EXPECT_NE(notices[0].find("runs everything on the CPU"), std::string::npos) << notices[0];
+  EXPECT_NE(notices[0].find("580 or newer"), std::string::npos) << notices[0];
+  EXPECT_TRUE(first_start_notices(info_with_one_gpu(8, 6, 13000)).empty());
+  EXPECT_EQ(first_start_notices(info_with_one_gpu(8, 6, 12040)).size(), 1u);  // the old driver
+}
+
 TEST(SystemInfo, CollectedFactsAreCoherentOnThisMachine) {
   const SystemInfo info = collect_system_info(/*check_kernels=*/false);
   EXPECT_EQ(info.torch_version.rfind("2.11.0", 0), 0u) << "LibTorch " << info.torch_version

@@ -1,4 +1,7 @@
 #include <QAction>
+#include <QCheckBox>
+#include <QLabel>
+#include <QSettings>
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -9,10 +12,12 @@
 #include <QtTest>
 
 #include "ui/about/AboutDialog.h"
+#include "ui/about/FirstStartNotice.h"
 #include "ui/main/MainWindow.h"
 #include "ui/wizard/RunWizard.h"
 
 using lowbit::ui::AboutDialog;
+using lowbit::ui::FirstStartNotice;
 using lowbit::ui::MainWindow;
 using lowbit::ui::RunWizard;
 
@@ -55,6 +60,43 @@ class TestMainWindow : public QObject {
     QTRY_VERIFY((wizard = window.findChild<RunWizard*>(QStringLiteral("runWizard"))) != nullptr);
     QVERIFY(wizard->findChild<QRadioButton*>(QStringLiteral("goalFinetune"))->isChecked());
     wizard->close();
+  }
+
+  void theFirstStartExplainsWhatThisComputerLacksUntilDismissed() {
+    QCoreApplication::setOrganizationName(QStringLiteral("LowBitTests"));
+    QCoreApplication::setApplicationName(QStringLiteral("test_main_window"));
+    QSettings().clear();
+    QStringList notices;
+    {
+      MainWindow window;
+      window.show();
+      QSignalSpy checked(&window, &MainWindow::systemChecked);
+      window.checkSystemAtStart();
+      QTRY_COMPARE_WITH_TIMEOUT(checked.count(), 1, 30000);
+      notices = checked.first().first().toStringList();
+      if (notices.isEmpty()) {
+        QVERIFY(window.findChild<QDialog*>(QStringLiteral("firstStartNotice")) == nullptr);
+        QSKIP("this computer has a usable NVIDIA GPU: nothing to explain");
+      }
+      QDialog* notice = nullptr;
+      QTRY_VERIFY((notice = window.findChild<QDialog*>(QStringLiteral("firstStartNotice"))) != nullptr);
+      QTRY_VERIFY(notice->isVisible());
+      const QString text = notice->findChild<QLabel*>(QStringLiteral("firstStartText"))->text();
+      QVERIFY2(text.contains(notices.first().left(20).toHtmlEscaped().mid(1)), qPrintable(text));
+      QVERIFY2(text.contains("on the CPU"), qPrintable(text));
+      QTest::mouseClick(notice->findChild<QCheckBox*>(QStringLiteral("dontShowAgain")), Qt::LeftButton, {}, QPoint(8, 8));
+      QTest::keyClick(notice, Qt::Key_Return);
+      QTRY_VERIFY(window.findChild<QDialog*>(QStringLiteral("firstStartNotice")) == nullptr);
+    }
+    QVERIFY(!FirstStartNotice::shouldShow(notices));
+    QVERIFY(FirstStartNotice::shouldShow(notices + QStringList{"the driver changed"}));
+    MainWindow again;  // the next start: the same notices stay dismissed
+    again.show();
+    QSignalSpy checked(&again, &MainWindow::systemChecked);
+    again.checkSystemAtStart();
+    QTRY_COMPARE_WITH_TIMEOUT(checked.count(), 1, 30000);
+    QTest::qWait(50);
+    QVERIFY(again.findChild<QDialog*>(QStringLiteral("firstStartNotice")) == nullptr);
   }
 
   void systemInformationShowsTheSameFactsAsTheCli() {

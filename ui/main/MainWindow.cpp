@@ -8,7 +8,9 @@
 #include <QStackedWidget>
 #include <QStatusBar>
 
+#include "core/system/system_info_job.h"
 #include "ui/about/AboutDialog.h"
+#include "ui/about/FirstStartNotice.h"
 #include "ui/chat/ChatPanel.h"
 #include "ui/models/ModelsPage.h"
 #include "ui/runs/CorrectPage.h"
@@ -138,6 +140,21 @@ void MainWindow::showNewRunWizard(int goal) {
     showPage(static_cast<int>(pageNames().indexOf(QStringLiteral("Runs"))));
   });
   wizard->show();
+}
+
+void MainWindow::checkSystemAtStart() {
+  if (m_systemCheck == nullptr) m_systemCheck = new JobRunner(this);
+  auto job = std::make_shared<system::SystemInfoJob>(/*check_kernels=*/false);
+  m_systemCheck->start(job, [this, job] {
+    QStringList notices;
+    for (const std::string& notice : system::first_start_notices(job->result())) notices << QString::fromStdString(notice);
+    if (FirstStartNotice::shouldShow(notices)) {
+      auto* notice = new FirstStartNotice(notices, this);
+      notice->setAttribute(Qt::WA_DeleteOnClose);
+      notice->open();
+    }
+    emit systemChecked(notices);
+  });
 }
 
 void MainWindow::showPage(int index) {

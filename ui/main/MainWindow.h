@@ -28,9 +28,13 @@ class MainWindow : public QMainWindow {
   void showSystemInformation();
   // Opens the New run wizard with a goal chosen (RunWizard::Goal; the full pipeline by default).
   void showNewRunWizard(int goal = 3);
+  // Checks the driver, GPU and free GPU memory (NVML, on a worker; no CUDA context) and explains what is wrong,
+  // unless the user dismissed these same notices before.
+  void checkSystemAtStart();
 
  signals:
   void pageShown(int index);
+  void systemChecked(const QStringList& notices);
 
  private:
   void buildMenus();
@@ -41,6 +45,7 @@ class MainWindow : public QMainWindow {
   AboutDialog* m_aboutDialog = nullptr;
   RunsPage* m_runsPage = nullptr;
   JobRunner* m_pipelineRunner = nullptr;
+  JobRunner* m_systemCheck = nullptr;
 };
 
 }  // namespace lowbit::ui
