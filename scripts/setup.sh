@@ -17,6 +17,7 @@ readonly debian_packages=(
   qt6-base-dev libqt6opengl6-dev libgl-dev libqcustomplot-dev
   libsentencepiece-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   xvfb xauth x11-utils xdotool imagemagick
+  makeself patchelf zstd
   python3-venv
 )
 preset="${LOWBIT_PRESET:-default}"
