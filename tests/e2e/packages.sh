@@ -19,8 +19,9 @@ if [ -z "$deb" ] || [ -z "$run" ]; then
   echo "SKIP: no packages in $packages; build them with scripts/package.sh"; exit 77
 fi
 scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
-xvfb_start || exit 1
+xvfb_start || { rm -rf "$scratch"; exit 1; }
+# After xvfb_start, whose own EXIT trap this one replaces: the unpacked trees are 7 GB.
+trap 'kill "$XVFB_PID" 2>/dev/null; rm -rf "$scratch"' EXIT
 
 check_tree() {  # $1: what, $2: the bin folder; libraries must come from $2/../lib/lowbit (the RUNPATH)
   local what="$1" bin="$2" out rc
