@@ -56,13 +56,15 @@ dismiss_first_start_notice() {  # $1: where to save a picture of it (optional)
       import -window "$(xwininfo -name 'Before you start — LowBit Studio' | awk '/Window id/ {print $4}')" "$1"
       echo "wrote $1"
     fi
-    xdotool search --name '^Before you start — LowBit Studio$' windowfocus --sync key Return
+    # The notice is window-modal and has the focus; Return presses its OK.
+    xdotool windowactivate --sync "$(xwininfo -name 'Before you start — LowBit Studio' | awk '/Window id/ {print $4}')" 2>/dev/null || true
+    xdotool key Return
     sleep 1
   fi
 }
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" &
 app_pid=$!
-trap 'kill "$app_pid" 2>/dev/null; kill "$XVFB_PID" 2>/dev/null' EXIT
+trap 'kill "$app_pid" 2>/dev/null; kill "$XVFB_PID" 2>/dev/null; true' EXIT
 xvfb_wait_for_window "LowBit Studio" 600
 dismiss_first_start_notice "$out_dir/first-start.png"
 sleep 1
@@ -123,7 +125,7 @@ chat_exchange() {  # $1: the PNG to write
   dismiss_first_start_notice
   sleep 1
   xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+l
-  sleep 5
+  sleep 10  # the message box is enabled once a model has loaded
   xdotool search --name '^LowBit Studio$' windowfocus --sync type --delay 30 'Tell me a story about a cat.'
   xdotool key Return
   sleep 8

@@ -53,9 +53,10 @@ std::vector<std::string> find_system_problems(const SystemInfo& info) {
 std::vector<std::string> first_start_notices(const SystemInfo& info) {
   std::vector<std::string> notices = find_system_problems(info);
   if (!info.driver.available) {
-    notices.insert(notices.begin(), "no NVIDIA driver was found (" + info.driver.unavailable_reason +
-                                        "): LowBit runs everything on the CPU, which is fine for small models and "
-                                        "slow for 7B ones; install the NVIDIA driver 580 or newer to use your GPU");
+    // The reason already says what was looked for: "no NVIDIA driver found (libnvidia-ml.so.1 is not installed)".
+    const std::string reason = info.driver.unavailable_reason.empty() ? "no NVIDIA driver was found" : info.driver.unavailable_reason;
+    notices.insert(notices.begin(), reason + ": LowBit runs everything on the CPU, which is fine for small models and "
+                                             "slow for 7B ones; install the NVIDIA driver 580 or newer to use your GPU");
   } else if (info.gpus.empty()) {
     notices.insert(notices.begin(), "the NVIDIA driver " + info.driver.driver_version +
                                         " sees no GPU: LowBit runs everything on the CPU");
