@@ -53,29 +53,29 @@ dismiss_first_start_notice() {  # $1: where to save a picture of it (optional)
   if xvfb_wait_for_window "Before you start — LowBit Studio" 15; then
     sleep 1
     if [ -n "${1:-}" ]; then
-      import -window "$(xwininfo -name 'Before you start — LowBit Studio' | awk '/Window id/ {print $4}')" "$1"
+      import -window "$(xvfb_window_id "Before you start — LowBit Studio")" "$1"
       echo "wrote $1"
     fi
     # The notice is window-modal and has the focus; Return presses its OK.
-    xdotool windowactivate --sync "$(xwininfo -name 'Before you start — LowBit Studio' | awk '/Window id/ {print $4}')" 2>/dev/null || true
+    xdotool windowactivate --sync "$(xvfb_window_id "Before you start — LowBit Studio")" 2>/dev/null || true
     xdotool key Return
     sleep 1
   fi
 }
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" &
 app_pid=$!
-trap 'kill "$app_pid" 2>/dev/null; kill "$XVFB_PID" 2>/dev/null; true' EXIT
+trap 'kill "$app_pid" 2>/dev/null || true; kill "$XVFB_PID" 2>/dev/null || true' EXIT
 xvfb_wait_for_window "LowBit Studio" 600
 dismiss_first_start_notice "$out_dir/first-start.png"
 sleep 1
-import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/main-window.png"
+import -window "$(xvfb_window_id "LowBit Studio")" "$out_dir/main-window.png"
 echo "wrote $out_dir/main-window.png"
 
 # Help → System information, typed as a user would (Alt+H, then S).
 xdotool search --name '^LowBit Studio$' windowfocus --sync key --delay 200 alt+h s
 xvfb_wait_for_window "About LowBit Studio" 30
 sleep 3  # the system check runs on a worker thread; give it time to fill the page
-import -window "$(xwininfo -name 'About LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/about-system.png"
+import -window "$(xvfb_window_id "About LowBit Studio")" "$out_dir/about-system.png"
 echo "wrote $out_dir/about-system.png"
 
 # File → New run…: the returning user's model is filled in and checked; Next, Next, Next to the settings page
@@ -83,7 +83,7 @@ echo "wrote $out_dir/about-system.png"
 xdotool search --name '^LowBit Studio$' windowfocus --sync key --delay 200 Escape ctrl+n
 xvfb_wait_for_window "New run — LowBit Studio" 30
 sleep 3
-wizard_window="$(xwininfo -name 'New run — LowBit Studio' | awk '/Window id/ {print $4}')"
+wizard_window="$(xvfb_window_id "New run — LowBit Studio")"
 import -window "$wizard_window" "$out_dir/wizard.png"
 echo "wrote $out_dir/wizard.png"
 for _ in 1 2 3; do
@@ -103,7 +103,7 @@ dismiss_first_start_notice
 sleep 1
 xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+Return   # Start
 sleep 25  # teacher cache, then some training steps
-import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/lrec-dashboard.png"
+import -window "$(xvfb_window_id "LowBit Studio")" "$out_dir/lrec-dashboard.png"
 echo "wrote $out_dir/lrec-dashboard.png"
 for _ in $(seq 240); do [ -f "$work/lrec/adapter/adapter_model.safetensors" ] && break; sleep 1; done
 kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
@@ -114,7 +114,7 @@ app_pid=$!
 xvfb_wait_for_window "LowBit Studio" 120
 dismiss_first_start_notice
 sleep 2
-import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$out_dir/runs.png"
+import -window "$(xvfb_window_id "LowBit Studio")" "$out_dir/runs.png"
 echo "wrote $out_dir/runs.png"
 kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
 
@@ -126,10 +126,13 @@ chat_exchange() {  # $1: the PNG to write
   sleep 1
   xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+l
   sleep 10  # the message box is enabled once a model has loaded
+  # (xdotool drops the first keystroke of each letter on a fresh Xvfb: type the message once, erase it, type it.)
   xdotool search --name '^LowBit Studio$' windowfocus --sync type --delay 30 'Tell me a story about a cat.'
+  xdotool key ctrl+a BackSpace
+  xdotool type --delay 30 'Tell me a story about a cat.'
   xdotool key Return
   sleep 8
-  import -window "$(xwininfo -name 'LowBit Studio' | awk '/Window id/ {print $4}')" "$1"
+  import -window "$(xvfb_window_id "LowBit Studio")" "$1"
   echo "wrote $1"
   kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
 }

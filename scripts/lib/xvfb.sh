@@ -21,10 +21,12 @@ xvfb_start() {
   rm -f "$display_file"
 }
 
-# Succeeds once a mapped top-level window with exactly this title exists; fails after the timeout (seconds).
+# Succeeds once a visible (mapped) window with exactly this title exists; fails after the timeout (seconds).
+# A window can exist before it is mapped (and Qt keeps hidden windows of the same title), so this waits for a
+# visible one rather than checking once.
 xvfb_wait_for_window() {
   local title="$1" timeout_s="${2:-60}" waited=0
-  until xwininfo -root -tree 2>/dev/null | grep -q "\"$title\""; do
+  until xdotool search --onlyvisible --name "^${title}\$" >/dev/null 2>&1; do
     sleep 0.5
     waited=$((waited + 1))
     if [ "$waited" -gt $((timeout_s * 2)) ]; then
@@ -32,5 +34,9 @@ xvfb_wait_for_window() {
       return 1
     fi
   done
-  xwininfo -name "$title" 2>/dev/null | grep -q "Map State: IsViewable"
+}
+
+# The id of the visible window with exactly this title (for import, xdotool).
+xvfb_window_id() {
+  xdotool search --onlyvisible --name "^$1\$" 2>/dev/null | head -1
 }

@@ -172,6 +172,8 @@ class TestChatPanel : public QObject {
 
     ChatPanel panel;
     panel.show();
+    panel.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&panel));
     QSignalSpy loaded(&panel, &ChatPanel::modelLoaded);
     QSignalSpy answered(&panel, &ChatPanel::answerFinished);
     auto* modelDir = panel.findChild<QLineEdit*>("chatModel");
@@ -180,6 +182,7 @@ class TestChatPanel : public QObject {
     panel.findChild<QLineEdit*>("chatAdapters")->clear();
     QTest::mouseClick(panel.findChild<QPushButton*>("chatLoad"), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
+    QTRY_VERIFY2(panel.findChild<QLineEdit*>("chatInput")->hasFocus(), "after loading, typing goes to the message box");
     QTest::keyClicks(panel.findChild<QLineEdit*>("chatInput"), "Tell me a story.");
     QTest::keyClick(panel.findChild<QLineEdit*>("chatInput"), Qt::Key_Return);
     QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, 60000);

@@ -181,6 +181,7 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
     m_columns.push_back(column);
     connect(column, &ChatColumn::busyChanged, this, &ChatPanel::updateButtons);
     connect(column, &ChatColumn::loaded, this, [this] {
+      updateButtons();  // the message box is enabled now, so that it can take the focus
       m_input->setFocus();
       emit modelLoaded();
     });
