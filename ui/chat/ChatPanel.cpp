@@ -80,10 +80,7 @@ QString ChatColumn::transcript() const { return m_transcript->toPlainText(); }
 
 bool ChatColumn::isAnswering() const { return m_runner->isRunning(); }
 
-void ChatColumn::setBusy(bool busy, bool ready) {
-  m_load->setEnabled(!busy);
-  Q_UNUSED(ready);
-}
+void ChatColumn::setBusy(bool busy) { m_load->setEnabled(!busy); }
 
 void ChatColumn::appendHtml(const QString& html) {
   m_transcript->append(html);
@@ -257,7 +254,7 @@ void ChatPanel::updateButtons() {
   const bool busy = isAnswering();
   bool ready = m_factory != nullptr;
   for (int i = 0; i < columnCount(); ++i) ready = ready || m_columns[i]->isLoaded();
-  for (ChatColumn* column : m_columns) column->setBusy(busy, ready);
+  for (ChatColumn* column : m_columns) column->setBusy(busy);
   m_loadAll->setEnabled(!busy);
   m_send->setEnabled(!busy && ready);
   m_input->setEnabled(ready);

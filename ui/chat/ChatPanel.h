@@ -53,7 +53,7 @@ class ChatColumn : public QWidget {
   // Shows the message and starts `job` streaming the answer into this column.
   bool answer(const QString& message, std::shared_ptr<jobs::Job> job);
   void stop();
-  void setBusy(bool busy, bool ready);
+  void setBusy(bool busy);  // while any column answers, no column loads
 
  signals:
   void loaded();
