@@ -30,6 +30,11 @@ T setting(const json& config, const fs::path& file, const char* key) {
   }
 }
 
+lora::LoraShape lora_shape(const json& c, const fs::path& file) {
+  return {setting<int64_t>(c, file, "lora_rank"), setting<double>(c, file, "lora_alpha"),
+          setting<double>(c, file, "lora_dropout")};
+}
+
 std::shared_ptr<jobs::Job> lrec_job(const json& c, const fs::path& file, const fs::path& run_dir, at::Device device) {
   LrecParams p;
   p.run_dir = run_dir;
@@ -37,8 +42,7 @@ std::shared_ptr<jobs::Job> lrec_job(const json& c, const fs::path& file, const f
   p.student_dir = setting<std::string>(c, file, "student");
   p.teacher_dir = setting<std::string>(c, file, "teacher");
   p.calibration = setting<std::string>(c, file, "calibration");
-  p.lora = {setting<int64_t>(c, file, "lora_rank"), setting<double>(c, file, "lora_alpha"),
-            setting<double>(c, file, "lora_dropout")};
+  p.lora = lora_shape(c, file);
   p.target_modules = setting<std::vector<std::string>>(c, file, "target_modules");
   p.loss.kl = setting<double>(c, file, "kl_weight");
   p.loss.ce = setting<double>(c, file, "ce_weight");
@@ -79,8 +83,7 @@ std::shared_ptr<jobs::Job> emef_job(const json& c, const fs::path& file, const f
   p.examples.cutoff = setting<int64_t>(c, file, "cutoff");
   p.examples.train_on_inputs = setting<bool>(c, file, "train_on_inputs");
   p.examples.add_eos = setting<bool>(c, file, "add_eos");
-  p.lora = {setting<int64_t>(c, file, "lora_rank"), setting<double>(c, file, "lora_alpha"),
-            setting<double>(c, file, "lora_dropout")};
+  p.lora = lora_shape(c, file);
   p.target_modules = setting<std::vector<std::string>>(c, file, "target_modules");
   p.lr = setting<double>(c, file, "lr");
   p.warmup_steps = setting<int64_t>(c, file, "warmup_steps");

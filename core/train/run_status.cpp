@@ -63,6 +63,9 @@ std::optional<RunStatus> read_run_status(const fs::path& run_dir) {
 
 std::optional<RunStatus> inspect_run_status(const fs::path& run_dir) {
   std::optional<RunStatus> status = read_run_status(run_dir);
+  if (!status && fs::exists(run_dir / "adapter" / "adapter_model.safetensors")) {
+    status = RunStatus{RunState::Finished, 0, "", 0, false};  // a run from before run_state.json that finished
+  }
   if (status && status->state == RunState::Running && !system::process_is_alive(status->pid)) {
     status->state = RunState::Failed;
     status->crashed = true;

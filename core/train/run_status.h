@@ -32,6 +32,8 @@ std::optional<RunStatus> read_run_status(const std::filesystem::path& run_dir);
 
 // The status as it stands now: a "running" whose process is gone becomes Failed with a message that says the
 // run ended without a word (crashed, killed or the machine went down) and that it resumes from its checkpoint.
+// A folder without run_state.json (made before it existed) reads as Finished when its final adapter is saved,
+// and as nullopt otherwise: stopped or failed, nobody can tell which.
 std::optional<RunStatus> inspect_run_status(const std::filesystem::path& run_dir);
 
 // Writes Running (this process), runs `body`, then Finished; Stopped when it throws Cancelled, Failed with the

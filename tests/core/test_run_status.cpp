@@ -73,6 +73,16 @@ TEST_F(RunStatusTest, RunningLeftBehindByAGoneProcessReadsAsACrash) {
   EXPECT_EQ(read_run_status(dir)->state, RunState::Running) << "inspecting never rewrites the file";
 }
 
+TEST_F(RunStatusTest, AFolderFromBeforeRunStateIsFinishedOnlyWithItsAdapter) {
+  EXPECT_FALSE(inspect_run_status(dir).has_value()) << "no file, no adapter: stopped or failed, unknown which";
+  fs::create_directories(dir / "adapter");
+  std::ofstream(dir / "adapter" / "adapter_model.safetensors") << "x";
+  const auto status = inspect_run_status(dir);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, RunState::Finished);
+  EXPECT_FALSE(read_run_status(dir).has_value()) << "inspecting never writes the file";
+}
+
 TEST_F(RunStatusTest, AnUnreadableFileIsNoStatusRatherThanAnError) {
   std::ofstream(dir / "run_state.json") << "{\"state\": \"runn";
   EXPECT_FALSE(read_run_status(dir).has_value());

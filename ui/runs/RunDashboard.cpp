@@ -205,12 +205,14 @@ void RunDashboard::clear() {
   m_memoryUsed = m_memoryTotal = m_memoryPeak = 0;
   m_memoryOnGpu = false;
   updateMemoryGauge();
-  {
-    const QSignalBlocker blocker(m_pause);
-    m_pause->setChecked(false);
-    m_pause->setText(tr("Pause"));
-  }
+  releasePauseButton();
   m_dirty = true;
+}
+
+void RunDashboard::releasePauseButton() {
+  const QSignalBlocker blocker(m_pause);  // a run that is not going is not paused: nothing to tell the job
+  m_pause->setChecked(false);
+  m_pause->setText(tr("Pause"));
 }
 
 void RunDashboard::detachRunner() {
@@ -337,11 +339,7 @@ void RunDashboard::setState(State state) {
   m_cancel->setEnabled(live);
   m_resume->setEnabled(state == State::Cancelled || state == State::Failed);
   m_openFolder->setEnabled(!m_runDirectory.isEmpty());
-  if (state != State::Running && state != State::Paused) {
-    const QSignalBlocker blocker(m_pause);
-    m_pause->setChecked(false);
-    m_pause->setText(tr("Pause"));
-  }
+  if (state != State::Running && state != State::Paused) releasePauseButton();
   m_status->setText(statusText());
   emit stateChanged(state);
 }
@@ -469,8 +467,7 @@ void RunDashboard::readNewMetrics() {
 void RunDashboard::applyRunStatus() {
   const std::filesystem::path dir = m_runDirectory.toStdString();
   const std::optional<train::RunStatus> status = train::inspect_run_status(dir);
-  const bool adapterSaved = QFile::exists(m_runDirectory + QStringLiteral("/adapter/adapter_model.safetensors"));
-  State state = State::Failed;  // a folder from before run_state.json without a final adapter: stopped or failed
+  State state = State::Failed;  // no status: stopped or failed, which statusText() says
   if (status) {
     switch (status->state) {
       case train::RunState::Running: state = State::Running; break;
@@ -479,8 +476,6 @@ void RunDashboard::applyRunStatus() {
       case train::RunState::Failed: state = State::Failed; break;
     }
     m_failure = QString::fromStdString(status->message);
-  } else if (adapterSaved) {
-    state = State::Finished;
   }
   if (state == State::Running) {
     if (!m_followTimer->isActive()) {

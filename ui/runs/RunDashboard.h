@@ -88,6 +88,7 @@ class RunDashboard : public QWidget {
   void replotNow();
   void clear();
   void detachRunner();
+  void releasePauseButton();
   // Appends the complete lines metrics.jsonl gained since the last read (a line still being written waits).
   void readNewMetrics();
   // Applies run_state.json: the state, the failure message, whether to keep following.

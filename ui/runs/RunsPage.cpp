@@ -30,10 +30,7 @@ QString describeRun(const QString& dir) {
   if (!QFileInfo(dir).isDir()) return QObject::tr("missing");
   if (!QFileInfo::exists(dir + QStringLiteral("/metrics.jsonl"))) return QObject::tr("not started");
   const auto status = train::inspect_run_status(dir.toStdString());
-  if (!status) {
-    return QFileInfo::exists(dir + QStringLiteral("/adapter/adapter_model.safetensors")) ? QObject::tr("finished")
-                                                                                         : QObject::tr("stopped or failed");
-  }
+  if (!status) return QObject::tr("stopped or failed");
   if (status->crashed) return QObject::tr("crashed");
   return QString::fromLatin1(train::run_state_name(status->state));
 }
