@@ -97,9 +97,12 @@ from transformers import (  # noqa: E402
     LlamaForCausalLM,
     MistralConfig,
     MistralForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
 )
 from transformers.models.llama import modeling_llama  # noqa: E402
 from transformers.models.mistral import modeling_mistral  # noqa: E402
+from transformers.models.qwen2 import modeling_qwen2  # noqa: E402
 from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS  # noqa: E402
 
 transformers.logging.set_verbosity_error()
@@ -156,11 +159,19 @@ RANDOM_CONFIGS = [
     ("llama_gqa_bf16", "llama",
      dict(num_attention_heads=8, num_key_value_heads=2, tie_word_embeddings=False, rope_theta=10000.0),
      {"dtype": torch.bfloat16}),
+    # Qwen2: q/k/v projections with biases (reinit_ gives them non-zero values), rope_theta 1e6 as released.
+    ("qwen2_gqa_tied", "qwen2",
+     dict(num_attention_heads=8, num_key_value_heads=2, tie_word_embeddings=True, rope_theta=1000000.0,
+          use_sliding_window=False), {}),
+    ("qwen2_mha_untied", "qwen2",
+     dict(num_attention_heads=4, num_key_value_heads=4, tie_word_embeddings=False, rope_theta=10000.0,
+          use_sliding_window=False), {}),
 ]
 
 ARCH = {
     "llama": (LlamaConfig, LlamaForCausalLM),
     "mistral": (MistralConfig, MistralForCausalLM),
+    "qwen2": (Qwen2Config, Qwen2ForCausalLM),
 }
 
 
@@ -182,6 +193,7 @@ def full_fp64():
     for mod, norm_cls, rope_cls in (
         (modeling_llama, modeling_llama.LlamaRMSNorm, modeling_llama.LlamaRotaryEmbedding),
         (modeling_mistral, modeling_mistral.MistralRMSNorm, modeling_mistral.MistralRotaryEmbedding),
+        (modeling_qwen2, modeling_qwen2.Qwen2RMSNorm, modeling_qwen2.Qwen2RotaryEmbedding),
     ):
         orig_norm = norm_cls.forward
         orig_rope = rope_cls.forward

@@ -11,11 +11,11 @@ cd "$repo_root"
 
 # Pinned to the GPU machine's PyTorch so both machines build the same code against the same LibTorch.
 readonly torch_version="2.11.0"
-readonly oracle_packages=(numpy safetensors sentencepiece "transformers>=4.45,<5" "peft>=0.13")
+readonly oracle_packages=(numpy safetensors sentencepiece "transformers>=4.45,<5" "peft>=0.13" gguf tokenizers jinja2)
 readonly debian_packages=(
   build-essential cmake ninja-build pkg-config
   qt6-base-dev libqt6opengl6-dev libgl-dev libqcustomplot-dev
-  libsentencepiece-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+  libsentencepiece-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   xvfb xauth x11-utils xdotool imagemagick
   makeself patchelf zstd
   python3-venv
@@ -59,7 +59,7 @@ install_python_env() {
   else
     log "torch $have: present"
   fi
-  if ! "$(venv_python)" -c 'import numpy, safetensors, sentencepiece, transformers, peft' 2>/dev/null; then
+  if ! "$(venv_python)" -c 'import numpy, safetensors, sentencepiece, transformers, peft, gguf, tokenizers, jinja2' 2>/dev/null; then
     log "installing test oracles: ${oracle_packages[*]}"
     "$(venv_python)" -m pip install -q --progress-bar off "${oracle_packages[@]}" "torch==$torch_version"
   else

@@ -27,17 +27,23 @@ class Linear {
 
 class DenseLinear : public Linear {
  public:
-  // weight: [out_features, in_features], as torch.nn.Linear stores it.
-  explicit DenseLinear(at::Tensor weight) : weight_(std::move(weight)) {}
-  at::Tensor forward(const at::Tensor& x) const override { return at::linear(x, weight_); }
+  // weight: [out_features, in_features], as torch.nn.Linear stores it; bias: [out_features] or undefined.
+  explicit DenseLinear(at::Tensor weight, at::Tensor bias = {}) : weight_(std::move(weight)), bias_(std::move(bias)) {}
+  at::Tensor forward(const at::Tensor& x) const override {
+    return bias_.defined() ? at::linear(x, weight_, bias_) : at::linear(x, weight_);
+  }
   int64_t in_features() const override { return weight_.size(1); }
   int64_t out_features() const override { return weight_.size(0); }
-  int64_t weight_bytes() const override { return static_cast<int64_t>(weight_.nbytes()); }
+  int64_t weight_bytes() const override {
+    return static_cast<int64_t>(weight_.nbytes() + (bias_.defined() ? bias_.nbytes() : 0));
+  }
   std::string describe() const override { return "dense " + std::string(c10::toString(weight_.scalar_type())); }
   const at::Tensor& weight() const { return weight_; }
+  const at::Tensor& bias() const { return bias_; }
 
  private:
   at::Tensor weight_;
+  at::Tensor bias_;
 };
 
 }  // namespace lowbit::model

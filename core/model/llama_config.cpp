@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/model/architecture.h"
 #include "core/util/errors.h"
 
 namespace lowbit::model {
@@ -100,35 +101,26 @@ std::vector<int64_t> parse_token_ids(const json& value, const std::string& sourc
 
 }  // namespace
 
-const std::vector<std::string>& supported_architectures() {
-  static const std::vector<std::string> names = {"LlamaForCausalLM", "MistralForCausalLM"};
-  return names;
-}
-
 LlamaConfig parse_llama_config(const json& config, const std::string& source) {
   if (!config.is_object()) throw InputError(source, "must hold a JSON object", kReexportRemedy);
   LlamaConfig c;
+  const Architecture* arch = nullptr;
   const auto architectures = config.find("architectures");
   if (architectures != config.end() && architectures->is_array() && !architectures->empty() &&
       (*architectures)[0].is_string()) {
     c.architecture = (*architectures)[0].get<std::string>();
+    arch = find_architecture(c.architecture);
   } else {
-    const std::string model_type = optional_field<std::string>(config, "model_type", "", source);
-    if (model_type == "llama") c.architecture = "LlamaForCausalLM";
-    if (model_type == "mistral") c.architecture = "MistralForCausalLM";
+    c.architecture = optional_field<std::string>(config, "model_type", "", source);
+    arch = find_architecture_by_model_type(c.architecture);
   }
-  bool supported = false;
-  std::string list;
-  for (const std::string& name : supported_architectures()) {
-    supported = supported || name == c.architecture;
-    list += (list.empty() ? "" : ", ") + name;
-  }
-  if (!supported) {
+  if (arch == nullptr) {
     throw InputError(source,
                      "architecture '" + (c.architecture.empty() ? std::string("(none given)") : c.architecture) +
                          "' is not supported",
-                     "LowBit runs LLaMA-family models: " + list);
+                     "LowBit runs LLaMA-family models: " + supported_architecture_list());
   }
+  c.architecture = arch->hf_name;
   c.vocab_size = required<int64_t>(config, "vocab_size", source);
   c.hidden_size = required<int64_t>(config, "hidden_size", source);
   c.intermediate_size = required<int64_t>(config, "intermediate_size", source);
@@ -166,14 +158,20 @@ LlamaConfig parse_llama_config(const json& config, const std::string& source) {
   if (activation != "silu") {
     throw InputError(source, "hidden_act '" + activation + "' is not supported", "LLaMA-family models use 'silu'");
   }
-  if (optional_field<bool>(config, "attention_bias", false, source) ||
-      optional_field<bool>(config, "mlp_bias", false, source)) {
+  if (arch->refuses_bias_flags && (optional_field<bool>(config, "attention_bias", false, source) ||
+                                    optional_field<bool>(config, "mlp_bias", false, source))) {
     throw InputError(source, "attention_bias/mlp_bias are true; biased projections are not supported",
-                     "LowBit runs LLaMA and Mistral models, which have no projection biases");
+                     "LowBit runs LLaMA and Mistral models without projection biases, and Qwen2 with its q/k/v biases");
   }
-  if (c.architecture == "MistralForCausalLM") {
-    const auto window = config.find("sliding_window");
-    if (window != config.end() && window->is_number_integer()) c.sliding_window = window->get<int64_t>();
+  const auto window = config.find("sliding_window");
+  const bool has_window = window != config.end() && window->is_number_integer();
+  if (arch->sliding_window == SlidingWindowRule::FromConfig && has_window) {
+    c.sliding_window = window->get<int64_t>();
+  } else if (arch->sliding_window == SlidingWindowRule::RefusedWhenUsed &&
+             optional_field<bool>(config, "use_sliding_window", false, source)) {
+    throw InputError(source, "use_sliding_window is true; sliding-window attention is not supported yet for " +
+                                 std::string(arch->family),
+                     "released Qwen2/Qwen2.5 models keep it false; set it to false only if the model was trained so");
   }
   if (const auto bos = config.find("bos_token_id"); bos != config.end() && bos->is_number_integer()) {
     c.bos_token_id = bos->get<int64_t>();
@@ -212,7 +210,9 @@ LlamaConfig load_llama_config(const std::filesystem::path& model_dir) {
 int64_t parameter_count(const LlamaConfig& c) {
   const int64_t attention = c.hidden_size * c.n_head * c.head_dim * 2 + c.hidden_size * c.n_head_kv * c.head_dim * 2;
   const int64_t mlp = 3 * c.hidden_size * c.intermediate_size;
-  const int64_t per_layer = attention + mlp + 2 * c.hidden_size;
+  const Architecture* arch = find_architecture(c.architecture);
+  const int64_t biases = arch != nullptr && arch->qkv_bias ? (c.n_head + 2 * c.n_head_kv) * c.head_dim : 0;
+  const int64_t per_layer = attention + mlp + 2 * c.hidden_size + biases;
   const int64_t embeddings = c.vocab_size * c.hidden_size * (c.tie_word_embeddings ? 1 : 2);
   return c.n_layer * per_layer + embeddings + c.hidden_size;
 }

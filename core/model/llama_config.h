@@ -1,6 +1,6 @@
 // The hyper-parameters of a LLaMA-family model, read from a Hugging Face folder's config.json (and
-// generation_config.json for the end-of-sequence ids). LlamaForCausalLM and MistralForCausalLM are accepted;
-// anything else is refused with the list of what is supported.
+// generation_config.json for the end-of-sequence ids). The architectures of core/model/architecture.h are
+// accepted (LLaMA, Mistral, Qwen2); anything else is refused with the list of what is supported.
 //
 //   LlamaConfig config = load_llama_config("/models/llama-7b");   // throws InputError naming file and field
 #pragma once
@@ -26,7 +26,7 @@ struct RopeScaling {
 };
 
 struct LlamaConfig {
-  std::string architecture;   // "LlamaForCausalLM" or "MistralForCausalLM"
+  std::string architecture;   // an hf_name of supported_architectures(): "LlamaForCausalLM", ...
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
   int64_t intermediate_size = 0;
@@ -40,13 +40,10 @@ struct LlamaConfig {
   double rms_norm_eps = 1e-6;
   bool tie_word_embeddings = false;
   std::string torch_dtype = "float32";      // as stored: "float32", "float16", "bfloat16"
-  std::optional<int64_t> sliding_window;    // Mistral: attend to at most this many previous positions
+  std::optional<int64_t> sliding_window;    // attend to at most this many previous positions (Mistral)
   int64_t bos_token_id = 1;
   std::vector<int64_t> eos_token_ids = {2};
 };
-
-// Architectures load_llama_config() accepts, for error messages and `lowbit info`.
-const std::vector<std::string>& supported_architectures();
 
 LlamaConfig load_llama_config(const std::filesystem::path& model_dir);
 

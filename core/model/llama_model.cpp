@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/model/gradient_checkpoint.h"
-#include "core/model/llama_tensor_names.h"
+#include "core/model/architecture.h"
 #include "core/model/safetensors.h"
 #include "core/quant/quant_linear.h"
 #include "core/util/errors.h"
@@ -93,9 +93,15 @@ std::unique_ptr<Linear> load_projection(const SafetensorsCheckpoint& checkpoint,
                                         at::ScalarType dtype, const std::string& source) {
   const std::string weight_name = hf_tensor_name(spec, layer_index);
   const std::vector<int64_t> shape = expected_shape(spec.tensor, c);  // [N, K]
+  at::Tensor bias;  // required where the architecture has one, never read where it has none
+  if (const auto bias_tensor = projection_bias(c, spec.tensor)) {
+    bias = checked_tensor(checkpoint, hf_tensor_name(*find_tensor_spec(c, *bias_tensor), layer_index),
+                          expected_shape(*bias_tensor, c), source, c);
+  }
   if (!q) {
     return std::make_unique<DenseLinear>(
-        checked_tensor(checkpoint, weight_name, shape, source, c).to(options.device, dtype));
+        checked_tensor(checkpoint, weight_name, shape, source, c).to(options.device, dtype),
+        bias.defined() ? bias.to(options.device, dtype) : bias);
   }
   const std::string prefix = weight_name.substr(0, weight_name.size() - std::string("weight").size());
   const int64_t n_out = shape[0], k_in = shape[1];
@@ -114,8 +120,10 @@ std::unique_ptr<Linear> load_projection(const SafetensorsCheckpoint& checkpoint,
                                  " but the layer has " + std::to_string(groups) + " groups",
                      "the checkpoint is damaged or its group_size does not match quantize_config.json");
   }
-  at::Tensor bias;
-  if (checkpoint.contains(prefix + "bias")) bias = checked_tensor(checkpoint, prefix + "bias", {n_out}, source, c);
+  // GPTQ files of bias-free architectures may carry an all-zero `bias` (TheBloke era); QuantLinear drops it.
+  if (!bias.defined() && checkpoint.contains(prefix + "bias")) {
+    bias = checked_tensor(checkpoint, prefix + "bias", {n_out}, source, c);
+  }
   return std::make_unique<quant::QuantLinear>(tensors, bits, q->zero_offset(), bias, options.device);
 }
 

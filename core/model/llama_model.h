@@ -16,7 +16,7 @@
 
 #include "core/model/linear.h"
 #include "core/model/llama_config.h"
-#include "core/model/llama_tensor_names.h"
+#include "core/model/architecture.h"
 #include "core/quant/quant_config.h"
 
 namespace lowbit::model {

@@ -10,7 +10,7 @@
 #include "core/data/calibration.h"
 #include "core/jobs/eta.h"
 #include "core/model/llama_model.h"
-#include "core/model/llama_tensor_names.h"
+#include "core/model/architecture.h"
 #include "core/model/safetensors.h"
 #include "core/quant/gptq.h"
 #include "core/quant/gptq_pack.h"
@@ -89,6 +89,14 @@ std::string projection_prefix(const model::LlamaConfig& config, LlamaTensor tens
   return name.substr(0, name.size() - std::string(".weight").size());
 }
 
+// The projection's bias where the architecture has one (Qwen2's q/k/v), else an undefined tensor.
+at::Tensor projection_bias_tensor(const model::SafetensorsCheckpoint& checkpoint, const model::LlamaConfig& config,
+                                  LlamaTensor tensor, int64_t layer) {
+  const auto bias = model::projection_bias(config, tensor);
+  if (!bias) return {};
+  return checkpoint.tensor(model::hf_tensor_name(*model::find_tensor_spec(config, *bias), layer));
+}
+
 // Runs the layer over all calibration samples, a few at a time, and returns the outputs.
 at::Tensor run_layer(const model::LlamaConfig& config, const model::LlamaLayer& layer, const at::Tensor& h,
                      const model::RopeTables& rope, const jobs::CancelToken& cancel) {
@@ -148,7 +156,6 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
   if (read_quant_config(params_.model_dir.string())) {
     throw InputError(params_.model_dir.string(), "is already quantized", "quantize the full-precision model");
   }
-  const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(params_.model_dir, mc);
   const model::SafetensorsCheckpoint checkpoint = model::SafetensorsCheckpoint::open_folder(params_.model_dir);
   const at::Device device = params_.device;
   const at::ScalarType dtype = model::default_compute_dtype(mc, device);
@@ -171,6 +178,7 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
                                std::to_string(mc.max_position_embeddings),
                        "use --seqlen " + std::to_string(mc.max_position_embeddings) + " or less");
     }
+    const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(params_.model_dir, mc);
     const data::TextCorpus corpus = data::load_text_corpus(*params_.calibration);
     const at::Tensor windows = data::calibration_windows(corpus, tokenizer, params_.nsamples, params_.seqlen, params_.seed);
     events.log({jobs::LogLevel::Info, "calibration: " + std::to_string(params_.nsamples) + " windows of " +
@@ -203,8 +211,10 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
       for (const auto& group : true_sequential_groups()) {
         for (const ProjectionSlot& slot : group) {
           const std::string name = projection_prefix(mc, slot.tensor, layer_index) + ".weight";
+          const at::Tensor bias = projection_bias_tensor(checkpoint, mc, slot.tensor, layer_index);
           layer.*slot.member = std::make_unique<model::DenseLinear>(
-              pad_projection(checkpoint.tensor(name), slot.tensor, intermediate).to(device, dtype));
+              pad_projection(checkpoint.tensor(name), slot.tensor, intermediate).to(device, dtype),
+              bias.defined() ? bias.to(device, dtype) : bias);
         }
       }
     }
@@ -264,8 +274,11 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
           quantized_bytes += static_cast<int64_t>(tensor.nbytes());
         }
         quantized_weights += weight.numel();
+        const at::Tensor bias = projection_bias_tensor(checkpoint, mc, slot.tensor, layer_index);
+        if (bias.defined()) output.emplace_back(prefix + ".bias", bias.to(at::kHalf).contiguous());
         // Later steps of this layer, and the next layer, see the quantized projection.
-        layer.*slot.member = std::make_unique<model::DenseLinear>(dequantized.to(dtype));
+        layer.*slot.member = std::make_unique<model::DenseLinear>(dequantized.to(dtype),
+                                                                  bias.defined() ? bias.to(device, dtype) : bias);
       }
     }
     if (h.defined()) h = run_layer(mc, layer, h, rope, cancel);
@@ -279,6 +292,7 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
     events.progress({"layers", layer_index + 1, mc.n_layer, clock.seconds_left(layer_index + 1, mc.n_layer)});
   }
   for (const auto& spec : table) {
+    // Per-layer tensors (biases included) were written with their layer.
     if (spec.per_layer || (spec.tensor == LlamaTensor::Output && mc.tie_word_embeddings)) continue;
     const std::string name = model::hf_tensor_name(spec, 0);
     output.emplace_back(name, checkpoint.tensor(name).to(at::kHalf).contiguous());

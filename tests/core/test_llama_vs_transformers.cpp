@@ -1,7 +1,7 @@
-// The LLaMA forward equals transformers' LlamaForCausalLM / MistralForCausalLM on random tiny configurations
-// (GQA, MHA, tied and untied embeddings, llama3 and linear rope scaling, explicit head_dim, Mistral with and
-// without a sliding window shorter than the input, sharded and F16/BF16 checkpoints); with and without the KV
-// cache.
+// The LLaMA forward equals transformers' LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM (q/k/v biases)
+// on random tiny configurations (GQA, MHA, tied and untied embeddings, llama3 and linear rope scaling, explicit
+// head_dim, Mistral with and without a sliding window shorter than the input, sharded and F16/BF16 checkpoints);
+// with and without the KV cache.
 #include <gtest/gtest.h>
 
 #include <c10/core/InferenceMode.h>
@@ -64,7 +64,7 @@ TEST_P(LlamaVsTransformers, KvCacheGivesTheSameLogitsAsOnePass) {
 INSTANTIATE_TEST_SUITE_P(RandomConfigs, LlamaVsTransformers,
                          ::testing::Values("llama_gqa_untied", "llama_mha_tied", "llama3_rope", "llama_linear_rope",
                                            "llama_head_dim", "mistral_gqa", "mistral_sliding_window", "llama_sharded", "llama_gqa_f16",
-                                           "llama_gqa_bf16"));
+                                           "llama_gqa_bf16", "qwen2_gqa_tied", "qwen2_mha_untied"));
 
 TEST(RopeFrequencies, Llama3ScalingChangesOnlyLongWavelengths) {
   LlamaConfig config;

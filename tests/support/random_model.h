@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/model/llama_config.h"
-#include "core/model/llama_tensor_names.h"
+#include "core/model/architecture.h"
 #include "core/model/safetensors.h"
 
 namespace lowbit::testing {
@@ -33,7 +33,8 @@ inline void write_random_llama(const std::filesystem::path& folder, uint64_t see
   for (const model::LlamaTensorSpec& spec : model::llama_tensor_names(config.architecture)) {
     if (spec.tensor == model::LlamaTensor::Output && config.tie_word_embeddings) continue;
     const std::vector<int64_t> shape = model::expected_shape(spec.tensor, config);
-    const bool is_norm = shape.size() == 1;
+    const bool is_norm = spec.tensor == model::LlamaTensor::AttnNorm || spec.tensor == model::LlamaTensor::FfnNorm ||
+                         spec.tensor == model::LlamaTensor::OutputNorm;
     for (int64_t layer = 0; layer < (spec.per_layer ? config.n_layer : 1); ++layer) {
       const at::Tensor t = is_norm ? 1 + 0.1 * at::randn(shape) : 0.25 * at::randn(shape);
       tensors.emplace_back(model::hf_tensor_name(spec, layer), t);
