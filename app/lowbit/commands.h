@@ -21,5 +21,6 @@ int run_quantize(const std::vector<std::string>& args);
 int run_correct(const std::vector<std::string>& args);
 int run_finetune(const std::vector<std::string>& args);
 int run_resume(const std::vector<std::string>& args);
+int run_import(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

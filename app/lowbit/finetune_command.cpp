@@ -37,7 +37,8 @@ int run_finetune(const std::vector<std::string>& arguments) {
        {"--targets", true}, {"--lr", true}, {"--warmup", true}, {"--schedule", true}, {"--epochs", true},
        {"--steps", true}, {"--batch", true}, {"--micro-batch", true}, {"--weight-decay", true},
        {"--max-grad-norm", true}, {"--eval-every", true}, {"--checkpoint-every", true},
-       {"--no-gradient-checkpointing", false}, {"--seed", true}, {"--device", true}, {"--estimate", false}});
+       {"--no-gradient-checkpointing", false}, {"--seed", true}, {"--device", true}, {"--estimate", false},
+       {"--template", true}});
   train::EmefParams p;
   p.model_dir = args.positional(0, "MODEL (a quantized or full-precision model folder)");
   args.finish(1);
@@ -47,6 +48,7 @@ int run_finetune(const std::vector<std::string>& arguments) {
   p.columns.output = args.value("--output-field").value_or(p.columns.output);
   p.examples.cutoff = args.integer("--cutoff", p.examples.cutoff, 8, 1 << 20);
   p.examples.train_on_inputs = args.flag("--train-on-inputs");
+  p.prompt_template = data::parse_prompt_template(args.choice("--template", "alpaca", {"alpaca", "model"}));
   p.validation = args.number("--val", p.validation, 0.0001, 1e9);
   p.eval_examples = args.integer("--eval-examples", p.eval_examples, 1, 1 << 24);
   p.lora.rank = args.integer("--rank", p.lora.rank, 1, 4096);

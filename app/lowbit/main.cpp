@@ -46,7 +46,7 @@ const std::vector<Command>& commands() {
       {"info", "lowbit info MODEL", "show a model's architecture, size, dtype, quantization and memory needs",
        nullptr, lowbit::cli::run_info},
       {"generate", "lowbit generate MODEL --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P "
-                   "--repetition-penalty R --seed S --greedy --no-bos --template none|alpaca --device cpu|cuda|auto "
+                   "--repetition-penalty R --seed S --greedy --no-bos --template none|alpaca|model --device cpu|cuda|auto "
                    "--dtype float32|float16|bfloat16 --adapters DIR (repeatable, stacked in order)]",
        "continue a prompt with a model", nullptr, lowbit::cli::run_generate},
       {"eval", "lowbit eval MODEL --text FILE [--protocol gptq|int21] [--seqlen N] [--stride N (int21)] "
@@ -67,19 +67,25 @@ const std::vector<Command>& commands() {
        "repair quantization error with low-rank adapters distilled from the full model (LREC)", nullptr,
        lowbit::cli::run_correct},
       {"finetune", "lowbit finetune MODEL --data FILE --out RUN_DIR [--adapters LREC_DIR ... --cutoff N "
-                   "--train-on-inputs --val N|F --instruction-field F --input-field F --output-field F --rank R "
+                   "--train-on-inputs --template alpaca|model --val N|F --instruction-field F --input-field F --output-field F --rank R "
                    "--alpha A --dropout P --targets q_proj,v_proj --lr LR --warmup N --schedule linear|cosine|constant "
                    "--epochs E --steps N --batch N --micro-batch N --weight-decay W --eval-every N --eval-examples N "
                    "--checkpoint-every N --no-gradient-checkpointing --seed S --device D --resume --estimate]",
        "instruction-tune a quantized model with LoRA on Alpaca-style data (EMEF)", nullptr, lowbit::cli::run_finetune},
       {"resume", "lowbit resume RUN_DIR [--device cpu|cuda|auto]",
        "continue a stopped or crashed correct/finetune run from its last checkpoint", nullptr, lowbit::cli::run_resume},
-      {"chat", "lowbit chat MODEL [--adapters DIR ... --template alpaca|none --max-new-tokens N --temperature T "
-               "--top-k K --top-p P --repetition-penalty R --greedy --seed S --no-history --device D --dtype T]",
-       "chat with a model in the terminal (Alpaca template by default)", nullptr, lowbit::cli::run_chat},
+      {"chat", "lowbit chat MODEL [--adapters DIR ... --template model|alpaca|none --system TEXT --max-new-tokens N "
+               "--temperature T --top-k K --top-p P --repetition-penalty R --greedy --seed S --no-history --device D "
+               "--dtype T]",
+       "chat with a model in the terminal (in its own chat template when it has one, else Alpaca)", nullptr,
+       lowbit::cli::run_chat},
+      {"import", "lowbit import FILE.gguf --out DIR [--dtype f16|f32 (for quantized GGUF tensors; default f16)]",
+       "turn a GGUF file (Ollama, LM Studio, llama.cpp) into a Hugging Face model folder", nullptr,
+       lowbit::cli::run_import},
       {"bench", "lowbit bench generate MODEL [--prompt-tokens N --new-tokens N --repeats N --device D --dtype T "
-                "--reference-python PYTHON]",
-       "measure speed beside reference implementations (generate; kernels later)", nullptr, lowbit::cli::run_bench},
+                "--reference-python PYTHON] | lowbit bench tokenizer MODEL_OR_TOKENIZER_FILE --text FILE "
+                "[--reference-python PYTHON]",
+       "measure speed beside reference implementations (generate, tokenizer)", nullptr, lowbit::cli::run_bench},
   };
   return table;
 }

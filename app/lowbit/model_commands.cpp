@@ -1,6 +1,9 @@
 // lowbit info / generate / chat / eval / bench generate.
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <sstream>
 
@@ -88,7 +91,9 @@ int run_info(const std::vector<std::string>& arguments) {
               static_cast<long long>(s.tensor_count));
   std::printf("Size on disk:   %s of safetensors\n", model::format_bytes(s.weight_file_bytes).c_str());
   std::printf("Quantization:   %s\n", s.quantization.c_str());
-  std::printf("Tokenizer:      %s\n", s.has_tokenizer ? "tokenizer.model (sentencepiece)" : "missing tokenizer.model");
+  std::printf("Tokenizer:      %s\n", s.tokenizer.empty() ? "missing (neither tokenizer.json nor tokenizer.model)"
+                                                           : s.tokenizer.c_str());
+  std::printf("Chat template:  %s\n", s.chat_template.c_str());
   const int64_t context = c.max_position_embeddings;
   std::printf("Memory needed:  %s for fp16 weights + %s KV cache at %lld tokens (GPU); %s for fp32 weights (CPU)\n",
               model::format_bytes(s.weights_fp16_bytes).c_str(),
@@ -106,18 +111,25 @@ int run_generate(const std::vector<std::string>& arguments) {
   const std::string folder = args.positional(0, "MODEL (a model folder)");
   args.finish(1);
   generate::GenerateParams params;
-  const data::PromptTemplate prompt_template = data::parse_prompt_template(args.choice("--template", "none", {"none", "alpaca"}));
-  params.prompt = data::render_prompt(prompt_template, args.required("--prompt"));
-  if (prompt_template == data::PromptTemplate::Alpaca) params.stop_strings = {"### Instruction:", "### Response:"};
+  // --template model renders the prompt as one user turn in the model's chat template (and stops at its
+  // end-of-turn token); alpaca wraps it in Alpaca's; none (the default) continues the text as it is.
+  const data::PromptTemplate prompt_template =
+      data::parse_prompt_template(args.choice("--template", "none", {"none", "alpaca", "model"}));
+  const data::PromptFormat format = data::PromptFormat::for_model(folder, prompt_template, nullptr);
+  params.prompt = format.conversation_prompt({}, args.required("--prompt"));
+  params.stop_strings = format.stop_strings();
   params.max_new_tokens = args.integer("--max-new-tokens", 256, 0, 1 << 20);
-  params.add_bos = !args.flag("--no-bos");
+  params.add_bos = format.add_special_tokens() && !args.flag("--no-bos");
   params.sampling.greedy = args.flag("--greedy");
   params.sampling.temperature = args.number("--temperature", params.sampling.temperature, 1e-4, 100);
   params.sampling.top_k = args.integer("--top-k", params.sampling.top_k, 0, 1 << 24);
   params.sampling.top_p = args.number("--top-p", params.sampling.top_p, 1e-6, 1);
   params.sampling.repetition_penalty = args.number("--repetition-penalty", 1.0, 1e-3, 100);
   if (const auto seed = args.optional_integer("--seed", 0, INT64_MAX)) params.seed = static_cast<uint64_t>(*seed);
-  const LoadedModel loaded = load_model(folder, args);
+  LoadedModel loaded = load_model(folder, args);
+  auto tokenizer = std::make_shared<tokenizer::Tokenizer>(*loaded.tokenizer);
+  format.add_stop_tokens(*tokenizer);
+  loaded.tokenizer = tokenizer;
 
   CliEvents events;
   generate::GenerateJob job(loaded.model, loaded.tokenizer, params);
@@ -148,11 +160,15 @@ int run_chat(const std::vector<std::string>& arguments) {
   const ArgParser args("chat", arguments,
                        with_load_options({{"--max-new-tokens", true}, {"--temperature", true}, {"--top-k", true},
                                           {"--top-p", true}, {"--repetition-penalty", true}, {"--seed", true},
-                                          {"--greedy", false}, {"--template", true}, {"--no-history", false}}));
+                                          {"--greedy", false}, {"--template", true}, {"--no-history", false},
+                                          {"--system", true}}));
   const std::string folder = args.positional(0, "MODEL (a model folder)");
   args.finish(1);
   generate::ChatSettings settings;
-  settings.prompt_template = data::parse_prompt_template(args.choice("--template", "alpaca", {"alpaca", "none"}));
+  if (const auto name = args.value("--template")) {
+    settings.prompt_template = data::parse_prompt_template(args.choice("--template", "model", {"model", "alpaca", "none"}));
+  }
+  settings.system_prompt = args.value("--system").value_or("");
   settings.max_new_tokens = args.integer("--max-new-tokens", 256, 1, 1 << 20);
   settings.sampling.greedy = args.flag("--greedy");
   settings.sampling.temperature = args.number("--temperature", settings.sampling.temperature, 1e-4, 100);
@@ -165,10 +181,10 @@ int run_chat(const std::vector<std::string>& arguments) {
   generate::ChatSession chat(loaded.model, loaded.tokenizer, settings);
 
   const bool interactive = isatty(fileno(stdin)) != 0;
-  std::fprintf(stderr, "Chatting with %s (%s, %s template). Type a message and press Enter; /reset forgets the "
+  if (!chat.format_notice().empty()) std::fprintf(stderr, "Note: %s\n", chat.format_notice().c_str());
+  std::fprintf(stderr, "Chatting with %s (%s; template: %s). Type a message and press Enter; /reset forgets the "
                        "conversation, /quit or Ctrl-D leaves, Ctrl-C stops an answer.\n",
-               folder.c_str(), device_label(*loaded.model).c_str(),
-               settings.prompt_template == data::PromptTemplate::Alpaca ? "Alpaca" : "no");
+               folder.c_str(), device_label(*loaded.model).c_str(), chat.format().describe().c_str());
   CliEvents events;
   class TokensOnly : public jobs::IgnoreEvents {
    public:
@@ -238,10 +254,77 @@ int run_eval(const std::vector<std::string>& arguments) {
   return jobs::kExitOk;
 }
 
-int run_bench(const std::vector<std::string>& arguments) {
-  if (arguments.empty() || (arguments[0] != "generate" && arguments[0] != "kernels")) {
-    throw UsageError("lowbit bench: say what to measure: 'lowbit bench generate MODEL' ('kernels' comes later)");
+// Runs `command` and returns the last JSON object line it prints (the reference scripts print one).
+nlohmann::json run_reference(const std::string& command, const std::string& what) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw ResourceError("could not start " + command);
+  std::string output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  std::string last_object;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.front() == '{') last_object = line;
   }
+  const nlohmann::json result = nlohmann::json::parse(last_object, nullptr, false);
+  if (status != 0 || !result.is_object()) throw ResourceError(what + " failed (" + command + "): " + output);
+  return result;
+}
+
+// Encoding speed of LowBit's tokenizer beside the Python `tokenizers` library on the same lines of a text file.
+int run_bench_tokenizer(const std::vector<std::string>& arguments) {
+  const ArgParser args("bench tokenizer", arguments,
+                       {{"--text", true}, {"--reference-python", true}, {"--reference-script", true}});
+  const std::filesystem::path source = args.positional(0, "MODEL_OR_TOKENIZER (a model folder or tokenizer.json)");
+  args.finish(1);
+  const std::filesystem::path text_path = args.required("--text");
+  const std::optional<tokenizer::TokenizerFile> found =
+      std::filesystem::is_directory(source) ? tokenizer::find_tokenizer_file(source)
+                                            : std::optional<tokenizer::TokenizerFile>({tokenizer::TokenizerKind::HuggingFaceJson, source});
+  if (!found) throw InputError(source.string(), "has no tokenizer.json or tokenizer.model", "give a model folder");
+  const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load_file(found->path);
+  std::ifstream in(text_path, std::ios::binary);
+  if (!in) throw InputError(text_path.string(), "cannot be opened", "check the path");
+  // The reference script splits the same way: every non-empty line, CR stripped, one encode call each.
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+  }
+  int64_t tokens = 0;
+  const auto started = std::chrono::steady_clock::now();
+  for (const std::string& line : lines) tokens += static_cast<int64_t>(tokenizer.encode(line, false).size());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("tokenizer benchmark: %s on %s (%zu lines), one thread\n", found->path.string().c_str(),
+              text_path.string().c_str(), lines.size());
+  std::printf("%-28s %12s %10s %14s\n", "implementation", "tokens", "seconds", "tokens/s");
+  std::printf("%-28s %12lld %10.3f %14.0f\n", "lowbit", static_cast<long long>(tokens), seconds, tokens / seconds);
+  const auto python = args.value("--reference-python");
+  if (!python) {
+    std::printf("(add --reference-python .venv/bin/python to measure the Python tokenizers library beside it)\n");
+    return jobs::kExitOk;
+  }
+  const std::string script = args.value("--reference-script").value_or(LOWBIT_SOURCE_DIR "/scripts/bench_tokenizer_hf.py");
+  const nlohmann::json reference = run_reference("'" + *python + "' '" + script + "' --tokenizer '" +
+                                                     found->path.string() + "' --text '" + text_path.string() + "'",
+                                                 "the tokenizers reference");
+  const double reference_rate = reference.value("tokens_per_s", 0.0);
+  std::printf("%-28s %12lld %10.3f %14.0f\n", "tokenizers (Python library)", reference.value("tokens", 0LL),
+              reference.value("seconds", 0.0), reference_rate);
+  std::printf("%-28s %12s %10s %13.2fx\n", "lowbit / tokenizers", "", "", tokens / seconds / reference_rate);
+  if (reference.value("tokens", 0LL) != tokens) {
+    std::printf("note: the token counts differ (%lld vs %lld)\n", static_cast<long long>(tokens), reference.value("tokens", 0LL));
+  }
+  return jobs::kExitOk;
+}
+
+int run_bench(const std::vector<std::string>& arguments) {
+  if (arguments.empty() || (arguments[0] != "generate" && arguments[0] != "kernels" && arguments[0] != "tokenizer")) {
+    throw UsageError("lowbit bench: say what to measure: 'lowbit bench generate MODEL' or 'lowbit bench tokenizer "
+                     "MODEL --text FILE' ('kernels' comes later)");
+  }
+  if (arguments[0] == "tokenizer") return run_bench_tokenizer({arguments.begin() + 1, arguments.end()});
   if (arguments[0] == "kernels") {
     std::fprintf(stderr, "lowbit bench kernels: not implemented yet (planned with the quantized kernels). "
                          "Nothing was done.\n");
@@ -278,22 +361,9 @@ int run_bench(const std::vector<std::string>& arguments) {
                               std::to_string(prompt_tokens) + " --new-tokens " + std::to_string(new_tokens) +
                               " --repeats " + std::to_string(repeats) + " --device " +
                               (loaded.model->device().is_cpu() ? "cpu" : "cuda") + " --dtype " + dtype;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw ResourceError("could not start " + *python);
-  std::string output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  const int status = pclose(pipe);
-  const size_t brace = output.rfind('{');
-  if (status != 0 || brace == std::string::npos) {
-    throw ResourceError("the transformers reference failed (" + command + "): " + output);
-  }
-  auto number_after = [&](const std::string& key) {
-    const size_t at = output.find("\"" + key + "\": ", brace);
-    return at == std::string::npos ? 0.0 : std::stod(output.substr(at + key.size() + 4));
-  };
-  const double reference_prefill = number_after("prefill_tokens_per_s");
-  const double reference_decode = number_after("decode_tokens_per_s");
+  const nlohmann::json reference = run_reference(command, "the transformers reference");
+  const double reference_prefill = reference.value("prefill_tokens_per_s", 0.0);
+  const double reference_decode = reference.value("decode_tokens_per_s", 0.0);
   std::printf("%-28s %16.1f %16.1f\n", "transformers (same loop)", reference_prefill, reference_decode);
   std::printf("%-28s %15.2fx %15.2fx\n", "lowbit / transformers", ours.prefill_tokens_per_s() / reference_prefill,
               ours.decode_tokens_per_s() / reference_decode);

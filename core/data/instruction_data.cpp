@@ -80,11 +80,12 @@ void add_record(InstructionDataset& dataset, int64_t index, const json& value, c
 // encode() of at most `max_bytes` of `text`, cut at a character boundary: a record of megabytes costs no more
 // than one that just passes the cutoff (a token never spans more than a few dozen bytes, so the kept tokens
 // are the same).
-std::vector<int64_t> encode_capped(const tokenizer::Tokenizer& tokenizer, const std::string& text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return tokenizer.encode(text, true);
+std::vector<int64_t> encode_capped(const tokenizer::Tokenizer& tokenizer, const std::string& text, size_t max_bytes,
+                                   bool add_special_tokens) {
+  if (text.size() <= max_bytes) return tokenizer.encode(text, add_special_tokens);
   size_t cut = max_bytes;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return tokenizer.encode(text.substr(0, cut), true);
+  return tokenizer.encode(text.substr(0, cut), add_special_tokens);
 }
 
 }  // namespace
@@ -169,36 +170,32 @@ InstructionDataset load_instruction_data(const fs::path& path, const Instruction
   return dataset;
 }
 
-PromptTemplate parse_prompt_template(const std::string& name) {
-  if (name == "alpaca") return PromptTemplate::Alpaca;
-  if (name == "none") return PromptTemplate::None;
-  throw InputError("", "unknown template '" + name + "'", "use alpaca or none");
-}
-
 std::string render_prompt(PromptTemplate prompt_template, const std::string& instruction, const std::string& input) {
+  if (prompt_template == PromptTemplate::Model) throw InternalError("render_prompt: the model's template goes through PromptFormat");
   if (prompt_template == PromptTemplate::None) return input.empty() ? instruction : instruction + "\n" + input;
   if (input.empty()) return replace_all(kPromptWithoutInput, "{instruction}", instruction);
   return replace_all(replace_all(kPromptWithInput, "{instruction}", instruction), "{input}", input);
 }
 
 TokenizedExample tokenize_example(const tokenizer::Tokenizer& tokenizer, const InstructionRecord& record,
-                                  const ExampleOptions& options) {
+                                  const ExampleOptions& options, const PromptFormat& format) {
   const size_t max_bytes = static_cast<size_t>(options.cutoff) * 64;
-  const std::string prompt = render_prompt(PromptTemplate::Alpaca, record.instruction, record.input);
+  const auto [prompt, reply] = format.instruction_example(record.instruction, record.input, record.output);
+  const bool special = format.add_special_tokens();
   TokenizedExample example;
-  example.input_ids = encode_capped(tokenizer, prompt + record.output, max_bytes);
+  example.input_ids = encode_capped(tokenizer, prompt + reply, max_bytes, special);
   if (static_cast<int64_t>(example.input_ids.size()) > options.cutoff) {
     example.input_ids.resize(static_cast<size_t>(options.cutoff));
     example.truncated = true;
   }
   const int64_t eos = tokenizer.eos_ids().front();
-  if (options.add_eos && example.input_ids.back() != eos &&
+  if (options.add_eos && format.kind() != PromptTemplate::Model && example.input_ids.back() != eos &&
       static_cast<int64_t>(example.input_ids.size()) < options.cutoff) {
     example.input_ids.push_back(eos);
   }
   example.labels = example.input_ids;
   if (!options.train_on_inputs) {
-    const size_t prompt_tokens = std::min(encode_capped(tokenizer, prompt, max_bytes).size(), example.labels.size());
+    const size_t prompt_tokens = std::min(encode_capped(tokenizer, prompt, max_bytes, special).size(), example.labels.size());
     std::fill(example.labels.begin(), example.labels.begin() + static_cast<std::ptrdiff_t>(prompt_tokens), -100);
   }
   return example;

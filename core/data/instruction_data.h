@@ -11,7 +11,7 @@
 //                   context. Write a response that appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
 //   without input: "Below is an instruction that describes a task. Write a response that appropriately completes
 //                   the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n"
-// Example: ids = [BOS] + encode(prompt + output), cut to `cutoff` tokens, EOS appended when it fits; labels = ids
+// Example (Alpaca): ids = [BOS] + encode(prompt + output), cut to `cutoff` tokens, EOS appended when it fits; labels = ids
 // with the prompt's tokens set to −100 (ignored by the loss) unless training on inputs.
 #pragma once
 
@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data/prompt_format.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace lowbit::data {
@@ -52,10 +53,8 @@ struct InstructionDataset {
 // Throws InputError when the file cannot be read as JSON/JSONL at all or holds no usable record.
 InstructionDataset load_instruction_data(const std::filesystem::path& path, const InstructionColumns& columns = {});
 
-enum class PromptTemplate { Alpaca, None };
-PromptTemplate parse_prompt_template(const std::string& name);  // "alpaca" | "none"
-
-// The prompt for an instruction (and optional input) that the response follows.
+// The Alpaca (or raw, for None) prompt for an instruction and optional input that the response follows; the
+// model's own chat template is rendered through PromptFormat (core/data/prompt_format.h).
 std::string render_prompt(PromptTemplate prompt_template, const std::string& instruction, const std::string& input = "");
 
 struct TokenizedExample {
@@ -70,8 +69,9 @@ struct ExampleOptions {
   bool add_eos = true;
 };
 
+// With the model's chat template, no EOS is appended: the template ends the assistant turn itself.
 TokenizedExample tokenize_example(const tokenizer::Tokenizer& tokenizer, const InstructionRecord& record,
-                                  const ExampleOptions& options);
+                                  const ExampleOptions& options, const PromptFormat& format = PromptFormat::alpaca());
 
 struct LengthStatistics {
   int64_t count = 0, min = 0, max = 0, median = 0, truncated = 0;

@@ -21,18 +21,32 @@ std::string trim_end(std::string text) {
 
 ChatSession::ChatSession(std::shared_ptr<const model::LlamaModel> model,
                          std::shared_ptr<const tokenizer::Tokenizer> tokenizer, ChatSettings settings)
-    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), settings_(std::move(settings)) {
+    : model_(std::move(model)), base_tokenizer_(std::move(tokenizer)), settings_(std::move(settings)) {
   next_seed_ = settings_.seed.has_value() ? *settings_.seed : std::random_device{}();
+  choose_format();
+}
+
+void ChatSession::choose_format() {
+  format_notice_.clear();
+  format_ = data::PromptFormat::for_model(model_->folder(), settings_.prompt_template, &format_notice_);
+  auto stopping = std::make_shared<tokenizer::Tokenizer>(*base_tokenizer_);
+  format_.add_stop_tokens(*stopping);
+  tokenizer_ = std::move(stopping);
+}
+
+void ChatSession::set_settings(const ChatSettings& settings) {
+  const bool new_format = settings.prompt_template != settings_.prompt_template;
+  settings_ = settings;
+  if (new_format) {
+    choose_format();
+    turns_.clear();  // earlier turns were written for the other template
+  }
 }
 
 std::string ChatSession::prompt_for(const std::string& message, size_t first_turn) const {
-  std::string prompt;
-  if (settings_.keep_history) {
-    for (size_t i = first_turn; i < turns_.size(); ++i) {
-      prompt += data::render_prompt(settings_.prompt_template, turns_[i].first) + turns_[i].second + "\n\n";
-    }
-  }
-  return prompt + data::render_prompt(settings_.prompt_template, message);
+  data::ChatTurns kept;
+  if (settings_.keep_history && first_turn < turns_.size()) kept.assign(turns_.begin() + static_cast<std::ptrdiff_t>(first_turn), turns_.end());
+  return format_.conversation_prompt(kept, message, settings_.system_prompt);
 }
 
 ChatReply ChatSession::send(const std::string& message, jobs::JobEvents& events, const jobs::CancelToken& cancel) {
@@ -43,17 +57,19 @@ ChatReply ChatSession::send(const std::string& message, jobs::JobEvents& events,
   size_t first_turn = settings_.keep_history ? 0 : turns_.size();
   std::string prompt = prompt_for(message, first_turn);
   while (first_turn < turns_.size() &&
-         static_cast<int64_t>(tokenizer_->encode(prompt, true).size()) + settings_.max_new_tokens > context) {
+         static_cast<int64_t>(tokenizer_->encode(prompt, format_.add_special_tokens()).size()) +
+                 settings_.max_new_tokens > context) {
     prompt = prompt_for(message, ++first_turn);
   }
   reply.dropped_turns = settings_.keep_history ? static_cast<int64_t>(first_turn) : 0;
 
   GenerateParams params;
   params.prompt = prompt;
+  params.add_bos = format_.add_special_tokens();
   params.max_new_tokens = settings_.max_new_tokens;
   params.sampling = settings_.sampling;
   params.seed = next_seed_++;
-  if (settings_.prompt_template == data::PromptTemplate::Alpaca) params.stop_strings = {"### Instruction:", "### Response:"};
+  params.stop_strings = format_.stop_strings();
   GenerateResult result;
   try {
     result = generate_text(*model_, *tokenizer_, params, events, cancel);
@@ -79,6 +95,8 @@ void ChatLoadJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
   }
   auto tokenizer = std::make_shared<const tokenizer::Tokenizer>(tokenizer::Tokenizer::load(model_dir_, model->config()));
   session_ = std::make_shared<ChatSession>(std::shared_ptr<const model::LlamaModel>(std::move(model)), tokenizer, settings_);
+  if (!session_->format_notice().empty()) events.log({jobs::LogLevel::Warning, session_->format_notice()});
+  events.log({jobs::LogLevel::Info, "prompt template: " + session_->format().describe()});
   events.artifact({"model", model_dir_});
 }
 

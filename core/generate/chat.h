@@ -1,9 +1,10 @@
-// A conversation with an instruction-tuned model. Each user message is wrapped in the prompt template the model
-// was tuned with (Alpaca for EMEF runs); earlier turns stay in the prompt as rendered blocks, the oldest dropped
-// when they no longer fit the model's context; the answer streams token by token and ends at EOS, at the
-// template's next "### Instruction:" or at the token limit, or when cancelled (what came so far is kept).
+// A conversation with an instruction-tuned model. The conversation is rendered in the model's own chat template
+// when its folder has one (core/data/prompt_format.h), else in Alpaca (EMEF runs), or as chosen; earlier turns
+// stay in the prompt, the oldest dropped when they no longer fit the model's context; the answer streams token by
+// token and ends at EOS, at the template's end-of-turn token (<|im_end|>, <|eot_id|>, ...) or Alpaca's next
+// "### Instruction:", at the token limit, or when cancelled (what came so far is kept).
 //
-//   ChatSession chat(model, tokenizer, {PromptTemplate::Alpaca});
+//   ChatSession chat(model, tokenizer, {});   // the model's template, if it has one
 //   ChatReply reply = chat.send("Name three colours.", events, cancel);   // events.token(...) while it runs
 #pragma once
 
@@ -12,13 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "core/data/instruction_data.h"
+#include "core/data/prompt_format.h"
 #include "core/generate/generate.h"
 
 namespace lowbit::generate {
 
 struct ChatSettings {
-  data::PromptTemplate prompt_template = data::PromptTemplate::Alpaca;
+  std::optional<data::PromptTemplate> prompt_template;  // none: the model's chat template if it has one, else Alpaca
+  std::string system_prompt;     // where the template has a place for it
   int64_t max_new_tokens = 256;
   SamplingSettings sampling;
   std::optional<uint64_t> seed;  // the first reply's; later replies continue from it
@@ -35,6 +37,7 @@ struct ChatReply {
 
 class ChatSession {
  public:
+  // InputError when the model's template is asked for and the folder has none it can render.
   ChatSession(std::shared_ptr<const model::LlamaModel> model, std::shared_ptr<const tokenizer::Tokenizer> tokenizer,
               ChatSettings settings);
 
@@ -44,14 +47,23 @@ class ChatSession {
   std::string prompt_for(const std::string& message, size_t first_turn = 0) const;
   const std::vector<std::pair<std::string, std::string>>& turns() const { return turns_; }
   const ChatSettings& settings() const { return settings_; }
-  void set_settings(const ChatSettings& settings) { settings_ = settings; }
+  // Sampling, length, history and template (a new template starts the conversation afresh).
+  void set_settings(const ChatSettings& settings);
+  const data::PromptFormat& format() const { return format_; }
+  // Why the model's own template is not used (it cannot be rendered: the Alpaca fallback), else "".
+  const std::string& format_notice() const { return format_notice_; }
   // The sampling seed of the next reply: sessions compared side by side draw the same random numbers.
   void reseed(uint64_t seed) { next_seed_ = seed; }
 
  private:
   std::shared_ptr<const model::LlamaModel> model_;
-  std::shared_ptr<const tokenizer::Tokenizer> tokenizer_;
+  void choose_format();
+
+  std::shared_ptr<const tokenizer::Tokenizer> base_tokenizer_;
+  std::shared_ptr<const tokenizer::Tokenizer> tokenizer_;  // the base one + the template's end-of-turn tokens
   ChatSettings settings_;
+  data::PromptFormat format_;
+  std::string format_notice_;
   std::vector<std::pair<std::string, std::string>> turns_;  // (message, reply)
   uint64_t next_seed_ = 0;
 };

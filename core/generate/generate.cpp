@@ -15,8 +15,8 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// sentencepiece renders an incomplete byte-fallback sequence as U+FFFD; hold such a tail back until the
-// following tokens complete the character.
+// An incomplete UTF-8 sequence (a byte-fallback or byte-level token that splits a character) decodes as U+FFFD;
+// hold such a tail back until the following tokens complete the character.
 bool ends_with_replacement_character(const std::string& text) {
   return text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0;
 }
@@ -60,7 +60,8 @@ GenerateResult generate_text(const model::LlamaModel& model, const tokenizer::To
   std::vector<int64_t> all_ids = result.prompt_ids;
   // Text is produced by decoding prompt + continuation and removing the decoded prompt, so that the first word
   // keeps its leading space (sentencepiece drops it when a sequence is decoded on its own).
-  const std::vector<int64_t> prompt_without_bos(result.prompt_ids.begin() + (params.add_bos ? 1 : 0),
+  const bool starts_with_bos = params.add_bos && result.prompt_ids.front() == tokenizer.bos_id();
+  const std::vector<int64_t> prompt_without_bos(result.prompt_ids.begin() + (starts_with_bos ? 1 : 0),
                                                 result.prompt_ids.end());
   const std::string decoded_prompt = tokenizer.decode(prompt_without_bos);
   std::string emitted;

@@ -19,7 +19,7 @@ namespace lowbit::generate {
 
 struct GenerateParams {
   std::string prompt;
-  bool add_bos = true;
+  bool add_bos = true;           // the tokenizer's special tokens (BOS); off for text a chat template rendered
   int64_t max_new_tokens = 256;
   SamplingSettings sampling;
   std::optional<uint64_t> seed;  // none: a random seed, reported in the result

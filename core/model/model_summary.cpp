@@ -6,6 +6,8 @@
 
 #include "core/model/safetensors.h"
 #include "core/quant/quant_config.h"
+#include "core/tokenizer/chat_template.h"
+#include "core/tokenizer/tokenizer.h"
 #include "core/util/errors.h"
 
 namespace lowbit::model {
@@ -37,7 +39,17 @@ ModelSummary summarize_model(const std::filesystem::path& model_dir) {
     summary.weight_file_bytes += static_cast<int64_t>(std::filesystem::file_size(file));
   }
   if (const auto quant = quant::read_quant_config(model_dir.string())) summary.quantization = quant::describe(*quant);
-  summary.has_tokenizer = std::filesystem::exists(model_dir / "tokenizer.model");
+  const auto tokenizer_file = tokenizer::find_tokenizer_file(model_dir);
+  summary.has_tokenizer = tokenizer_file.has_value();
+  summary.tokenizer = tokenizer_file ? tokenizer_file->describe() : "";
+  try {
+    const auto chat_template = tokenizer::load_model_chat_template(model_dir);
+    summary.has_chat_template = chat_template.has_value();
+    summary.chat_template = chat_template ? "from " + std::filesystem::path(chat_template->source_name).filename().string()
+                                          : "none (chats use Alpaca)";
+  } catch (const InputError& e) {
+    summary.chat_template = std::string("cannot be used (chats use Alpaca): ") + e.problem();
+  }
   summary.weights_fp16_bytes = summary.parameters * 2;
   const LlamaConfig& c = summary.config;
   summary.kv_cache_fp16_bytes_per_token = 2 * c.n_layer * c.n_head_kv * c.head_dim * 2;

@@ -22,6 +22,9 @@ struct ModelSummary {
   int64_t tensor_count = 0;
   std::string quantization = "none";             // from config.json quantization_config
   bool has_tokenizer = false;
+  std::string tokenizer;                         // "tokenizer.json (Hugging Face tokenizers)", "" when none
+  bool has_chat_template = false;                // one LowBit can render
+  std::string chat_template;                     // where the chat template comes from, or why chats use Alpaca
   int64_t weights_fp16_bytes = 0;                // weights as LowBit holds them on a GPU
   int64_t kv_cache_fp16_bytes_per_token = 0;     // all layers, keys and values
 };

@@ -100,9 +100,11 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   const model::LlamaConfig config = model::load_llama_config(p.model_dir);
   const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(p.model_dir, config);
   const data::InstructionDataset dataset = data::load_instruction_data(p.data, p.columns);
+  const data::PromptFormat format = data::PromptFormat::for_model(p.model_dir, p.prompt_template, nullptr);
+  events.log({jobs::LogLevel::Info, "prompt template: " + format.describe()});
   std::vector<data::TokenizedExample> examples;
   for (const data::InstructionRecord& record : dataset.records) {
-    examples.push_back(data::tokenize_example(tokenizer, record, p.examples));
+    examples.push_back(data::tokenize_example(tokenizer, record, p.examples, format));
   }
   // Examples whose prompt fills the whole cutoff have nothing left to learn from.
   std::vector<data::DataProblem> problems = dataset.problems;
@@ -171,7 +173,7 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
       const json run_config = {
           {"kind", "emef"}, {"model", p.model_dir.string()}, {"base_adapters", base_adapters},
           {"data", p.data.string()}, {"columns", {p.columns.instruction, p.columns.input, p.columns.output}},
-          {"template", "alpaca"}, {"cutoff", p.examples.cutoff}, {"train_on_inputs", p.examples.train_on_inputs},
+          {"template", data::prompt_template_name(p.prompt_template)}, {"cutoff", p.examples.cutoff}, {"train_on_inputs", p.examples.train_on_inputs},
           {"lora_rank", p.lora.rank}, {"lora_alpha", p.lora.alpha}, {"lora_dropout", p.lora.dropout},
           {"target_modules", p.target_modules}, {"lr", p.lr}, {"warmup_steps", schedule.warmup_steps},
           {"schedule", schedule_kind_name(p.schedule)},

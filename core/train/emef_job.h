@@ -42,6 +42,9 @@ struct EmefParams {
   double weight_decay = 0.0;
   double max_grad_norm = 1.0;
   data::ExampleOptions examples;                       // cutoff, train on inputs, EOS
+  // Alpaca (the paper's EMEF), or the model's own chat template: instruction + input as the user turn, output as
+  // the assistant turn, the loss on the assistant part only.
+  data::PromptTemplate prompt_template = data::PromptTemplate::Alpaca;
   double validation = 0.05;                            // records held out: a count (≥ 1) or a fraction
   int64_t eval_examples = 256;                         // of the validation records, evaluated each time
   int64_t eval_every = 200;

@@ -83,6 +83,7 @@ std::shared_ptr<jobs::Job> emef_job(const json& c, const fs::path& file, const f
   p.examples.cutoff = setting<int64_t>(c, file, "cutoff");
   p.examples.train_on_inputs = setting<bool>(c, file, "train_on_inputs");
   p.examples.add_eos = setting<bool>(c, file, "add_eos");
+  p.prompt_template = data::parse_prompt_template(c.value("template", std::string("alpaca")));
   p.lora = lora_shape(c, file);
   p.target_modules = setting<std::vector<std::string>>(c, file, "target_modules");
   p.lr = setting<double>(c, file, "lr");

@@ -61,7 +61,7 @@ check "generate --template alpaca wraps the prompt" 0 "$rc" "$out" '^Below is an
 out="$(printf 'Tell me a story.\n/reset\n\nWhat is a cat?\n/quit\nnot read\n' | \
   "$lowbit" chat "$scratch/int4" --adapters "$scratch/run/adapter" --greedy --max-new-tokens 16 --device cpu 2>&1)"; rc=$?
 check "chat answers piped messages, forgets on /reset, stops at /quit" 0 "$rc" "$out" '^> Tell me a story\.$' \
-  '^\(conversation forgotten\)$' '^> What is a cat\?$' 'Alpaca template'
+  '^\(conversation forgotten\)$' '^> What is a cat\?$' 'template: Alpaca'
 grep -q 'not read' <<<"$out" && { echo "FAIL: chat read past /quit"; failures=$((failures + 1)); }
 
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }

@@ -10,6 +10,9 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QCheckBox>
+#include <QFileInfo>
+#include <QLabel>
 #include <QtTest>
 
 #include <filesystem>
@@ -191,6 +194,38 @@ class TestChatPanel : public QObject {
     const QString answer = transcript.mid(transcript.indexOf("Model:") + 6).trimmed();
     QVERIFY2(answer.size() > 5, qPrintable(transcript));
     QVERIFY2(!answer.contains("### "), qPrintable(transcript));
+  }
+
+  // A real instruct model in its own chat template (SmolLM2, imported from its GGUF by the ctest fixture): the
+  // column says which template it uses and the greedy answer is transformers' ("The capital of France is Paris.").
+  void chatsWithSmolLM2InItsOwnTemplate() {
+    const QString model = QStringLiteral(LOWBIT_SMOLLM2_DIR);
+    if (!QFileInfo::exists(model + QStringLiteral("/config.json"))) {
+      QSKIP("SmolLM2 not imported (scripts/setup.sh downloads it; ctest's e2e.smollm2_import imports it)");
+    }
+    ChatPanel panel;
+    panel.resize(1000, 700);
+    panel.show();
+    QSignalSpy loaded(&panel, &ChatPanel::modelLoaded);
+    QSignalSpy answered(&panel, &ChatPanel::answerFinished);
+    auto* modelDir = panel.findChild<QLineEdit*>("chatModel");
+    modelDir->setText(model);
+    panel.findChild<QLineEdit*>("chatAdapters")->clear();
+    QCOMPARE(panel.findChild<QComboBox*>("chatTemplate")->currentData().toString(), QStringLiteral("auto"));
+    panel.findChild<QCheckBox*>("chatGreedy")->setChecked(true);
+    QTest::mouseClick(panel.findChild<QPushButton*>("chatLoad"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 120000);
+    const QString status = panel.findChild<QLabel*>("chatModelStatus")->text();
+    QVERIFY2(status.contains("template: the model's chat template"), qPrintable(status));
+    QTest::keyClicks(panel.findChild<QLineEdit*>("chatInput"), "What is the capital of France?");
+    QTest::keyClick(panel.findChild<QLineEdit*>("chatInput"), Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, 120000);
+    const QString transcript = panel.transcript();
+    const QString answer = transcript.mid(transcript.indexOf("Model:") + 6).trimmed();
+    QCOMPARE(answer, QStringLiteral("The capital of France is Paris."));
+    if (qEnvironmentVariableIsSet("LOWBIT_SCREENSHOT_DIR")) {
+      panel.grab().save(qEnvironmentVariable("LOWBIT_SCREENSHOT_DIR") + QStringLiteral("/chat-smollm2.png"));
+    }
   }
 };
 

@@ -1,5 +1,7 @@
 // The Models page lists the real stories260K model as a card with its facts and a fit badge per task, scanned
 // on a worker thread.
+#include <QDir>
+#include <QFileInfo>
 #include <QLabel>
 #include <QSettings>
 #include <QSignalSpy>
@@ -43,6 +45,35 @@ class TestModelsPage : public QObject {
                    .match(badge->text()).hasMatch(), qPrintable(badge->text()));
     }
     QVERIFY(page.findChild<QLabel*>("modelsGpu")->text().contains("1 model(s)"));
+  }
+
+  // Import GGUF: the file becomes a model folder in the default models folder and its card appears.
+  void importsAGgufFileIntoTheLibrary() {
+    const std::filesystem::path gguf =
+        std::filesystem::path(LOWBIT_TESTDATA_DIR) / "models" / "stories260K" / "stories260K.gguf";
+    if (!std::filesystem::exists(gguf)) QSKIP("stories260K.gguf not found (shared test assets missing)");
+    QDir(ModelsPage::defaultModelsFolder() + QStringLiteral("/stories260K")).removeRecursively();
+    ModelsPage page;
+    page.show();
+    QSignalSpy imported(&page, &ModelsPage::imported);
+    QSignalSpy scanned(&page, &ModelsPage::scanned);
+    page.importGguf(QString::fromStdString(gguf.string()));
+    QTRY_COMPARE_WITH_TIMEOUT(imported.count(), 1, 60000);
+    const QString folder = imported.at(0).at(0).toString();
+    QCOMPARE(folder, ModelsPage::defaultModelsFolder() + QStringLiteral("/stories260K"));
+    QVERIFY(QFileInfo::exists(folder + QStringLiteral("/tokenizer.json")));
+    QTRY_VERIFY_WITH_TIMEOUT(scanned.count() >= 1 && !page.findChildren<QWidget*>("modelCard").isEmpty(), 30000);
+    bool found = false;
+    for (QLabel* facts : page.findChildren<QLabel*>("modelFacts")) {
+      found = found || facts->text().contains("LlamaForCausalLM, 5 layers, hidden 64");
+    }
+    QVERIFY(found);
+    // A second import of the same file goes into a fresh folder, never over the first.
+    page.importGguf(QString::fromStdString(gguf.string()));
+    QTRY_COMPARE_WITH_TIMEOUT(imported.count(), 2, 60000);
+    QCOMPARE(imported.at(1).at(0).toString(), folder + QStringLiteral("-2"));
+    QDir(folder).removeRecursively();
+    QDir(folder + QStringLiteral("-2")).removeRecursively();
   }
 };
 

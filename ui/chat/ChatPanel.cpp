@@ -35,7 +35,7 @@ ChatColumn::ChatColumn(int index, QWidget* parent) : QWidget(parent), m_index(in
   auto* form = new QFormLayout;
   m_modelDir = new QLineEdit(stored.value(settingsKey("model", index)).toString(), this);
   m_modelDir->setObjectName(QStringLiteral("chatModel") + suffix(index));
-  m_modelDir->setPlaceholderText(tr("a model folder (config.json, *.safetensors, tokenizer.model)"));
+  m_modelDir->setPlaceholderText(tr("a model folder (config.json, *.safetensors, tokenizer.json or tokenizer.model)"));
   m_adapters = new QLineEdit(stored.value(settingsKey("adapters", index)).toString(), this);
   m_adapters->setObjectName(QStringLiteral("chatAdapters") + suffix(index));
   m_adapters->setPlaceholderText(tr("adapter folders stacked in order, separated by ';' (LREC first, then EMEF)"));
@@ -108,7 +108,10 @@ void ChatColumn::load(const generate::ChatSettings& settings) {
     m_session = job->session();
     m_transcript->clear();
     const QString stack = m_adapters->text().trimmed();
-    m_status->setText(stack.isEmpty() ? tr("Ready: %1").arg(dir) : tr("Ready: %1 + %2").arg(dir, stack));
+    const QString ready = stack.isEmpty() ? tr("Ready: %1").arg(dir) : tr("Ready: %1 + %2").arg(dir, stack);
+    QString format = tr("template: %1").arg(QString::fromStdString(m_session->format().describe()));
+    if (!m_session->format_notice().empty()) format += QStringLiteral("\n") + QString::fromStdString(m_session->format_notice());
+    m_status->setText(ready + QStringLiteral(" · ") + format);
     emit loaded();
     emit busyChanged();
   });
@@ -145,7 +148,12 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   m_loadAll->setToolTip(tr("Load every shown model and its adapters (Ctrl+L)"));
   m_template = new QComboBox(this);
   m_template->setObjectName(QStringLiteral("chatTemplate"));
-  m_template->addItems({QStringLiteral("alpaca"), QStringLiteral("none")});
+  // The model's own chat template when its folder has one (Alpaca otherwise), as transformers would chat.
+  m_template->addItem(tr("Model's own"), QStringLiteral("auto"));
+  m_template->addItem(tr("Alpaca"), QStringLiteral("alpaca"));
+  m_template->addItem(tr("None (raw text)"), QStringLiteral("none"));
+  m_template->setToolTip(tr("How messages are wrapped: the model's chat template (from its tokenizer_config.json; "
+                            "Alpaca for models without one), the Alpaca template of LowBit's fine-tuning runs, or none"));
   m_temperature = new QDoubleSpinBox(this);
   m_temperature->setObjectName(QStringLiteral("chatTemperature"));
   m_temperature->setRange(0.05, 2.0);
@@ -243,7 +251,8 @@ bool ChatPanel::isAnswering() const {
 
 generate::ChatSettings ChatPanel::settings() const {
   generate::ChatSettings s;
-  s.prompt_template = data::parse_prompt_template(m_template->currentText().toStdString());
+  const QString chosen = m_template->currentData().toString();
+  if (chosen != QLatin1String("auto")) s.prompt_template = data::parse_prompt_template(chosen.toStdString());
   s.sampling.temperature = m_temperature->value();
   s.sampling.greedy = m_greedy->isChecked();
   s.max_new_tokens = m_maxTokens->value();

@@ -1,5 +1,5 @@
 // The chat page: pick a model folder and the adapters stacked on it, load it on a worker thread, then chat with
-// streaming answers (Alpaca template by default), Stop, and the sampling settings. Compare mode shows two or three
+// streaming answers (in the model's own chat template, Alpaca for models without one), Stop, and the sampling settings. Compare mode shows two or three
 // models side by side (e.g. INT2, INT2 + LREC, INT2 + LREC + EMEF): each column loads its own model, and every
 // message goes to all of them at once with the same sampling seed, their answers streaming next to each other.
 // Every model call runs in a core job (ChatLoadJob / ChatReplyJob) through a JobRunner per column; the GUI thread

@@ -1,12 +1,16 @@
 // LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
+#include "core/model/gguf_import.h"
 #include "core/model/model_library.h"
 #include "ui/models/ModelsPage.h"
 
 #include <QDir>
+#include <algorithm>
 #include <QFileDialog>
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QFileInfo>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
@@ -14,6 +18,8 @@
 #include <QVBoxLayout>
 
 #include "ui/jobs/JobRunner.h"
+#include "ui/util/ErrorDialog.h"
+#include "ui/util/Eta.h"
 
 namespace lowbit::ui {
 namespace {
@@ -55,9 +61,11 @@ QWidget* makeCard(const model::ModelCard& card, QWidget* parent) {
                                .arg(static_cast<double>(s.parameters) / 1e6, 0, 'f', 2)
                                .arg(dtypes.join(QStringLiteral("/")), QString::fromStdString(s.quantization),
                                     QString::fromStdString(model::format_bytes(s.weight_file_bytes)),
-                                    s.has_tokenizer ? QObject::tr("tokenizer.model") : QObject::tr("no tokenizer.model")),
+                                    s.has_tokenizer ? QString::fromStdString(s.tokenizer).section(QLatin1Char(' '), 0, 0)
+                                                    : QObject::tr("no tokenizer")),
                            frame);
   facts->setObjectName(QStringLiteral("modelFacts"));
+  facts->setToolTip(QObject::tr("Chat template: %1").arg(QString::fromStdString(s.chat_template)));
   facts->setWordWrap(true);
   layout->addWidget(facts);
   QStringList adapters;
@@ -89,7 +97,8 @@ QString ModelsPage::defaultModelsFolder() {
   return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/models");
 }
 
-ModelsPage::ModelsPage(QWidget* parent) : QWidget(parent), m_runner(new JobRunner(this)) {
+ModelsPage::ModelsPage(QWidget* parent)
+    : QWidget(parent), m_runner(new JobRunner(this)), m_importRunner(new JobRunner(this)) {
   auto* layout = new QVBoxLayout(this);
   auto* top = new QHBoxLayout;
   m_gpu = new QLabel(tr("Looking for models…"), this);
@@ -99,10 +108,30 @@ ModelsPage::ModelsPage(QWidget* parent) : QWidget(parent), m_runner(new JobRunne
   add->setObjectName(QStringLiteral("modelsAdd"));
   auto* refresh = new QPushButton(tr("Rescan"), this);
   refresh->setObjectName(QStringLiteral("modelsRescan"));
+  auto* importButton = new QPushButton(tr("Import GGUF…"), this);
+  importButton->setObjectName(QStringLiteral("modelsImportGguf"));
+  importButton->setToolTip(tr("Turn a .gguf file (from Ollama, LM Studio or llama.cpp) into a model LowBit can "
+                              "quantize, correct, fine-tune and chat with"));
   top->addWidget(m_gpu, 1);
   top->addWidget(add);
+  top->addWidget(importButton);
   top->addWidget(refresh);
   layout->addLayout(top);
+  m_importRow = new QWidget(this);
+  auto* importLayout = new QHBoxLayout(m_importRow);
+  importLayout->setContentsMargins(0, 0, 0, 0);
+  m_importStatus = new QLabel(m_importRow);
+  m_importStatus->setObjectName(QStringLiteral("modelsImportStatus"));
+  m_importStatus->setWordWrap(true);
+  m_importProgress = new QProgressBar(m_importRow);
+  m_importProgress->setObjectName(QStringLiteral("modelsImportProgress"));
+  auto* cancelImport = new QPushButton(tr("Cancel"), m_importRow);
+  cancelImport->setObjectName(QStringLiteral("modelsImportCancel"));
+  importLayout->addWidget(m_importStatus, 1);
+  importLayout->addWidget(m_importProgress, 1);
+  importLayout->addWidget(cancelImport);
+  m_importRow->hide();
+  layout->addWidget(m_importRow);
   auto* scroll = new QScrollArea(this);
   scroll->setWidgetResizable(true);
   m_cards = new QWidget(scroll);
@@ -119,7 +148,46 @@ ModelsPage::ModelsPage(QWidget* parent) : QWidget(parent), m_runner(new JobRunne
     if (!dir.isEmpty()) addFolder(dir);
   });
   connect(refresh, &QPushButton::clicked, this, &ModelsPage::rescan);
+  connect(importButton, &QPushButton::clicked, this, [this] {
+    const QString file = QFileDialog::getOpenFileName(this, tr("Import a GGUF model"), QString(),
+                                                      tr("GGUF models (*.gguf);;All files (*)"));
+    if (!file.isEmpty()) importGguf(file);
+  });
+  connect(cancelImport, &QPushButton::clicked, m_importRunner, &JobRunner::cancel);
+  connect(m_importRunner, &JobRunner::progressed, this, [this](const jobs::Progress& progress) {
+    m_importProgress->setMaximum(static_cast<int>(std::max<int64_t>(1, progress.total)));
+    m_importProgress->setValue(static_cast<int>(progress.done));
+    m_importProgress->setFormat(tr("%v / %m tensors · %1 left").arg(formatEta(progress.eta_s)));
+  });
+  connect(m_importRunner, &JobRunner::jobFailed, this, [this](const QString& message) {
+    m_importRow->hide();
+    showError(this, message, tr("Import failed"));
+  });
+  connect(m_importRunner, &JobRunner::jobCancelled, this, [this] { m_importRow->hide(); });
   rescan();
+}
+
+void ModelsPage::importGguf(const QString& ggufFile) {
+  if (m_importRunner->isRunning()) return;
+  // A fresh folder: importing never replaces a model that is already there.
+  const QString base = defaultModelsFolder() + QLatin1Char('/') + QFileInfo(ggufFile).completeBaseName();
+  QString out = base;
+  for (int n = 2; QFileInfo::exists(out) || QFileInfo::exists(out + QStringLiteral(".partial")); ++n) {
+    out = base + QStringLiteral("-%1").arg(n);
+  }
+  model::GgufImportJob::Params params;
+  params.gguf_path = ggufFile.toStdString();
+  params.out_dir = out.toStdString();
+  auto job = std::make_shared<model::GgufImportJob>(params);
+  m_importStatus->setText(tr("Importing %1 into %2…").arg(QFileInfo(ggufFile).fileName(), out));
+  m_importProgress->setValue(0);
+  m_importRow->show();
+  m_importRunner->start(job, [this, out] {
+    m_importRow->hide();
+    m_gpu->setText(tr("Imported %1").arg(out));
+    emit imported(out);
+    rescan();
+  });
 }
 
 void ModelsPage::addFolder(const QString& folder) {

@@ -1,13 +1,16 @@
 // The Models page: the model library (core/model/model_library) as one card per model — architecture,
 // parameters, stored dtype, quantization, size on disk, adapters found — with a fits / tight / exceeds badge per
 // task for the detected GPU. Folders come from "Add folder…" and the default models folder, and persist
-// (QSettings). Scanning runs as a job on a worker thread.
+// (QSettings). "Import GGUF…" turns a .gguf file (Ollama, LM Studio) into a model folder in the default models
+// folder, with progress, time left and Cancel. Scanning and importing run as jobs on worker threads.
 #pragma once
 
 #include <QStringList>
 #include <QWidget>
 
 class QLabel;
+class QProgressBar;
+class QPushButton;
 class QVBoxLayout;
 
 namespace lowbit::ui {
@@ -25,9 +28,12 @@ class ModelsPage : public QWidget {
  public slots:
   void addFolder(const QString& folder);
   void rescan();
+  // Imports into the default models folder (a fresh subfolder named after the file); the card appears when done.
+  void importGguf(const QString& ggufFile);
 
  signals:
   void scanned(int cards);
+  void imported(const QString& modelFolder);
 
  private:
   QStringList m_folders;
@@ -36,6 +42,10 @@ class ModelsPage : public QWidget {
   QVBoxLayout* m_cardsLayout = nullptr;
   JobRunner* m_runner = nullptr;
   bool m_rescanPending = false;
+  JobRunner* m_importRunner = nullptr;
+  QWidget* m_importRow = nullptr;
+  QLabel* m_importStatus = nullptr;
+  QProgressBar* m_importProgress = nullptr;
 };
 
 }  // namespace lowbit::ui

@@ -23,6 +23,7 @@
 
 #include "core/train/run_status.h"
 #include "ui/jobs/JobRunner.h"
+#include "ui/util/Eta.h"
 
 namespace lowbit::ui {
 namespace {
@@ -65,13 +66,6 @@ QCustomPlot* makePlot(QWidget* parent, const QString& name, const QString& yLabe
   plot->yAxis2->setVisible(true);
   plot->yAxis2->setTickLabels(true);
   return plot;
-}
-
-QString formatEta(double seconds) {
-  if (seconds < 0) return QObject::tr("estimating…");
-  const auto total = static_cast<qint64>(std::llround(seconds));
-  if (total >= 3600) return QStringLiteral("%1 h %2 min").arg(total / 3600).arg((total % 3600) / 60, 2, 10, QLatin1Char('0'));
-  return QStringLiteral("%1:%2").arg(total / 60).arg(total % 60, 2, 10, QLatin1Char('0'));
 }
 
 // The y range of the visible data with values above the 99th percentile left out (one diverging step should

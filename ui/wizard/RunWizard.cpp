@@ -1,5 +1,6 @@
 // LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
 #include "core/data/data_preview.h"
+#include "core/model/gguf_import.h"
 #include "core/model/model_library.h"
 #include "core/quant/quantize_job.h"
 #include "core/train/emef_job.h"
@@ -9,7 +10,9 @@
 
 #include <QButtonGroup>
 #include <QDateTime>
+#include <QDir>
 #include <QFileInfo>
+#include <QPushButton>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QCheckBox>
@@ -26,7 +29,9 @@
 #include <QVBoxLayout>
 
 #include "ui/jobs/JobRunner.h"
+#include "ui/models/ModelsPage.h"
 #include "ui/util/CommandLine.h"
+#include "ui/util/Eta.h"
 #include "ui/util/PathField.h"
 
 namespace lowbit::ui {
@@ -62,8 +67,8 @@ class ModelPage : public QWizardPage {
  public:
   explicit ModelPage(QWidget* parent) : QWizardPage(parent) {
     setTitle(tr("Model"));
-    setSubTitle(tr("A Hugging Face LLaMA-family folder (config.json, *.safetensors, tokenizer.model), full precision "
-                   "or GPTQ-quantized."));
+    setSubTitle(tr("A Hugging Face LLaMA-family folder (config.json, *.safetensors, tokenizer.json or "
+                   "tokenizer.model), full precision or GPTQ-quantized, or a .gguf file to import first."));
     auto* layout = new QVBoxLayout(this);
     m_folder = new QLineEdit(this);
     m_folder->setObjectName(QStringLiteral("wizardModel"));
@@ -72,6 +77,21 @@ class ModelPage : public QWizardPage {
     m_status->setWordWrap(true);
     layout->addWidget(withBrowseButton(m_folder, PathKind::Folder, tr("Choose a model folder")));
     layout->addWidget(m_status);
+    // A .gguf file (Ollama, LM Studio) is imported into the model library, then used as that folder.
+    m_import = new QPushButton(tr("Import into the model library"), this);
+    m_import->setObjectName(QStringLiteral("wizardImportGguf"));
+    m_import->hide();
+    layout->addWidget(m_import, 0, Qt::AlignLeft);
+    m_importRunner = new JobRunner(this);
+    connect(m_import, &QPushButton::clicked, this, [this] { importGguf(); });
+    connect(m_importRunner, &JobRunner::progressed, this, [this](const jobs::Progress& progress) {
+      m_status->setText(tr("Importing… %1 / %2 tensors, %3 left").arg(progress.done).arg(progress.total)
+                            .arg(formatEta(progress.eta_s)));
+    });
+    connect(m_importRunner, &JobRunner::jobFailed, this, [this](const QString& message) {
+      m_import->setEnabled(true);
+      setProblem(message);
+    });
     registerField(QStringLiteral("model*"), m_folder);
     checkWhileTyping<model::ModelLibraryJob>(
         this, m_folder,
@@ -79,6 +99,12 @@ class ModelPage : public QWizardPage {
           m_valid = false;
           emit completeChanged();
           const QString folder = m_folder->text().trimmed();
+          m_import->setVisible(folder.endsWith(QStringLiteral(".gguf"), Qt::CaseInsensitive) && QFileInfo(folder).isFile());
+          if (m_import->isVisible()) {
+            m_status->setText(tr("%1 is a GGUF file: import it into the model library to use it (its weights are "
+                                 "written as a Hugging Face folder)").arg(QFileInfo(folder).fileName()));
+            return nullptr;
+          }
           if (folder.isEmpty()) return nullptr;
           m_status->setText(tr("Checking…"));
           return std::make_shared<model::ModelLibraryJob>(std::vector<std::filesystem::path>{folder.toStdString()});
@@ -93,10 +119,11 @@ class ModelPage : public QWizardPage {
           }
           const model::ModelCard& card = cards[0];
           if (!card.problem.empty()) return setProblem(QString::fromStdString(card.problem));
-          if (!card.summary.has_tokenizer) return setProblem(tr("%1 has no tokenizer.model; copy the model's tokenizer into it").arg(folder));
+          if (!card.summary.has_tokenizer) return setProblem(tr("%1 has no tokenizer (tokenizer.json or tokenizer.model); copy the model's tokenizer files into it").arg(folder));
           m_hidden = static_cast<int>(card.summary.config.hidden_size);
           m_context = static_cast<int>(card.summary.config.max_position_embeddings);
           m_quantized = card.summary.quantization != "none";
+          wizard()->setProperty("chatTemplate", card.summary.has_chat_template);
           m_status->setText(tr("✓ %1, %2 layers, %3 M parameters, %4")
                                 .arg(QString::fromStdString(card.summary.config.architecture))
                                 .arg(card.summary.config.n_layer)
@@ -117,8 +144,27 @@ class ModelPage : public QWizardPage {
     m_valid = false;
     emit completeChanged();
   }
+  void importGguf() {
+    const QString file = m_folder->text().trimmed();
+    const QString base = ModelsPage::defaultModelsFolder() + QLatin1Char('/') + QFileInfo(file).completeBaseName();
+    QString out = base;
+    for (int n = 2; QFileInfo::exists(out) || QFileInfo::exists(out + QStringLiteral(".partial")); ++n) {
+      out = base + QStringLiteral("-%1").arg(n);
+    }
+    QDir().mkpath(ModelsPage::defaultModelsFolder());
+    model::GgufImportJob::Params params;
+    params.gguf_path = file.toStdString();
+    params.out_dir = out.toStdString();
+    m_import->setEnabled(false);
+    m_importRunner->start(std::make_shared<model::GgufImportJob>(params), [this, out] {
+      m_import->setEnabled(true);
+      m_folder->setText(out);  // checked like any typed folder
+    });
+  }
   QLineEdit* m_folder;
   QLabel* m_status;
+  QPushButton* m_import = nullptr;
+  JobRunner* m_importRunner = nullptr;
   bool m_valid = false;
   bool m_quantized = false;
   int m_hidden = 0;
@@ -270,6 +316,11 @@ class SettingsPage : public QWizardPage {
     form->addRow(QString(), m_presetInfo);
     form->addRow(tr("Correction steps"), m_steps);
     form->addRow(tr("Fine-tuning epochs"), m_epochs);
+    m_emefTemplate = new QComboBox(this);
+    m_emefTemplate->setObjectName(QStringLiteral("wizardEmefTemplate"));
+    m_emefTemplate->addItem(tr("Alpaca (alpaca-lora's template, as the paper's EMEF runs)"));
+    m_emefTemplate->addItem(tr("The model's own chat template (instruction as the user turn, output as the reply)"));
+    form->addRow(tr("Fine-tuning prompt"), m_emefTemplate);
     form->addRow(tr("Device"), m_device);
     form->addRow(tr("Output folder"), withBrowseButton(m_output, PathKind::Folder, tr("Choose where the run writes")));
     layout->addLayout(form);
@@ -359,7 +410,10 @@ class SettingsPage : public QWizardPage {
       emit completeChanged();
       if (isVisible()) m_estimateTimer->start();
     };
-    for (QComboBox* box : {m_bits, m_device, m_groupSize}) connect(box, &QComboBox::currentTextChanged, this, changed);
+    for (QComboBox* box : {m_bits, m_device, m_groupSize, m_emefTemplate}) {
+      connect(box, &QComboBox::currentTextChanged, this, changed);
+    }
+    registerField(QStringLiteral("emefTemplate"), m_emefTemplate);
     for (QSpinBox* box : {m_steps, m_epochs, m_samples, m_quantizeSeqlen, m_lrecRank, m_lrecSeqlen, m_lrecMicroBatch,
                           m_emefRank, m_emefCutoff, m_emefBatch, m_emefMicroBatch}) {
       connect(box, qOverload<int>(&QSpinBox::valueChanged), this, changed);
@@ -379,6 +433,11 @@ class SettingsPage : public QWizardPage {
     m_bits->setEnabled(quantizes);
     m_steps->setEnabled(corrects);
     m_epochs->setEnabled(finetunes);
+    const bool hasChatTemplate = m_wizard->property("chatTemplate").toBool();
+    if (!hasChatTemplate) m_emefTemplate->setCurrentIndex(0);
+    m_emefTemplate->setEnabled(finetunes && hasChatTemplate);
+    m_emefTemplate->setToolTip(hasChatTemplate ? tr("Chat with the result in the same template it was tuned in")
+                                               : tr("This model has no chat template: it is tuned in Alpaca's"));
     for (QWidget* w : std::initializer_list<QWidget*>{m_groupSize, m_actOrder, m_samples, m_quantizeSeqlen}) w->setEnabled(quantizes);
     for (QWidget* w : std::initializer_list<QWidget*>{m_lrecRank, m_lrecSeqlen, m_lrecMicroBatch}) w->setEnabled(corrects);
     for (QWidget* w : std::initializer_list<QWidget*>{m_emefRank, m_emefLr, m_emefCutoff, m_emefBatch, m_emefMicroBatch}) w->setEnabled(finetunes);
@@ -442,6 +501,7 @@ class SettingsPage : public QWizardPage {
   QCheckBox* m_actOrder;
   QSpinBox *m_samples, *m_quantizeSeqlen, *m_lrecRank, *m_lrecSeqlen, *m_lrecMicroBatch;
   QSpinBox *m_emefRank, *m_emefCutoff, *m_emefBatch, *m_emefMicroBatch;
+  QComboBox* m_emefTemplate;
   QLineEdit* m_emefLr;
   QLabel* m_estimate;
   QPlainTextEdit* m_commands;
@@ -610,6 +670,7 @@ train::RunPlan planOf(const QWizard& wizard) {
     p.data = f("alpaca").toString().trimmed().toStdString();
     p.epochs = f("epochs").toInt();
     p.run_dir = out / "emef";
+    if (f("emefTemplate").toInt() == 1) p.prompt_template = data::PromptTemplate::Model;
     if (advanced) {
       p.lora.rank = f("emefRank").toInt();
       p.lora.alpha = kEmefAlphaPerRank * static_cast<double>(p.lora.rank);
@@ -658,6 +719,7 @@ QStringList RunWizard::commands() const {
     for (const auto& adapter : p.base_adapters) adapters += QStringLiteral(" --adapters ") + path(adapter);
     QString line = QStringLiteral("lowbit finetune %1%2 --data %3 --epochs %4")
                        .arg(path(p.model_dir), adapters, path(p.data)).arg(p.epochs);
+    if (p.prompt_template == data::PromptTemplate::Model) line += QStringLiteral(" --template model");
     if (advanced) {
       line += QStringLiteral(" --rank %1 --alpha %2 --lr %3 --cutoff %4 --batch %5 --micro-batch %6")
                   .arg(p.lora.rank).arg(p.lora.alpha).arg(p.lr).arg(p.examples.cutoff).arg(p.batch).arg(p.micro_batch);

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# A real instruction-tuned model end to end: SmolLM2-135M-Instruct (imported from its GGUF by the smollm2_import
+# fixture) answers in its own chat template with transformers' greedy answer; GPTQ 4-bit and 8-bit (g128, a short
+# calibration) still answer "Paris"; WikiText-2 perplexity FP / INT8 / INT4; a short EMEF run in the model's
+# template lowers the validation loss.
+# Usage: cli_smollm2.sh PATH_TO_LOWBIT TESTDATA_DIR MODEL_DIR REFERENCE_JSON
+set -u
+lowbit="$1" testdata="$2" model="$3" reference="$4"
+wiki="$testdata/eval/wikitext2/wiki.test.raw.nonempty-crlf"
+alpaca="$testdata/alpaca/alpaca_data_1k.json"
+[ -f "$model/config.json" ] || { echo "SKIP: $model not imported (the SmolLM2 GGUF comes from scripts/setup.sh)"; exit 77; }
+[ -f "$reference" ] || { echo "SKIP: $reference missing (transformers reference not made: run scripts/setup.sh)"; exit 77; }
+[ -f "$wiki" ] && [ -f "$alpaca" ] || { echo "SKIP: shared test assets missing"; exit 77; }
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+source "$(dirname "$0")/check.sh"
+question="What is the capital of France?"
+expected="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cases"][0]["answer"])' "$reference")"
+echo "transformers' greedy answer: $expected"
+
+out="$(printf '%s\n' "$question" | "$lowbit" chat "$model" --greedy --max-new-tokens 48 --device cpu 2>&1)"; rc=$?
+check "FP32: chat answers in the model's chat template with transformers' greedy answer" 0 "$rc" "$out" \
+  "template: the model's chat template" "^$(printf '%s' "$expected" | sed 's/[.?*+()|^$\\[]/\\&/g')\$"
+
+calib=(--calib "$wiki" --nsamples 16 --seqlen 256 --group-size 128 --device cpu)
+for bits in 8 4; do
+  out="$("$lowbit" quantize "$model" --bits "$bits" "${calib[@]}" --out "$scratch/int$bits" 2>&1)"; rc=$?
+  check "GPTQ $bits-bit g128 (16 windows of 256 tokens)" 0 "$rc" "$out" "quantized .* → "
+  out="$(printf '%s\n' "$question" | "$lowbit" chat "$scratch/int$bits" --greedy --max-new-tokens 48 --device cpu 2>&1)"; rc=$?
+  check "INT$bits: still answers Paris" 0 "$rc" "$out" 'Paris'
+  echo "$out" | grep -A2 '^> What' | sed 's/^/    INT'"$bits"' answer: /'
+done
+
+for name in fp:"$model" int8:"$scratch/int8" int4:"$scratch/int4"; do
+  label="${name%%:*}" folder="${name#*:}"
+  out="$("$lowbit" eval "$folder" --text "$wiki" --protocol gptq --seqlen 512 --max-windows 8 --device cpu 2>&1)"; rc=$?
+  check "WikiText-2 perplexity ($label, gptq protocol, 8 windows of 512)" 0 "$rc" "$out" '^PPL [0-9.]+$'
+  echo "    $label: $(grep -E '^protocol|^PPL' <<<"$out" | tr '\n' ' ')"
+done
+
+out="$("$lowbit" finetune "$scratch/int4" --data "$alpaca" --template model --steps 6 --batch 4 --micro-batch 2 \
+  --cutoff 128 --val 8 --eval-examples 8 --eval-every 3 --lr 5e-4 --warmup 0 --device cpu --out "$scratch/emef" 2>&1)"; rc=$?
+check "EMEF --template model runs on the INT4 model" 0 "$rc" "$out" "prompt template: the model's chat template" \
+  'fine-tuned .* validation loss [0-9.]+ -> [0-9.]+'
+losses="$(grep -oE 'validation loss [0-9.]+ -> [0-9.]+' <<<"$out")"
+echo "    EMEF: $losses"
+python3 - "$losses" <<'PY' || { echo "FAIL: EMEF did not lower the validation loss ($losses)"; failures=$((failures + 1)); }
+import re, sys
+before, after = map(float, re.findall(r"[0-9.]+", sys.argv[1])[:2])
+sys.exit(0 if after < before else 1)
+PY
+grep -q '"template": "model"' "$scratch/emef/config.json" || { echo "FAIL: config.json does not record the template"; failures=$((failures + 1)); }
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
