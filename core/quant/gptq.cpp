@@ -1,5 +1,7 @@
 #include "core/quant/gptq.h"
 
+#include <algorithm>
+
 #include "core/util/errors.h"
 
 namespace lowbit::quant {
@@ -15,13 +17,11 @@ at::Tensor codes_of(const at::Tensor& w, const at::Tensor& scale, const at::Tens
 void check_weight(const at::Tensor& weight, const QuantConfig& config) {
   validate(config, "quantization settings");
   if (weight.dim() != 2) throw InternalError("quantize expects a [out, in] weight");
-  const int64_t in_features = weight.size(1);
-  if (config.group_size > 0 && in_features % config.group_size != 0) {
-    throw InputError("", "a layer has " + std::to_string(in_features) + " inputs, not a multiple of group size " +
-                             std::to_string(config.group_size),
-                     "choose a group size that divides every layer's input size, or -1");
-  }
 }
+
+// ceil(k_in / group): a last group narrower than the others where the group size does not divide the input size
+// (SmolLM2's 576 at group 128), as AutoGPTQ and GPTQModel lay out scales, qzeros and g_idx.
+int64_t group_count(int64_t k_in, int64_t group) { return (k_in + group - 1) / group; }
 
 }  // namespace
 
@@ -48,17 +48,18 @@ QuantizedWeight rtn_quantize(const at::Tensor& weight_in, const QuantConfig& con
   const at::Tensor weight = weight_in.to(at::kFloat);
   const int64_t n_out = weight.size(0), k_in = weight.size(1);
   const int64_t group = config.columns_per_group(k_in);
-  const int64_t groups = k_in / group;
+  const int64_t groups = group_count(k_in, group);
   QuantizedWeight out;
   out.bits = config.bits;
   out.q = at::empty({k_in, n_out}, at::kInt);
   out.zeros = at::empty({groups, n_out}, at::kInt);
   out.scales = at::empty({groups, n_out}, at::kFloat);
   for (int64_t g = 0; g < groups; ++g) {
-    const at::Tensor block = weight.narrow(1, g * group, group);
+    const int64_t width = std::min(group, k_in - g * group);
+    const at::Tensor block = weight.narrow(1, g * group, width);
     at::Tensor scale, zero;
     find_grid(block, config.bits, config.sym, scale, zero);
-    out.q.narrow(0, g * group, group).copy_(codes_of(block, scale.unsqueeze(1), zero.unsqueeze(1), config.bits).t());
+    out.q.narrow(0, g * group, width).copy_(codes_of(block, scale.unsqueeze(1), zero.unsqueeze(1), config.bits).t());
     out.scales[g].copy_(scale);
     out.zeros[g].copy_(zero);
   }
@@ -71,7 +72,7 @@ QuantizedWeight gptq_quantize(const at::Tensor& weight_in, const at::Tensor& hes
   const int64_t n_out = weight_in.size(0), k_in = weight_in.size(1);
   if (hessian_in.size(0) != k_in || hessian_in.size(1) != k_in) throw InternalError("Hessian does not match the weight");
   const int64_t group = config.columns_per_group(k_in);
-  const int64_t groups = k_in / group;
+  const int64_t groups = group_count(k_in, group);
   const int bits = config.bits;
   at::Tensor W = weight_in.to(at::kFloat).clone();
   at::Tensor H = hessian_in.to(W.device(), at::kFloat).clone();
@@ -85,7 +86,7 @@ QuantizedWeight gptq_quantize(const at::Tensor& weight_in, const at::Tensor& hes
   if (config.static_groups && config.group_size > 0) {
     for (int64_t g = 0; g < groups; ++g) {
       at::Tensor scale, zero;
-      find_grid(W.narrow(1, g * group, group), bits, config.sym, scale, zero);
+      find_grid(W.narrow(1, g * group, std::min(group, k_in - g * group)), bits, config.sym, scale, zero);
       static_scales.push_back(scale);
       static_zeros.push_back(zero);
     }

@@ -21,7 +21,7 @@ namespace {
 // Bytes of one projection as QuantLinear / DenseLinear hold it (qweight, qzeros, scales in fp16, g_idx).
 int64_t projection_bytes(const ProjectionShape& p, const std::optional<quant::QuantConfig>& q, int64_t dense_bytes) {
   if (!q) return p.in * p.out * dense_bytes;
-  const int64_t groups = p.in / q->columns_per_group(p.in);
+  const int64_t groups = (p.in + q->columns_per_group(p.in) - 1) / q->columns_per_group(p.in);  // last may be narrower
   const int64_t qweight = (p.in * q->bits + 31) / 32 * 4 * p.out;
   const int64_t qzeros = groups * ((p.out * q->bits + 31) / 32) * 4;
   return qweight + qzeros + groups * p.out * 2 + p.in * 4;

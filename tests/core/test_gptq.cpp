@@ -161,6 +161,36 @@ TEST(Gptq, SymmetricGridAndDeadColumns) {
   EXPECT_TRUE(at::equal(q.scales, q.scales.to(at::kHalf).to(at::kFloat))) << "scales are stored as fp16";
 }
 
+// SmolLM2's 576 inputs at group size 128: four full groups and a last one of 64 columns, as AutoGPTQ lays it out
+// (ceil(K / group) rows of scales and qzeros); with and without act-order, the grid of each column is its group's.
+TEST(Gptq, ALastGroupNarrowerThanTheOthers) {
+  at::manual_seed(11);
+  const at::Tensor weight = at::randn({64, 96});
+  const at::Tensor x = at::randn({512, 96});
+  const at::Tensor hessian = x.t().matmul(x) * (2.0 / 512);
+  for (const bool act_order : {false, true}) {
+    QuantConfig config;
+    config.bits = 4;
+    config.group_size = 64;
+    config.desc_act = act_order;
+    const QuantizedWeight q = gptq_quantize(weight, hessian, config);
+    ASSERT_EQ(q.scales.size(0), 2) << "96 columns in groups of 64: 2 groups";
+    const at::Tensor columns_per_group = at::bincount(q.g_idx.to(at::kLong));
+    EXPECT_EQ(columns_per_group[0].item<int64_t>(), 64);
+    EXPECT_EQ(columns_per_group[1].item<int64_t>(), 32);
+    const double error = relative_output_error(weight, dequantize(q), hessian);
+    const double rtn = relative_output_error(weight, dequantize(rtn_quantize(weight, config)), hessian);
+    EXPECT_LT(error, rtn) << "act-order " << act_order;
+    EXPECT_LT(error, 0.05);
+    const QuantLinear linear(pack_gptq(q, 0), 4, 0, at::Tensor(), at::kCPU);
+    EXPECT_TRUE(at::equal(linear.dequantized_weight(), dequantize(q)));
+  }
+  QuantConfig config;
+  config.bits = 4;
+  config.group_size = 64;
+  EXPECT_EQ(rtn_quantize(weight, config).scales.size(0), 2);
+}
+
 class QuantizeJobTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # A real instruction-tuned model end to end: SmolLM2-135M-Instruct (imported from its GGUF by the smollm2_import
-# fixture) answers in its own chat template with transformers' greedy answer; GPTQ 4-bit and 8-bit (g128, a short
-# calibration) still answer "Paris"; WikiText-2 perplexity FP / INT8 / INT4; a short EMEF run in the model's
+# fixture) answers in its own chat template with transformers' greedy answer; GPTQ 4-bit and 8-bit (g128, 32 C4
+# windows of 512 tokens) still answer "Paris"; WikiText-2 perplexity FP / INT8 / INT4; a short EMEF run in the model's
 # template lowers the validation loss.
 # Usage: cli_smollm2.sh PATH_TO_LOWBIT TESTDATA_DIR MODEL_DIR REFERENCE_JSON
 set -u
 lowbit="$1" testdata="$2" model="$3" reference="$4"
 wiki="$testdata/eval/wikitext2/wiki.test.raw.nonempty-crlf"
 alpaca="$testdata/alpaca/alpaca_data_1k.json"
+c4="$testdata/eval/c4/c4_demo.jsonl"
 [ -f "$model/config.json" ] || { echo "SKIP: $model not imported (the SmolLM2 GGUF comes from scripts/setup.sh)"; exit 77; }
 [ -f "$reference" ] || { echo "SKIP: $reference missing (transformers reference not made: run scripts/setup.sh)"; exit 77; }
-[ -f "$wiki" ] && [ -f "$alpaca" ] || { echo "SKIP: shared test assets missing"; exit 77; }
+[ -f "$wiki" ] && [ -f "$alpaca" ] && [ -f "$c4" ] || { echo "SKIP: shared test assets missing"; exit 77; }
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 source "$(dirname "$0")/check.sh"
@@ -22,10 +23,12 @@ out="$(printf '%s\n' "$question" | "$lowbit" chat "$model" --greedy --max-new-to
 check "FP32: chat answers in the model's chat template with transformers' greedy answer" 0 "$rc" "$out" \
   "template: the model's chat template" "^$(printf '%s' "$expected" | sed 's/[.?*+()|^$\\[]/\\&/g')\$"
 
-calib=(--calib "$wiki" --nsamples 16 --seqlen 256 --group-size 128 --device cpu)
+# C4 as GPTQ's own calibration set, 32 windows of 512 tokens. (16 windows of 256 WikiText-2 tokens were too few:
+# the 8-bit model kept WikiText's perplexity but answered this question in French.)
+calib=(--calib "$c4" --nsamples 32 --seqlen 512 --group-size 128 --device cpu)
 for bits in 8 4; do
   out="$("$lowbit" quantize "$model" --bits "$bits" "${calib[@]}" --out "$scratch/int$bits" 2>&1)"; rc=$?
-  check "GPTQ $bits-bit g128 (16 windows of 256 tokens)" 0 "$rc" "$out" "quantized .* → "
+  check "GPTQ $bits-bit g128 (32 C4 windows of 512 tokens)" 0 "$rc" "$out" "quantized .* → "
   out="$(printf '%s\n' "$question" | "$lowbit" chat "$scratch/int$bits" --greedy --max-new-tokens 48 --device cpu 2>&1)"; rc=$?
   check "INT$bits: still answers Paris" 0 "$rc" "$out" 'Paris'
   echo "$out" | grep -A2 '^> What' | sed 's/^/    INT'"$bits"' answer: /'
