@@ -22,6 +22,9 @@ QUESTIONS = [
     "What is the capital of France?",
     "Name three colours of the rainbow.",
     "Écris une phrase sur le café. 🙂",
+    # Answers in CJK: byte-level tokens split their characters, so streaming must hold half characters back.
+    "How do you say 'thank you' in Japanese?",
+    "Write the Chinese word for 'water'.",
 ]
 MAX_NEW_TOKENS = 48
 

@@ -105,6 +105,10 @@ GenerateResult generate_text(const model::LlamaModel& model, const tokenizer::To
     events.progress({"tokens", step + 1, new_tokens, -1});
     input = at::tensor(std::vector<int64_t>{next}, at::kLong).unsqueeze(0);
   }
+  // A character the token limit cut in half is left out rather than shown as U+FFFD.
+  while (!result.stopped_at_stop_string && ends_with_replacement_character(result.text)) {
+    result.text.resize(result.text.size() - 3);
+  }
   if (result.text.size() > emitted.size() && result.text.compare(0, emitted.size(), emitted) == 0) {
     events.token({result.text.substr(emitted.size())});
   }

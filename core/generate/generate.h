@@ -32,7 +32,7 @@ struct GenerateParams {
 struct GenerateResult {
   std::vector<int64_t> prompt_ids;
   std::vector<int64_t> generated_ids;  // without the EOS that stopped generation
-  std::string text;                    // the generated continuation only
+  std::string text;                    // the generated continuation only (a character cut by the limit left out)
   bool stopped_at_eos = false;
   bool stopped_at_stop_string = false;
   uint64_t seed = 0;

@@ -5,46 +5,14 @@
 #include <algorithm>
 
 #include "core/tokenizer/hf_tokenizer.h"
+#include "core/tokenizer/hf_unicode.h"
 #include "core/util/errors.h"
 
 namespace lowbit::tokenizer {
 
 int64_t find_invalid_utf8(const std::string& text) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char lead = bytes[i];
-    size_t length = 0;
-    uint32_t code = 0;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if ((lead & 0xE0) == 0xC0) {
-      length = 2;
-      code = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3;
-      code = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4;
-      code = lead & 0x07;
-    } else {
-      return static_cast<int64_t>(i);
-    }
-    if (i + length > n) return static_cast<int64_t>(i);
-    for (size_t k = 1; k < length; ++k) {
-      if ((bytes[i + k] & 0xC0) != 0x80) return static_cast<int64_t>(i);
-      code = (code << 6) | (bytes[i + k] & 0x3F);
-    }
-    // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8.
-    const uint32_t minimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < minimum[length] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) {
-      return static_cast<int64_t>(i);
-    }
-    i += length;
-  }
-  return -1;
+  const std::size_t bad = hf_detail::find_invalid_utf8(text);
+  return bad == text.size() ? -1 : static_cast<int64_t>(bad);
 }
 
 std::string TokenizerFile::describe() const {

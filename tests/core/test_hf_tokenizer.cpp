@@ -16,6 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
+#include "core/model/gguf_import.h"
 #include "core/tokenizer/hf_tokenizer.h"
 #include "core/util/errors.h"
 #include "tests/support/testdata.h"
@@ -110,6 +113,27 @@ TEST(HfTokenizerLlamaCpp, TinyLlamaSpmSuite) {
   LOWBIT_REQUIRE_TESTDATA("tokenizers/ggml-vocab-llama-spm.gguf.out");
   expect_llama_cpp_suite(load_vocabulary(kTinyLlama), "tokenizers/ggml-vocab-llama-spm.gguf");
 }
+
+// llama.cpp's vocab-only GGUFs (phi-3: sentencepiece BPE with byte fallback; starcoder: byte-level BPE with its
+// own pre-tokenizer; llama-spm): the tokenizer.json `lowbit import` rebuilds from the GGUF metadata, read by this
+// tokenizer, gives llama.cpp's ids.
+class GgufVocabularyLlamaCpp : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GgufVocabularyLlamaCpp, RebuiltTokenizerJsonGivesLlamaCppIds) {
+  const std::string base = GetParam();
+  LOWBIT_REQUIRE_TESTDATA(base + ".out");
+  const fs::path out = fs::temp_directory_path() / ("lowbit-gguf-vocab-" + fs::path(base).filename().string() + "-" +
+                                                    std::to_string(::getpid()));
+  fs::remove_all(out);
+  model::write_tokenizer_from_gguf(testing::testdata_path(base), out);
+  expect_llama_cpp_suite(HfTokenizer::load(out / "tokenizer.json", out / "tokenizer_config.json"), base);
+  fs::remove_all(out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Vocabularies, GgufVocabularyLlamaCpp,
+                         ::testing::Values("tokenizers/llama.cpp/ggml-vocab-phi-3.gguf",
+                                           "tokenizers/llama.cpp/ggml-vocab-starcoder.gguf",
+                                           "tokenizers/ggml-vocab-llama-spm.gguf"));
 
 // ---------------------------------------------------------------------------------------------------------------
 // Every corpus text against the Python fixtures: encode both ways, decode both ways.

@@ -135,8 +135,8 @@ TEST_F(ScratchFolder, MissingTokenizerSaysWhatToDo) {
   fs::remove(model / "tokenizer.model");
   const model::LlamaConfig config = model::load_llama_config(model);
   const std::string message = input_error_message([&] { tokenizer::Tokenizer::load(model, config); });
-  EXPECT_CONTAINS(message, "tokenizer.model");
-  EXPECT_CONTAINS(message, "missing");
+  EXPECT_CONTAINS(message, "has no tokenizer (neither tokenizer.json nor tokenizer.model)");
+  EXPECT_CONTAINS(message, "copy the model's tokenizer files");
 }
 
 TEST_F(ScratchFolder, GarbageTokenizerIsNotASentencepieceModel) {

@@ -3,6 +3,7 @@
 // their bad records, and the settings page shows the same run as lowbit commands.
 #include <QAbstractButton>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QSpinBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -84,6 +85,12 @@ class TestRunWizard : public QObject {
     QVERIFY2(commands[1].contains("--preset int2 --steps 200"), qPrintable(commands[1]));
     QVERIFY2(commands[2].contains("--adapters " + dir.filePath("run/lrec/adapter") + " --data " + bad), qPrintable(commands[2]));
     QVERIFY(commands[0].endsWith(" --out " + dir.filePath("run/int2")));
+    // stories260K has no chat template: it is fine-tuned in Alpaca's, and the choice says why it cannot change.
+    auto* emefTemplate = wizard.findChild<QComboBox*>("wizardEmefTemplate");
+    QCOMPARE(emefTemplate->currentIndex(), 0);
+    QVERIFY(!emefTemplate->isEnabled());
+    QVERIFY(emefTemplate->toolTip().contains("no chat template"));
+    QVERIFY(!commands[2].contains("--template"));
 
     // The estimate of every step on this machine (no GPU here: RAM), with the fit verdict and a time.
     auto* estimate = wizard.findChild<QLabel*>("wizardEstimate");

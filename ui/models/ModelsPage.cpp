@@ -167,14 +167,18 @@ ModelsPage::ModelsPage(QWidget* parent)
   rescan();
 }
 
-void ModelsPage::importGguf(const QString& ggufFile) {
-  if (m_importRunner->isRunning()) return;
-  // A fresh folder: importing never replaces a model that is already there.
+QString ModelsPage::freshImportFolder(const QString& ggufFile) {
   const QString base = defaultModelsFolder() + QLatin1Char('/') + QFileInfo(ggufFile).completeBaseName();
   QString out = base;
   for (int n = 2; QFileInfo::exists(out) || QFileInfo::exists(out + QStringLiteral(".partial")); ++n) {
     out = base + QStringLiteral("-%1").arg(n);
   }
+  return out;
+}
+
+void ModelsPage::importGguf(const QString& ggufFile) {
+  if (m_importRunner->isRunning()) return;
+  const QString out = freshImportFolder(ggufFile);  // importing never replaces a model that is already there
   model::GgufImportJob::Params params;
   params.gguf_path = ggufFile.toStdString();
   params.out_dir = out.toStdString();

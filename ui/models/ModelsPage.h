@@ -24,6 +24,9 @@ class ModelsPage : public QWidget {
   explicit ModelsPage(QWidget* parent = nullptr);
   QStringList folders() const { return m_folders; }
   static QString defaultModelsFolder();
+  // Where an import of `ggufFile` goes: a folder of the default models folder named after the file, never one
+  // that exists ("name-2", "name-3", … then).
+  static QString freshImportFolder(const QString& ggufFile);
 
  public slots:
   void addFolder(const QString& folder);

@@ -146,11 +146,7 @@ class ModelPage : public QWizardPage {
   }
   void importGguf() {
     const QString file = m_folder->text().trimmed();
-    const QString base = ModelsPage::defaultModelsFolder() + QLatin1Char('/') + QFileInfo(file).completeBaseName();
-    QString out = base;
-    for (int n = 2; QFileInfo::exists(out) || QFileInfo::exists(out + QStringLiteral(".partial")); ++n) {
-      out = base + QStringLiteral("-%1").arg(n);
-    }
+    const QString out = ModelsPage::freshImportFolder(file);
     QDir().mkpath(ModelsPage::defaultModelsFolder());
     model::GgufImportJob::Params params;
     params.gguf_path = file.toStdString();
