@@ -223,6 +223,7 @@ class TestChatPanel : public QObject {
     const QString transcript = panel.transcript();
     const QString answer = transcript.mid(transcript.indexOf("Model:") + 6).trimmed();
     QCOMPARE(answer, QStringLiteral("The capital of France is Paris."));
+    QVERIFY(panel.findChild<QLabel*>("chatModelStatus")->text().contains("template: the model's chat template"));
     if (qEnvironmentVariableIsSet("LOWBIT_SCREENSHOT_DIR")) {
       panel.grab().save(qEnvironmentVariable("LOWBIT_SCREENSHOT_DIR") + QStringLiteral("/chat-smollm2.png"));
     }

@@ -111,7 +111,8 @@ void ChatColumn::load(const generate::ChatSettings& settings) {
     const QString ready = stack.isEmpty() ? tr("Ready: %1").arg(dir) : tr("Ready: %1 + %2").arg(dir, stack);
     QString format = tr("template: %1").arg(QString::fromStdString(m_session->format().describe()));
     if (!m_session->format_notice().empty()) format += QStringLiteral("\n") + QString::fromStdString(m_session->format_notice());
-    m_status->setText(ready + QStringLiteral(" · ") + format);
+    m_readyText = ready + QStringLiteral(" · ") + format;
+    m_status->setText(m_readyText);
     emit loaded();
     emit busyChanged();
   });
@@ -123,7 +124,7 @@ bool ChatColumn::answer(const QString& message, std::shared_ptr<jobs::Job> job) 
   appendHtml(QStringLiteral("<b>%1</b> ").arg(tr("Model:")));
   m_status->setText(tr("Answering…"));
   const bool started = m_runner->start(std::move(job), [this] {
-    m_status->setText(tr("Ready"));
+    m_status->setText(m_readyText.isEmpty() ? tr("Ready") : m_readyText);
     emit answerEnded();
     emit busyChanged();
   });

@@ -71,6 +71,7 @@ class ChatColumn : public QWidget {
   QLabel* m_status = nullptr;
   JobRunner* m_runner = nullptr;
   std::shared_ptr<generate::ChatSession> m_session;
+  QString m_readyText;  // the loaded model, its adapters and the template it chats in
 };
 
 class ChatPanel : public QWidget {
