@@ -1,7 +1,6 @@
 // lowbit info / generate / chat / eval / bench generate.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <memory>
@@ -24,6 +23,7 @@
 #include "core/jobs/error_report.h"
 #include "core/lora/peft_adapter.h"
 #include "core/model/model_summary.h"
+#include "core/tokenizer/hf_tokenizer.h"
 #include "core/util/arg_parser.h"
 #include "core/util/errors.h"
 
@@ -284,14 +284,8 @@ int run_bench_tokenizer(const std::vector<std::string>& arguments) {
                                             : std::optional<tokenizer::TokenizerFile>({tokenizer::TokenizerKind::HuggingFaceJson, source});
   if (!found) throw InputError(source.string(), "has no tokenizer.json or tokenizer.model", "give a model folder");
   const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load_file(found->path);
-  std::ifstream in(text_path, std::ios::binary);
-  if (!in) throw InputError(text_path.string(), "cannot be opened", "check the path");
-  // The reference script splits the same way: every non-empty line, CR stripped, one encode call each.
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) lines.push_back(line);
-  }
+  // The same lines as the reference script: every non-empty line, CR stripped, one encode call each.
+  const std::vector<std::string> lines = tokenizer::read_bench_lines(text_path);
   int64_t tokens = 0;
   const auto started = std::chrono::steady_clock::now();
   for (const std::string& line : lines) tokens += static_cast<int64_t>(tokenizer.encode(line, false).size());
