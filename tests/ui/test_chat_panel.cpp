@@ -1,6 +1,5 @@
 // The chat panel: streaming and Stop with a fake reply job (no model), and one end-to-end run on stories260K —
 // quantize it through the jobs API, load the quantized model in the panel, send a message, read the answer.
-// LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
 #include "core/quant/quantize_job.h"
 
 #include <QComboBox>
@@ -57,7 +56,7 @@ class FailingJob : public jobs::Job {
 class TestChatPanel : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase() {
     QCoreApplication::setOrganizationName(QStringLiteral("LowBitTests"));
     QCoreApplication::setApplicationName(QStringLiteral("test_chat_panel"));

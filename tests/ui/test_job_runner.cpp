@@ -59,7 +59,7 @@ class FailingJob : public jobs::Job {
 class TestJobRunner : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void eventsArriveAsSignalsOnTheGuiThreadInOrder() {
     JobRunner runner;
     QSignalSpy metrics(&runner, &JobRunner::metricReported);

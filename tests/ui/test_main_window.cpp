@@ -24,7 +24,7 @@ using lowbit::ui::RunWizard;
 class TestMainWindow : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void navigationHasTheProductsSections() {
     MainWindow window;
     auto* navigation = window.findChild<QListWidget*>(QStringLiteral("navigation"));

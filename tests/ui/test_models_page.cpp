@@ -17,7 +17,7 @@ using lowbit::ui::ModelsPage;
 class TestModelsPage : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase() {
     QStandardPaths::setTestModeEnabled(true);  // QSettings and the default models folder in a test location
     QCoreApplication::setOrganizationName(QStringLiteral("LowBitTests"));

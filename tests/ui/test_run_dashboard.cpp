@@ -81,7 +81,7 @@ QByteArray runState(const char* state, qint64 pid) {
 class TestRunDashboard : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void plotsALiveRunWithThrottledRedraws() {
     RunDashboard dashboard;
     dashboard.show();

@@ -22,7 +22,7 @@ using lowbit::ui::RunWizard;
 class TestRunWizard : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase() {
     QCoreApplication::setOrganizationName(QStringLiteral("LowBitTests"));
     QCoreApplication::setApplicationName(QStringLiteral("test_run_wizard"));

@@ -34,7 +34,7 @@ void writeRun(const QString& dir, const QByteArray& state, int steps) {
 class TestRunsPage : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase() {
     QCoreApplication::setOrganizationName(QStringLiteral("LowBitTests"));
     QCoreApplication::setApplicationName(QStringLiteral("test_runs_page"));

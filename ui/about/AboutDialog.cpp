@@ -69,7 +69,7 @@ AboutDialog::AboutDialog(QWidget* parent) : QDialog(parent) {
     m_systemStatus->setText(job->result().warnings.empty() ? tr("Checked.") : tr("Checked: see the warnings below."));
     m_refreshButton->setEnabled(true);
     m_systemLoaded = true;
-    emit systemInformationUpdated();
+    Q_EMIT systemInformationUpdated();
   });
   connect(m_runner, &JobRunner::jobFailed, this, [this](const QString& message) {
     m_systemStatus->setText(tr("The system check failed: %1").arg(message));

@@ -25,10 +25,10 @@ class AboutDialog : public QDialog {
   void showTab(Tab tab);
   QString systemReport() const;
 
- public slots:
+ public Q_SLOTS:
   void refreshSystemInformation();
 
- signals:
+ Q_SIGNALS:
   void systemInformationUpdated();
 
  private:

@@ -1,4 +1,3 @@
-// LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
 #include "core/generate/chat.h"
 #include "ui/chat/ChatPanel.h"
 
@@ -63,14 +62,14 @@ ChatColumn::ChatColumn(int index, QWidget* parent) : QWidget(parent), m_index(in
   connect(m_runner, &JobRunner::jobFailed, this, [this](const QString& message) {
     m_status->setText(tr("Failed: %1").arg(message));
     showError(this, message);
-    emit answerEnded();
-    emit busyChanged();
+    Q_EMIT answerEnded();
+    Q_EMIT busyChanged();
   });
   connect(m_runner, &JobRunner::jobCancelled, this, [this] {
     m_status->setText(tr("Stopped"));
     appendHtml(QStringLiteral("<i>%1</i>").arg(tr("(stopped)")));
-    emit answerEnded();
-    emit busyChanged();
+    Q_EMIT answerEnded();
+    Q_EMIT busyChanged();
   });
 }
 
@@ -113,10 +112,10 @@ void ChatColumn::load(const generate::ChatSettings& settings) {
     if (!m_session->format_notice().empty()) format += QStringLiteral("\n") + QString::fromStdString(m_session->format_notice());
     m_readyText = ready + QStringLiteral(" · ") + format;
     m_status->setText(m_readyText);
-    emit loaded();
-    emit busyChanged();
+    Q_EMIT loaded();
+    Q_EMIT busyChanged();
   });
-  if (started) emit busyChanged();
+  if (started) Q_EMIT busyChanged();
 }
 
 bool ChatColumn::answer(const QString& message, std::shared_ptr<jobs::Job> job) {
@@ -125,10 +124,10 @@ bool ChatColumn::answer(const QString& message, std::shared_ptr<jobs::Job> job) 
   m_status->setText(tr("Answering…"));
   const bool started = m_runner->start(std::move(job), [this] {
     m_status->setText(m_readyText.isEmpty() ? tr("Ready") : m_readyText);
-    emit answerEnded();
-    emit busyChanged();
+    Q_EMIT answerEnded();
+    Q_EMIT busyChanged();
   });
-  if (started) emit busyChanged();
+  if (started) Q_EMIT busyChanged();
   return started;
 }
 
@@ -189,12 +188,12 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
     connect(column, &ChatColumn::loaded, this, [this] {
       updateButtons();  // the message box is enabled now, so that it can take the focus
       m_input->setFocus();
-      emit modelLoaded();
+      Q_EMIT modelLoaded();
     });
     connect(column, &ChatColumn::answerEnded, this, [this] {
       if (m_answering > 0 && --m_answering == 0) {
         m_status->setText(tr("Ready"));
-        emit answerFinished();
+        Q_EMIT answerFinished();
       }
     });
   }

@@ -55,7 +55,7 @@ class ChatColumn : public QWidget {
   void stop();
   void setBusy(bool busy);  // while any column answers, no column loads
 
- signals:
+ Q_SIGNALS:
   void loaded();
   void answerEnded();      // finished, stopped or failed
   void busyChanged();
@@ -92,12 +92,12 @@ class ChatPanel : public QWidget {
   bool isAnswering() const;
   generate::ChatSettings settings() const;  // from the widgets
 
- public slots:
+ public Q_SLOTS:
   void loadModel();  // every shown column
   void send();
   void stop();
 
- signals:
+ Q_SIGNALS:
   void modelLoaded();     // a column finished loading
   void answerFinished();  // every column has ended its answer
 

@@ -11,11 +11,11 @@ namespace {
 class SignalEvents : public jobs::JobEvents {
  public:
   explicit SignalEvents(JobRunner* runner) : m_runner(runner) {}
-  void progress(const jobs::Progress& progress) override { emit m_runner->progressed(progress); }
-  void metric(const jobs::Metric& metric) override { emit m_runner->metricReported(metric); }
-  void log(const jobs::LogLine& line) override { emit m_runner->lineLogged(line); }
-  void artifact(const jobs::Artifact& artifact) override { emit m_runner->artifactProduced(artifact); }
-  void token(const jobs::Token& token) override { emit m_runner->tokenStreamed(token); }
+  void progress(const jobs::Progress& progress) override { Q_EMIT m_runner->progressed(progress); }
+  void metric(const jobs::Metric& metric) override { Q_EMIT m_runner->metricReported(metric); }
+  void log(const jobs::LogLine& line) override { Q_EMIT m_runner->lineLogged(line); }
+  void artifact(const jobs::Artifact& artifact) override { Q_EMIT m_runner->artifactProduced(artifact); }
+  void token(const jobs::Token& token) override { Q_EMIT m_runner->tokenStreamed(token); }
 
  private:
   JobRunner* m_runner;
@@ -65,16 +65,16 @@ bool JobRunner::start(std::shared_ptr<jobs::Job> job, std::function<void()> onFi
       job->run(events, *cancel);
       finish([this, onFinished] {
         if (onFinished) onFinished();
-        emit jobFinished();
+        Q_EMIT jobFinished();
       });
     } catch (...) {
       const jobs::ErrorReport report = jobs::describe_current_exception();
       if (report.kind == jobs::ErrorKind::Cancelled) {
-        finish([this] { emit jobCancelled(); });
+        finish([this] { Q_EMIT jobCancelled(); });
       } else {
-        emit lineLogged({jobs::LogLevel::Error, report.log_detail});
+        Q_EMIT lineLogged({jobs::LogLevel::Error, report.log_detail});
         const QString message = QString::fromStdString(report.user_message);
-        finish([this, message] { emit jobFailed(message); });
+        finish([this, message] { Q_EMIT jobFailed(message); });
       }
     }
   });

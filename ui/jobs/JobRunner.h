@@ -43,7 +43,7 @@ class JobRunner : public QObject {
   bool isPaused() const;
   std::shared_ptr<jobs::Job> job() const { return m_job; }
 
- public slots:
+ public Q_SLOTS:
   // Stops the job at its next step boundary, keeping the work done (a trainer saves a checkpoint there).
   void cancel();
   // Stops it without writing anything new: a trainer keeps only its last periodic checkpoint.
@@ -51,7 +51,7 @@ class JobRunner : public QObject {
   // A paused job waits at its next step boundary until unpaused (or cancelled).
   void setPaused(bool paused);
 
- signals:
+ Q_SIGNALS:
   void progressed(const lowbit::jobs::Progress& progress);
   void metricReported(const lowbit::jobs::Metric& metric);
   void lineLogged(const lowbit::jobs::LogLine& line);

@@ -153,7 +153,7 @@ void MainWindow::checkSystemAtStart() {
       notice->setAttribute(Qt::WA_DeleteOnClose);
       notice->open();
     }
-    emit systemChecked(notices);
+    Q_EMIT systemChecked(notices);
   });
 }
 
@@ -161,7 +161,7 @@ void MainWindow::showPage(int index) {
   if (index < 0 || index >= m_pages->count()) return;
   m_pages->setCurrentIndex(index);
   if (m_navigation->currentRow() != index) m_navigation->setCurrentRow(index);
-  emit pageShown(index);
+  Q_EMIT pageShown(index);
 }
 
 AboutDialog* MainWindow::aboutDialog() {

@@ -22,7 +22,7 @@ class MainWindow : public QMainWindow {
   // Page names in navigation order; objectName of page i is "page" + pageNames()[i] without spaces/dashes.
   static QStringList pageNames();
 
- public slots:
+ public Q_SLOTS:
   void showPage(int index);
   void showAbout();
   void showSystemInformation();
@@ -32,7 +32,7 @@ class MainWindow : public QMainWindow {
   // unless the user dismissed these same notices before.
   void checkSystemAtStart();
 
- signals:
+ Q_SIGNALS:
   void pageShown(int index);
   void systemChecked(const QStringList& notices);
 

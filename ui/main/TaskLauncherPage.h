@@ -13,7 +13,7 @@ class TaskLauncherPage : public QWidget {
  public:
   TaskLauncherPage(const QString& title, const QString& purpose, const QString& commandLine, QWidget* parent = nullptr);
 
- signals:
+ Q_SIGNALS:
   void wizardRequested();
 };
 

@@ -1,4 +1,3 @@
-// LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
 #include "core/model/gguf_import.h"
 #include "core/model/model_library.h"
 #include "ui/models/ModelsPage.h"
@@ -189,7 +188,7 @@ void ModelsPage::importGguf(const QString& ggufFile) {
   m_importRunner->start(job, [this, out] {
     m_importRow->hide();
     m_gpu->setText(tr("Imported %1").arg(out));
-    emit imported(out);
+    Q_EMIT imported(out);
     rescan();
   });
 }
@@ -220,7 +219,7 @@ void ModelsPage::rescan() {
       QMetaObject::invokeMethod(this, &ModelsPage::rescan, Qt::QueuedConnection);
       return;
     }
-    emit scanned(static_cast<int>(library.cards.size()));
+    Q_EMIT scanned(static_cast<int>(library.cards.size()));
   });
 }
 

@@ -28,13 +28,13 @@ class ModelsPage : public QWidget {
   // that exists ("name-2", "name-3", … then).
   static QString freshImportFolder(const QString& ggufFile);
 
- public slots:
+ public Q_SLOTS:
   void addFolder(const QString& folder);
   void rescan();
   // Imports into the default models folder (a fresh subfolder named after the file); the card appears when done.
   void importGguf(const QString& ggufFile);
 
- signals:
+ Q_SIGNALS:
   void scanned(int cards);
   void imported(const QString& modelFolder);
 

@@ -1,4 +1,3 @@
-// LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
 #include "core/model/model_summary.h"
 #include "core/train/lrec_job.h"
 #include "core/train/resume_run.h"

@@ -25,7 +25,7 @@ class CorrectPage : public QWidget {
   RunDashboard* dashboard() const { return m_dashboard; }
   QString command() const;  // the equivalent lowbit command line
 
- public slots:
+ public Q_SLOTS:
   void start(bool resume = false);
 
  private:

@@ -172,7 +172,7 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   });
   connect(m_pause, &QPushButton::toggled, this, [this](bool paused) {
     m_pause->setText(paused ? tr("Continue") : tr("Pause"));
-    emit pauseRequested(paused);
+    Q_EMIT pauseRequested(paused);
     if (m_state == State::Running || m_state == State::Paused) setState(paused ? State::Paused : State::Running);
   });
   connect(m_stopAndSave, &QPushButton::clicked, this, &RunDashboard::stopAndSaveRequested);
@@ -335,7 +335,7 @@ void RunDashboard::setState(State state) {
   m_openFolder->setEnabled(!m_runDirectory.isEmpty());
   if (state != State::Running && state != State::Paused) releasePauseButton();
   m_status->setText(statusText());
-  emit stateChanged(state);
+  Q_EMIT stateChanged(state);
 }
 
 QString RunDashboard::statusText() const {

@@ -67,14 +67,14 @@ class RunDashboard : public QWidget {
   // How Open folder shows a folder (the desktop's file manager by default; tests record it instead).
   void setFolderOpener(std::function<void(const QString&)> opener) { m_folderOpener = std::move(opener); }
 
- signals:
+ Q_SIGNALS:
   void stopAndSaveRequested();     // attached jobs stop after the current step and save a checkpoint there
   void cancelRequested();          // attached jobs stop without writing a new checkpoint
   void pauseRequested(bool pause); // attached jobs wait at their next step while paused
   void resumeRequested();          // the owner starts the run again from its last checkpoint
   void stateChanged(lowbit::ui::RunDashboard::State state);
 
- public slots:
+ public Q_SLOTS:
   void addMetric(const lowbit::jobs::Metric& metric);
   void setProgress(const lowbit::jobs::Progress& progress);
   void appendLog(const QString& line);

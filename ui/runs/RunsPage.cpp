@@ -1,4 +1,3 @@
-// LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
 #include "core/train/resume_run.h"
 #include "core/train/run_status.h"
 #include "ui/runs/RunsPage.h"

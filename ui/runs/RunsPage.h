@@ -27,7 +27,7 @@ class RunsPage : public QWidget {
   // Puts `dir` first in that list; pages that start runs call it so that the run is found after a restart.
   static void remember(const QString& dir);
 
- public slots:
+ public Q_SLOTS:
   // Shows the run in `dir` (and remembers it). False, with a dialog saying why, when it is not a run folder.
   bool open(const QString& dir);
   // Re-reads the list and the state of every run in it.

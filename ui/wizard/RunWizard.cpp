@@ -1,4 +1,3 @@
-// LibTorch before Qt: Qt's `slots`/`signals` macros would rewrite names in LibTorch's headers.
 #include "core/data/data_preview.h"
 #include "core/model/gguf_import.h"
 #include "core/model/model_library.h"
@@ -97,7 +96,7 @@ class ModelPage : public QWizardPage {
         this, m_folder,
         [this]() -> std::shared_ptr<model::ModelLibraryJob> {
           m_valid = false;
-          emit completeChanged();
+          Q_EMIT completeChanged();
           const QString folder = m_folder->text().trimmed();
           m_import->setVisible(folder.endsWith(QStringLiteral(".gguf"), Qt::CaseInsensitive) && QFileInfo(folder).isFile());
           if (m_import->isVisible()) {
@@ -130,7 +129,7 @@ class ModelPage : public QWizardPage {
                                 .arg(static_cast<double>(card.summary.parameters) / 1e6, 0, 'f', 2)
                                 .arg(m_quantized ? QString::fromStdString(card.summary.quantization) : tr("full precision")));
           m_valid = true;
-          emit completeChanged();
+          Q_EMIT completeChanged();
         });
   }
   bool isComplete() const override { return m_valid; }
@@ -142,7 +141,7 @@ class ModelPage : public QWizardPage {
   void setProblem(const QString& problem) {
     m_status->setText(QStringLiteral("✗ ") + problem);
     m_valid = false;
-    emit completeChanged();
+    Q_EMIT completeChanged();
   }
   void importGguf() {
     const QString file = m_folder->text().trimmed();
@@ -219,7 +218,7 @@ class DataPage : public QWizardPage {
           this, field,
           [this, field, instruction]() -> std::shared_ptr<data::DataPreviewJob> {
             (instruction ? m_alpacaOk : m_calibrationOk) = false;
-            emit completeChanged();
+            Q_EMIT completeChanged();
             if (field->text().trimmed().isEmpty()) return nullptr;
             return std::make_shared<data::DataPreviewJob>(field->text().trimmed().toStdString(),
                                                           field_value("model").toStdString(), instruction, 256);
@@ -244,7 +243,7 @@ class DataPage : public QWizardPage {
               }
             }
             m_preview->setPlainText(text);
-            emit completeChanged();
+            Q_EMIT completeChanged();
           });
       m_checks.push_back({field, timer});
     }
@@ -403,7 +402,7 @@ class SettingsPage : public QWizardPage {
     auto changed = [this] {
       m_presetInfo->setText(presetDescription(m_bits->currentText().toInt()));
       m_commands->setPlainText(m_wizard->commands().join(QLatin1Char('\n')));
-      emit completeChanged();
+      Q_EMIT completeChanged();
       if (isVisible()) m_estimateTimer->start();
     };
     for (QComboBox* box : {m_bits, m_device, m_groupSize, m_emefTemplate}) {
@@ -468,7 +467,7 @@ class SettingsPage : public QWizardPage {
       m_estimateTimer->start();  // the previous estimate is still measuring; estimate the newest settings after it
       return;
     }
-    emit completeChanged();
+    Q_EMIT completeChanged();
     auto job = std::make_shared<train::RunEstimateJob>(planOf(*m_wizard), field(QStringLiteral("device")).toString().toStdString());
     m_estimate->setText(tr("Estimating (measuring this machine's speed)…"));
     m_estimateRunner->start(job, [this, job] {
