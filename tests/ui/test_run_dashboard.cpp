@@ -9,7 +9,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
-#include <qcustomplot.h>
+#include "ui/util/QCustomPlot.h"
 
 #include <atomic>
 #include <cmath>

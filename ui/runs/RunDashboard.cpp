@@ -14,7 +14,7 @@
 #include <QSignalBlocker>
 #include <QTimer>
 #include <QVBoxLayout>
-#include <qcustomplot.h>
+#include "ui/util/QCustomPlot.h"
 
 #include <algorithm>
 #include <cmath>
