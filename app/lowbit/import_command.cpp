@@ -8,6 +8,7 @@
 #include "core/model/gguf_import.h"
 #include "core/model/model_summary.h"
 #include "core/util/arg_parser.h"
+#include "core/util/format.h"
 
 namespace lowbit::cli {
 
@@ -30,7 +31,7 @@ int run_import(const std::vector<std::string>& arguments) {
               seconds);
   std::printf("  %s (GGUF '%s'), %lld tensors, weights %s, model.safetensors %s\n", r.hf_architecture.c_str(),
               r.gguf_architecture.c_str(), static_cast<long long>(r.tensors_written), r.torch_dtype.c_str(),
-              model::format_bytes(static_cast<int64_t>(r.safetensors_bytes)).c_str());
+              format_bytes(static_cast<int64_t>(r.safetensors_bytes)).c_str());
   if (!r.f32_fallback_tensors.empty()) {
     std::printf("  %zu tensor(s) kept as F32 because float16 cannot hold their values\n", r.f32_fallback_tensors.size());
   }

@@ -4,12 +4,16 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <utility>
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "core/jobs/error_report.h"
+#include "core/quant/quantize_settings.h"
 #include "core/system/system_info.h"
+#include "core/train/emef_settings.h"
+#include "core/train/lrec_settings.h"
 #include "core/version.h"
 
 namespace lowbit::cli {
@@ -23,69 +27,58 @@ jobs::CancelToken& interrupt_token() {
 
 namespace {
 
-using lowbit::jobs::kExitNotImplemented;
 using lowbit::jobs::kExitOk;
 using lowbit::jobs::kExitUsage;
 
 struct Command {
-  const char* name;
-  const char* usage;
-  const char* summary;
-  const char* planned;  // non-null while the command is not implemented yet: what it will do
+  std::string name;
+  std::string usage;
+  std::string summary;
+  std::string options;  // one line per option, for the commands whose options come from a settings schema
   int (*run)(const std::vector<std::string>& args);
 };
 
-int run_not_implemented(const Command& command) {
-  std::cerr << "lowbit " << command.name << ": not implemented yet in LowBit " << lowbit::kLowBitVersion
-            << " (planned: " << command.planned << "). Nothing was done.\n";
-  return kExitNotImplemented;
+template <typename Schema>
+Command schema_command(const Schema& schema, std::string summary, int (*run)(const std::vector<std::string>&),
+                       std::vector<std::pair<std::string, std::string>> extra_options = {}) {
+  return {schema.command(), schema.usage(), std::move(summary), schema.options_help(extra_options), run};
 }
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      {"info", "lowbit info MODEL", "show a model's architecture, size, dtype, quantization and memory needs",
-       nullptr, lowbit::cli::run_info},
+      {"info", "lowbit info MODEL", "show a model's architecture, size, dtype, quantization and memory needs", "",
+       lowbit::cli::run_info},
       {"generate", "lowbit generate MODEL --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P "
                    "--repetition-penalty R --seed S --greedy --no-bos --template none|alpaca|model --device cpu|cuda|auto "
                    "--dtype float32|float16|bfloat16 --adapters DIR (repeatable, stacked in order)]",
-       "continue a prompt with a model", nullptr, lowbit::cli::run_generate},
+       "continue a prompt with a model", "", lowbit::cli::run_generate},
       {"eval", "lowbit eval MODEL --text FILE [--protocol gptq|int21] [--seqlen N] [--stride N (int21)] "
                "[--batch-size N] [--max-windows N] [--max-tokens N] [--device cpu|cuda|auto] "
                "[--dtype float32|float16|bfloat16] [--adapters DIR ...]",
-       "measure perplexity on a text or JSONL file", nullptr, lowbit::cli::run_eval},
-      {"quantize", "lowbit quantize MODEL --bits 2|3|4|8 --group-size G|-1 --calib FILE --out DIR [--act-order "
-                   "--static-groups --sym|--asym --method gptq|rtn --nsamples N --seqlen L --seed S --damp D "
-                   "--no-true-sequential --format gptq|gptq_v2 --device cpu|cuda|auto]",
-       "quantize a model to 2/3/4/8 bits with GPTQ or RTN, in the GPTQ checkpoint format", nullptr,
-       lowbit::cli::run_quantize},
-      {"correct", "lowbit correct QUANT_DIR --teacher FP_DIR --calib FILE --out RUN_DIR [--preset int4|int3|int2 "
-                  "--steps N --lr LR --warmup N --schedule cosine|linear|constant --rank R --alpha A --dropout P "
-                  "--targets q_proj,... --kl-weight W --ce-weight W --kl-per-token --reverse-kl --micro-batch N "
-                  "--accumulation N --seqlen L --samples N --held-out F --eval-every N --checkpoint-every N "
-                  "--teacher-top-k K (0: online teacher) --no-gradient-checkpointing --seed S --device D --resume "
-                  "--estimate]",
-       "repair quantization error with low-rank adapters distilled from the full model (LREC)", nullptr,
-       lowbit::cli::run_correct},
-      {"finetune", "lowbit finetune MODEL --data FILE --out RUN_DIR [--adapters LREC_DIR ... --cutoff N "
-                   "--train-on-inputs --template alpaca|model --val N|F --instruction-field F --input-field F --output-field F --rank R "
-                   "--alpha A --dropout P --targets q_proj,v_proj --lr LR --warmup N --schedule linear|cosine|constant "
-                   "--epochs E --steps N --batch N --micro-batch N --weight-decay W --eval-every N --eval-examples N "
-                   "--checkpoint-every N --no-gradient-checkpointing --seed S --device D --resume --estimate]",
-       "instruction-tune a quantized model with LoRA on Alpaca-style data (EMEF)", nullptr, lowbit::cli::run_finetune},
+       "measure perplexity on a text or JSONL file", "", lowbit::cli::run_eval},
+      schema_command(lowbit::quant::quantize_settings_schema(),
+                     "quantize a model to 2/3/4/8 bits with GPTQ or RTN, in the GPTQ checkpoint format",
+                     lowbit::cli::run_quantize),
+      schema_command(lowbit::train::lrec_settings_schema(),
+                     "repair quantization error with low-rank adapters distilled from the full model (LREC)",
+                     lowbit::cli::run_correct, {{"--estimate", "print the memory the run needs and stop"}}),
+      schema_command(lowbit::train::emef_settings_schema(),
+                     "instruction-tune a quantized model with LoRA on Alpaca-style data (EMEF)", lowbit::cli::run_finetune,
+                     {{"--estimate", "print the memory the run needs and stop"}}),
       {"resume", "lowbit resume RUN_DIR [--device cpu|cuda|auto]",
-       "continue a stopped or crashed correct/finetune run from its last checkpoint", nullptr, lowbit::cli::run_resume},
+       "continue a stopped or crashed correct/finetune run from its last checkpoint", "", lowbit::cli::run_resume},
       {"chat", "lowbit chat MODEL [--adapters DIR ... --template model|alpaca|none --system TEXT --max-new-tokens N "
                "--temperature T --top-k K --top-p P --repetition-penalty R --greedy --seed S --no-history --device D "
                "--dtype T]",
-       "chat with a model in the terminal (in its own chat template when it has one, else Alpaca)", nullptr,
+       "chat with a model in the terminal (in its own chat template when it has one, else Alpaca)", "",
        lowbit::cli::run_chat},
       {"import", "lowbit import FILE.gguf --out DIR [--dtype f16|f32 (for quantized GGUF tensors; default f16)]",
-       "turn a GGUF file (Ollama, LM Studio, llama.cpp) into a Hugging Face model folder", nullptr,
+       "turn a GGUF file (Ollama, LM Studio, llama.cpp) into a Hugging Face model folder", "",
        lowbit::cli::run_import},
       {"bench", "lowbit bench generate MODEL [--prompt-tokens N --new-tokens N --repeats N --device D --dtype T "
                 "--reference-python PYTHON] | lowbit bench tokenizer MODEL_OR_TOKENIZER_FILE --text FILE "
                 "[--reference-python PYTHON]",
-       "measure speed beside reference implementations (generate, tokenizer)", nullptr, lowbit::cli::run_bench},
+       "measure speed beside reference implementations (generate, tokenizer)", "", lowbit::cli::run_bench},
   };
   return table;
 }
@@ -96,13 +89,12 @@ void print_help(std::ostream& out) {
       << "Commands:\n";
   for (const Command& command : commands()) {
     char line[160];
-    std::snprintf(line, sizeof(line), "  %-10s %s%s\n", command.name, command.summary,
-                  command.planned != nullptr ? " (not implemented yet)" : "");
+    std::snprintf(line, sizeof(line), "  %-10s %s\n", command.name.c_str(), command.summary.c_str());
     out << line;
   }
   out << "\nRun 'lowbit COMMAND --help' for a command's options.\n"
       << "\nExit codes: 0 success, 1 internal error, 2 usage error, 3 bad input file or setting,\n"
-      << "4 not enough memory or disk, 5 command not implemented yet, 130 cancelled.\n";
+      << "4 not enough memory or disk, 5 not implemented yet (bench kernels), 130 cancelled.\n";
 }
 
 int print_version() {
@@ -145,10 +137,9 @@ int run(int argc, char** argv) {
   args.erase(args.begin());
   if (wants_help(args)) {
     std::cout << "Usage: " << command->usage << "\n\n" << command->summary << ".\n";
-    if (command->planned != nullptr) std::cout << "Not implemented yet in this version.\n";
+    if (!command->options.empty()) std::cout << "\nOptions:\n" << command->options;
     return kExitOk;
   }
-  if (command->run == nullptr) return run_not_implemented(*command);
   return command->run(args);
 }
 

@@ -23,9 +23,11 @@
 #include "core/jobs/error_report.h"
 #include "core/lora/peft_adapter.h"
 #include "core/model/model_summary.h"
+#include "core/system/device.h"
 #include "core/tokenizer/hf_tokenizer.h"
 #include "core/util/arg_parser.h"
 #include "core/util/errors.h"
+#include "core/util/format.h"
 
 #ifdef _WIN32
 #define popen _popen
@@ -49,7 +51,7 @@ struct LoadedModel {
 
 LoadedModel load_model(const std::string& folder, const ArgParser& args) {
   model::LoadOptions options;
-  options.device = model::resolve_device(args.value("--device").value_or("auto"));
+  options.device = system::resolve_device(args.value("--device").value_or("auto"));
   if (const auto dtype = args.value("--dtype")) options.dtype = model::parse_dtype(*dtype);
   LoadedModel loaded;
   auto model = model::LlamaModel::load(folder, options);
@@ -89,16 +91,16 @@ int run_info(const std::vector<std::string>& arguments) {
   std::printf("Parameters:     %lld (%.2f M)\n", static_cast<long long>(s.parameters), s.parameters / 1e6);
   std::printf("Stored dtype:   %s (config: %s), %lld tensors\n", dtypes.str().c_str(), c.torch_dtype.c_str(),
               static_cast<long long>(s.tensor_count));
-  std::printf("Size on disk:   %s of safetensors\n", model::format_bytes(s.weight_file_bytes).c_str());
+  std::printf("Size on disk:   %s of safetensors\n", format_bytes(s.weight_file_bytes).c_str());
   std::printf("Quantization:   %s\n", s.quantization.c_str());
   std::printf("Tokenizer:      %s\n", s.tokenizer.empty() ? "missing (neither tokenizer.json nor tokenizer.model)"
                                                            : s.tokenizer.c_str());
   std::printf("Chat template:  %s\n", s.chat_template.c_str());
   const int64_t context = c.max_position_embeddings;
   std::printf("Memory needed:  %s for fp16 weights + %s KV cache at %lld tokens (GPU); %s for fp32 weights (CPU)\n",
-              model::format_bytes(s.weights_fp16_bytes).c_str(),
-              model::format_bytes(s.kv_cache_fp16_bytes_per_token * context).c_str(), static_cast<long long>(context),
-              model::format_bytes(s.parameters * 4).c_str());
+              format_bytes(s.weights_fp16_bytes).c_str(),
+              format_bytes(s.kv_cache_fp16_bytes_per_token * context).c_str(), static_cast<long long>(context),
+              format_bytes(s.parameters * 4).c_str());
   return jobs::kExitOk;
 }
 

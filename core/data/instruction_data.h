@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/data/prompt_format.h"
@@ -30,6 +31,10 @@ struct InstructionColumns {
   std::string input = "input";
   std::string output = "output";
 };
+
+inline bool operator==(const InstructionColumns& a, const InstructionColumns& b) {
+  return std::tie(a.instruction, a.input, a.output) == std::tie(b.instruction, b.input, b.output);
+}
 
 struct InstructionRecord {
   int64_t index = 0;  // position in the file: array index, or line number − 1 for JSON Lines
@@ -68,6 +73,10 @@ struct ExampleOptions {
   bool train_on_inputs = false;  // false: the prompt's tokens are masked out of the loss
   bool add_eos = true;
 };
+
+inline bool operator==(const ExampleOptions& a, const ExampleOptions& b) {
+  return std::tie(a.cutoff, a.train_on_inputs, a.add_eos) == std::tie(b.cutoff, b.train_on_inputs, b.add_eos);
+}
 
 // With the model's chat template, no EOS is appended: the template ends the assistant turn itself.
 TokenizedExample tokenize_example(const tokenizer::Tokenizer& tokenizer, const InstructionRecord& record,

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/lora/peft_adapter.h"
+#include "core/system/device.h"
 #include "core/util/errors.h"
 
 namespace lowbit::generate {
@@ -88,7 +89,7 @@ ChatReply ChatSession::send(const std::string& message, jobs::JobEvents& events,
 
 void ChatLoadJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   events.log({jobs::LogLevel::Info, "loading " + model_dir_});
-  auto model = model::LlamaModel::load(model_dir_, {model::resolve_device(device_name_), std::nullopt});
+  auto model = model::LlamaModel::load(model_dir_, {system::resolve_device(device_name_), std::nullopt});
   for (const std::string& adapter : adapters_) {
     cancel.throw_if_cancelled();
     lora::load_adapter(*model, adapter, /*trainable=*/false);

@@ -9,15 +9,10 @@
 
 #include <memory>
 
+#include "core/lora/lora_shape.h"
 #include "core/model/linear.h"
 
 namespace lowbit::lora {
-
-struct LoraShape {
-  int64_t rank = 8;
-  double alpha = 16;
-  double dropout = 0.0;
-};
 
 class LoraLinear : public model::Linear {
  public:

@@ -1,7 +1,5 @@
 #include "core/model/model_summary.h"
 
-#include <ATen/Context.h>
-
 #include <cstdio>
 
 #include "core/model/safetensors.h"
@@ -9,21 +7,9 @@
 #include "core/tokenizer/chat_template.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/errors.h"
+#include "core/util/format.h"
 
 namespace lowbit::model {
-
-std::string format_bytes(int64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024.0 && unit < 4) {
-    value /= 1024.0;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof(text), unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-  return text;
-}
 
 ModelSummary summarize_model(const std::filesystem::path& model_dir) {
   ModelSummary summary;
@@ -54,24 +40,6 @@ ModelSummary summarize_model(const std::filesystem::path& model_dir) {
   const LlamaConfig& c = summary.config;
   summary.kv_cache_fp16_bytes_per_token = 2 * c.n_layer * c.n_head_kv * c.head_dim * 2;
   return summary;
-}
-
-at::Device resolve_device(const std::string& name) {
-  if (name == "cpu") return at::kCPU;
-  const bool cuda_usable = at::hasCUDA();
-  if (name == "auto") return cuda_usable ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    if (!cuda_usable) {
-      throw ResourceError("no usable CUDA device (see 'lowbit --version' for the driver and GPUs found); "
-                          "run with --device cpu");
-    }
-    try {
-      return at::Device(name);
-    } catch (const c10::Error&) {
-      throw UsageError("invalid device '" + name + "'; use cpu, cuda, cuda:N or auto");
-    }
-  }
-  throw UsageError("invalid device '" + name + "'; use cpu, cuda, cuda:N or auto");
 }
 
 }  // namespace lowbit::model

@@ -7,8 +7,6 @@
 #include <map>
 #include <string>
 
-#include <ATen/ATen.h>
-
 #include "core/model/llama_config.h"
 
 namespace lowbit::model {
@@ -31,10 +29,5 @@ struct ModelSummary {
 
 ModelSummary summarize_model(const std::filesystem::path& model_dir);
 
-std::string format_bytes(int64_t bytes);  // "1.2 GiB", "960.0 KiB"
-
-// "cpu", "cuda", "cuda:1" or "auto" (CUDA when a device is usable, else the CPU). InputError/ResourceError
-// with the reason when CUDA is asked for and cannot be used.
-at::Device resolve_device(const std::string& name);
 
 }  // namespace lowbit::model

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -27,6 +28,13 @@ struct QuantConfig {
   // Group size in columns for a layer with `in_features` inputs.
   int64_t columns_per_group(int64_t in_features) const { return group_size > 0 ? group_size : in_features; }
 };
+
+inline bool operator==(const QuantConfig& a, const QuantConfig& b) {
+  return std::tie(a.bits, a.group_size, a.desc_act, a.static_groups, a.sym, a.true_sequential, a.damp_percent,
+                  a.checkpoint_format, a.method) ==
+         std::tie(b.bits, b.group_size, b.desc_act, b.static_groups, b.sym, b.true_sequential, b.damp_percent,
+                  b.checkpoint_format, b.method);
+}
 
 // Throws InputError naming the setting when bits/group size are not ones LowBit can write and read.
 void validate(const QuantConfig& config, const std::string& source);

@@ -14,6 +14,7 @@
 #include "core/model/safetensors.h"
 #include "core/quant/gptq.h"
 #include "core/quant/gptq_pack.h"
+#include "core/system/device.h"
 #include "core/system/memory_usage.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/atomic_file.h"
@@ -157,7 +158,8 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
     throw InputError(params_.model_dir.string(), "is already quantized", "quantize the full-precision model");
   }
   const model::SafetensorsCheckpoint checkpoint = model::SafetensorsCheckpoint::open_folder(params_.model_dir);
-  const at::Device device = params_.device;
+  const at::Device device = system::resolve_device(params_.device);
+  result_.device = device.str();
   const at::ScalarType dtype = model::default_compute_dtype(mc, device);
   if (device.is_cuda()) system::reset_peak_vram(device.index() < 0 ? 0 : device.index());
 

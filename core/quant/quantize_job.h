@@ -9,8 +9,6 @@
 // OUT.partial and renamed to OUT at the end, so a cancelled or failed run never leaves a half-written model.
 #pragma once
 
-#include <ATen/ATen.h>
-
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -18,19 +16,9 @@
 
 #include "core/jobs/job.h"
 #include "core/quant/quant_config.h"
+#include "core/quant/quantize_settings.h"
 
 namespace lowbit::quant {
-
-struct QuantizeParams {
-  std::filesystem::path model_dir;
-  std::filesystem::path out_dir;
-  std::optional<std::filesystem::path> calibration;  // required for GPTQ; optional for RTN (error report)
-  QuantConfig config;
-  int64_t nsamples = 128;
-  int64_t seqlen = 2048;
-  uint64_t seed = 0;
-  at::Device device = at::kCPU;
-};
 
 struct ProjectionReport {
   std::string name;               // "model.layers.3.mlp.down_proj"
@@ -45,17 +33,18 @@ struct QuantizeResult {
   int64_t output_bytes = 0;            // model.safetensors
   double bits_per_weight = 0;          // of the quantized projections, scales/zeros/g_idx included
   QuantConfig config;                  // as written (asymmetric forces gptq_v2)
+  std::string device;                  // where it ran: "cpu", "cuda:0"
 };
 
 class QuantizeJob : public jobs::Job {
  public:
-  explicit QuantizeJob(QuantizeParams params) : params_(std::move(params)) {}
+  explicit QuantizeJob(QuantizeSettings settings) : params_(std::move(settings)) {}
   std::string title() const override { return "Quantize"; }
   void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override;
   const QuantizeResult& result() const { return result_; }
 
  private:
-  QuantizeParams params_;
+  QuantizeSettings params_;
   QuantizeResult result_;
 };
 

@@ -16,17 +16,9 @@
 
 #include <cstdint>
 
+#include "core/train/distillation_weights.h"
+
 namespace lowbit::train {
-
-enum class KlDirection { TeacherStudent, StudentTeacher };
-enum class KlNormalisation { PerSequence, PerToken };
-
-struct DistillationWeights {
-  double kl = 1.0;
-  double ce = 10.0;
-  KlDirection direction = KlDirection::TeacherStudent;
-  KlNormalisation normalisation = KlNormalisation::PerSequence;
-};
 
 // Teacher targets in the compact form that is cached on disk.
 struct TeacherTopK {

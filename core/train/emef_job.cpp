@@ -1,3 +1,4 @@
+#include "core/system/device.h"
 #include "core/train/emef_job.h"
 
 #include <c10/core/GradMode.h>
@@ -65,7 +66,7 @@ int64_t frozen_adapter_bytes(const std::vector<fs::path>& adapters) {
 
 }  // namespace
 
-TrainingShape emef_training_shape(const EmefParams& p, const model::LlamaConfig& config) {
+TrainingShape emef_training_shape(const EmefSettings& p, const model::LlamaConfig& config, int64_t compute_bytes) {
   TrainingShape shape;
   shape.lora_rank = p.lora.rank;
   shape.lora_dropout = p.lora.dropout;
@@ -74,26 +75,28 @@ TrainingShape emef_training_shape(const EmefParams& p, const model::LlamaConfig&
   shape.seqlen = p.examples.cutoff;
   shape.gradient_checkpointing = p.gradient_checkpointing;
   shape.teacher_top_k = -1;
-  shape.compute_bytes = at::elementSize(model::default_compute_dtype(config, p.device));
+  shape.compute_bytes = compute_bytes;
   return shape;
 }
 
-MemoryEstimate estimate_emef_memory(const EmefParams& p) {
+MemoryEstimate estimate_emef_memory(const EmefSettings& p, at::Device device) {
   const model::LlamaConfig config = model::load_llama_config(p.model_dir);
-  TrainingShape shape = emef_training_shape(p, config);
+  TrainingShape shape = emef_training_shape(p, config, static_cast<int64_t>(at::elementSize(model::default_compute_dtype(config, device))));
   shape.frozen_adapter_bytes = frozen_adapter_bytes(p.base_adapters);
   return estimate_training_memory(config, quant::read_quant_config(p.model_dir.string()), shape);
 }
 
 void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   const auto started = std::chrono::steady_clock::now();
-  const EmefParams& p = params_;
+  const EmefSettings& p = params_;
   if (p.micro_batch < 1 || p.batch < p.micro_batch || p.batch % p.micro_batch != 0) {
     throw InputError("", "the batch (" + std::to_string(p.batch) + ") must be a multiple of the micro-batch (" +
                              std::to_string(p.micro_batch) + ")",
                      "e.g. --batch 128 --micro-batch 4");
   }
   if (p.examples.cutoff < 8) throw InputError("", "the cutoff length must be at least 8 tokens", "the paper uses 512");
+  const at::Device device = system::resolve_device(p.device);
+  result_.device = device.str();
   Trainer::check_run_directory(p.run_dir, p.resume);
 
   // Data first: a bad file should fail in a second, not after the model has loaded.
@@ -150,17 +153,17 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   result_.skipped_records = static_cast<int64_t>(problems.size());
   result_.steps_per_epoch = (result_.train_examples + p.batch - 1) / p.batch;
   const int64_t total_steps = p.steps.value_or(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(p.epochs * static_cast<double>(result_.train_examples) / static_cast<double>(p.batch)))));
-  const MemoryEstimate estimate = estimate_emef_memory(p);
+  const MemoryEstimate estimate = estimate_emef_memory(p, device);
   result_.estimated_bytes = estimate.total();
-  events.log({jobs::LogLevel::Info, "memory estimate for training on " + p.device.str() + ": " + estimate.describe()});
+  events.log({jobs::LogLevel::Info, "memory estimate for training on " + device.str() + ": " + estimate.describe()});
 
   fs::create_directories(p.run_dir);
   // From here on the folder is the run's: its run_state.json says whether it is going, stopped, done or failed.
   run_with_status(p.run_dir, [&] {
     write_text_file_atomically(p.run_dir / "data_report.txt", report);
-    const int device_index = std::max<int>(0, p.device.index());
-    if (p.device.is_cuda()) system::reset_peak_vram(device_index);
-    auto model = model::LlamaModel::load(p.model_dir, {p.device, std::nullopt});
+    const int device_index = std::max<int>(0, device.index());
+    if (device.is_cuda()) system::reset_peak_vram(device_index);
+    auto model = model::LlamaModel::load(p.model_dir, {device, std::nullopt});
     for (const fs::path& adapter_dir : p.base_adapters) lora::load_adapter(*model, adapter_dir, /*trainable=*/false);
     model->set_gradient_checkpointing(p.gradient_checkpointing);
     lora::AdapterConfig adapter_config{p.lora, p.target_modules, p.model_dir.string()};
@@ -168,20 +171,8 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
 
     Schedule schedule{p.lr, std::min(p.warmup_steps, total_steps / 10), total_steps, p.schedule, 0.0};
     if (!p.resume) {
-      std::vector<std::string> base_adapters;
-      for (const fs::path& dir : p.base_adapters) base_adapters.push_back(dir.string());
-      const json run_config = {
-          {"kind", "emef"}, {"model", p.model_dir.string()}, {"base_adapters", base_adapters},
-          {"data", p.data.string()}, {"columns", {p.columns.instruction, p.columns.input, p.columns.output}},
-          {"template", data::prompt_template_name(p.prompt_template)}, {"cutoff", p.examples.cutoff}, {"train_on_inputs", p.examples.train_on_inputs},
-          {"lora_rank", p.lora.rank}, {"lora_alpha", p.lora.alpha}, {"lora_dropout", p.lora.dropout},
-          {"target_modules", p.target_modules}, {"lr", p.lr}, {"warmup_steps", schedule.warmup_steps},
-          {"schedule", schedule_kind_name(p.schedule)},
-          {"steps", total_steps}, {"epochs", p.epochs}, {"batch", p.batch}, {"micro_batch", p.micro_batch},
-          {"weight_decay", p.weight_decay}, {"max_grad_norm", p.max_grad_norm}, {"validation", p.validation},
-          {"gradient_checkpointing", p.gradient_checkpointing}, {"seed", p.seed}, {"device", p.device.str()},
-          {"add_eos", p.examples.add_eos}, {"eval_examples", p.eval_examples}, {"eval_every", p.eval_every},
-          {"checkpoint_every", p.checkpoint_every}};
+      json run_config = {{"kind", "emef"}};
+      run_config.update(emef_settings_schema().to_json(p));
       write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
     }
 
@@ -196,7 +187,7 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
     settings.eval_every = p.eval_every;
     settings.checkpoint_every = p.checkpoint_every;
     settings.seed = p.seed;
-    settings.device = p.device;
+    settings.device = device;
     bool first_evaluation = true;
     Trainer trainer(settings, adapter, adapter_config);
     const TrainerResult trained = trainer.run(
@@ -231,7 +222,7 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
     result_.seconds_per_step = trained.seconds_per_step;
     result_.steps_done = trained.steps_done;
     result_.adapter_dir = trained.adapter_dir;
-    result_.peak_vram_bytes = p.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
+    result_.peak_vram_bytes = device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
     result_.peak_ram_bytes = system::peak_ram_bytes();
     result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   });

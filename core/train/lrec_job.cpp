@@ -1,3 +1,4 @@
+#include "core/system/device.h"
 #include "core/train/lrec_job.h"
 
 #include <c10/core/GradMode.h>
@@ -50,26 +51,7 @@ std::pair<data::TextCorpus, data::TextCorpus> split_corpus(const data::TextCorpu
 
 }  // namespace
 
-void apply_preset(LrecParams& params, const std::string& preset) {
-  params.lora = {32, 128.0, 0.05};
-  params.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-  params.weight_decay = 1e-5;
-  params.loss.kl = 1.0;
-  if (preset == "int4") {
-    params.loss.ce = 10.0;
-    params.schedule.base_lr = 1e-5;
-  } else if (preset == "int3") {
-    params.loss.ce = 40.0;
-    params.schedule.base_lr = 2e-5;
-  } else if (preset == "int2") {
-    params.loss.ce = 120.0;
-    params.schedule.base_lr = 3e-5;
-  } else {
-    throw InputError("", "unknown preset '" + preset + "'", "use int4, int3 or int2 (the paper's Table 4)");
-  }
-}
-
-TrainingShape lrec_training_shape(const LrecParams& p, const model::LlamaConfig& config) {
+TrainingShape lrec_training_shape(const LrecSettings& p, const model::LlamaConfig& config, int64_t compute_bytes) {
   TrainingShape shape;
   shape.lora_rank = p.lora.rank;
   shape.lora_dropout = p.lora.dropout;
@@ -78,36 +60,39 @@ TrainingShape lrec_training_shape(const LrecParams& p, const model::LlamaConfig&
   shape.seqlen = p.seqlen;
   shape.gradient_checkpointing = p.gradient_checkpointing;
   shape.teacher_top_k = p.teacher_top_k;
-  shape.compute_bytes = at::elementSize(model::default_compute_dtype(config, p.device));
+  shape.compute_bytes = compute_bytes;
   return shape;
 }
 
-MemoryEstimate estimate_lrec_memory(const LrecParams& p) {
+MemoryEstimate estimate_lrec_memory(const LrecSettings& p, at::Device device) {
   const model::LlamaConfig config = model::load_llama_config(p.student_dir);
-  return estimate_training_memory(config, quant::read_quant_config(p.student_dir.string()), lrec_training_shape(p, config));
+  return estimate_training_memory(config, quant::read_quant_config(p.student_dir.string()),
+                                  lrec_training_shape(p, config, static_cast<int64_t>(at::elementSize(model::default_compute_dtype(config, device)))));
 }
 
 void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   const auto started = std::chrono::steady_clock::now();
-  const LrecParams& p = params_;
+  const LrecSettings& p = params_;
   if (p.micro_batch < 1 || p.accumulation < 1 || p.schedule.total_steps < 1 || p.seqlen < 2) {
     throw InputError("", "micro-batch, accumulation, steps and seqlen must be positive", "");
   }
+  const at::Device device = system::resolve_device(p.device);
+  result_.device = device.str();
   Trainer::check_run_directory(p.run_dir, p.resume);
   fs::create_directories(p.run_dir / "checkpoints");
-  run_with_status(p.run_dir, [&] { train(events, cancel, started); });
+  run_with_status(p.run_dir, [&] { train(events, cancel, started, device); });
 }
 
 void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
-                    std::chrono::steady_clock::time_point started) {
-  const LrecParams& p = params_;
+                    std::chrono::steady_clock::time_point started, at::Device device) {
+  const LrecSettings& p = params_;
   const model::LlamaConfig student_config = model::load_llama_config(p.student_dir);
   if (model::load_llama_config(p.teacher_dir).vocab_size != student_config.vocab_size) {
     throw InputError(p.teacher_dir.string(), "has another vocabulary than the student", "use the model that was quantized");
   }
-  const MemoryEstimate estimate = estimate_lrec_memory(p);
+  const MemoryEstimate estimate = estimate_lrec_memory(p, device);
   result_.estimated_bytes = estimate.total();
-  events.log({jobs::LogLevel::Info, "memory estimate for training on " + p.device.str() + ": " + estimate.describe()});
+  events.log({jobs::LogLevel::Info, "memory estimate for training on " + device.str() + ": " + estimate.describe()});
 
   const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(p.student_dir, student_config);
   const auto [train_corpus, held_out_corpus] = split_corpus(data::load_text_corpus(p.calibration), p.held_out_fraction);
@@ -126,17 +111,17 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
     if (!fs::exists(cache_path)) {
       events.log({jobs::LogLevel::Info, "caching the teacher's top-" + std::to_string(p.teacher_top_k) +
                                             " log-probs for " + std::to_string(windows.size(0) + eval_count) + " windows"});
-      auto caching_teacher = model::LlamaModel::load(p.teacher_dir, {p.device, std::nullopt});
+      auto caching_teacher = model::LlamaModel::load(p.teacher_dir, {device, std::nullopt});
       write_teacher_cache(*caching_teacher, windows, eval_ids, p.teacher_top_k, cache_path, events, cancel);
     }
     system::release_cached_vram();
     teacher_cache = TeacherCache::open(cache_path, windows, eval_ids, p.teacher_top_k);
   } else {
-    teacher = model::LlamaModel::load(p.teacher_dir, {p.device, std::nullopt});
+    teacher = model::LlamaModel::load(p.teacher_dir, {device, std::nullopt});
   }
-  const int device_index = std::max<int>(0, p.device.index());
-  if (p.device.is_cuda()) system::reset_peak_vram(device_index);
-  auto student = model::LlamaModel::load(p.student_dir, {p.device, std::nullopt});
+  const int device_index = std::max<int>(0, device.index());
+  if (device.is_cuda()) system::reset_peak_vram(device_index);
+  auto student = model::LlamaModel::load(p.student_dir, {device, std::nullopt});
   if (!student->quantization()) {
     events.log({jobs::LogLevel::Warning, p.student_dir.string() + " is not quantized; correcting it anyway"});
   }
@@ -159,22 +144,8 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
   lora::AdapterConfig adapter_config{p.lora, p.target_modules, p.student_dir.string()};
   std::vector<lora::AdapterLayer> adapter = lora::attach_new_adapter(*student, adapter_config, true, p.seed);
   if (!p.resume) {
-    const json config = {{"kind", "lrec"}, {"student", p.student_dir.string()}, {"teacher", p.teacher_dir.string()},
-                         {"calibration", p.calibration.string()}, {"lora_rank", p.lora.rank},
-                         {"lora_alpha", p.lora.alpha}, {"lora_dropout", p.lora.dropout},
-                         {"target_modules", p.target_modules}, {"kl_weight", p.loss.kl}, {"ce_weight", p.loss.ce},
-                         {"lr", p.schedule.base_lr}, {"warmup_steps", p.schedule.warmup_steps},
-                         {"steps", p.schedule.total_steps}, {"weight_decay", p.weight_decay},
-                         {"max_grad_norm", p.max_grad_norm}, {"micro_batch", p.micro_batch},
-                         {"accumulation", p.accumulation}, {"seqlen", p.seqlen},
-                         {"calibration_windows", p.calibration_windows}, {"held_out_fraction", p.held_out_fraction},
-                         {"eval_windows", eval_count}, {"teacher_top_k", p.teacher_top_k},
-                         {"gradient_checkpointing", p.gradient_checkpointing}, {"seed", p.seed},
-                         {"device", p.device.str()}, {"schedule", schedule_kind_name(p.schedule.kind)},
-                         {"min_lr_ratio", p.schedule.min_ratio},
-                         {"kl_direction", p.loss.direction == KlDirection::StudentTeacher ? "student_teacher" : "teacher_student"},
-                         {"kl_normalisation", p.loss.normalisation == KlNormalisation::PerToken ? "per_token" : "per_sequence"},
-                         {"eval_every", p.eval_every}, {"checkpoint_every", p.checkpoint_every}};
+    json config = {{"kind", "lrec"}};
+    config.update(lrec_settings_schema().to_json(p));
     write_text_file_atomically(p.run_dir / "config.json", config.dump(2) + "\n");
   }
 
@@ -189,7 +160,7 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
   settings.eval_every = p.eval_every;
   settings.checkpoint_every = p.checkpoint_every;
   settings.seed = p.seed;
-  settings.device = p.device;
+  settings.device = device;
   Trainer trainer(settings, adapter, adapter_config);
   const TrainerResult trained = trainer.run(
       events, cancel, windows.size(0),
@@ -213,7 +184,7 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
       });
   result_.steps_done = trained.steps_done;
   result_.adapter_dir = trained.adapter_dir;
-  result_.peak_vram_bytes = p.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
+  result_.peak_vram_bytes = device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
   result_.peak_ram_bytes = system::peak_ram_bytes();
   result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   events.artifact({"adapter", result_.adapter_dir.string()});

@@ -1,6 +1,7 @@
 #include "core/train/memory_estimate.h"
 
 #include "core/model/model_summary.h"
+#include "core/util/format.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -30,9 +31,9 @@ int64_t projection_bytes(const ProjectionShape& p, const std::optional<quant::Qu
 }  // namespace
 
 std::string MemoryEstimate::describe() const {
-  return model::format_bytes(total()) + " (weights " + model::format_bytes(weights) + ", adapter and optimizer " + model::format_bytes(adapter) +
-         ", activations " + model::format_bytes(activations) + ", logits " + model::format_bytes(logits) + ", teacher " +
-         model::format_bytes(teacher) + ", dequantized weight " + model::format_bytes(transient) + ")";
+  return format_bytes(total()) + " (weights " + format_bytes(weights) + ", adapter and optimizer " + format_bytes(adapter) +
+         ", activations " + format_bytes(activations) + ", logits " + format_bytes(logits) + ", teacher " +
+         format_bytes(teacher) + ", dequantized weight " + format_bytes(transient) + ")";
 }
 
 MemoryEstimate estimate_training_memory(const model::LlamaConfig& c, const std::optional<quant::QuantConfig>& quant,
@@ -78,6 +79,26 @@ MemoryEstimate estimate_training_memory(const model::LlamaConfig& c, const std::
     e.teacher = tokens * (std::min<int64_t>(s.teacher_top_k, c.vocab_size) * 12 + 4);
   }
   return e;
+}
+
+constexpr int64_t kCudaContextBytes = 512LL << 20;
+
+const char* fit_name(Fit fit) {
+  switch (fit) {
+    case Fit::Fits: return "fits";
+    case Fit::Tight: return "tight";
+    case Fit::Exceeds: return "exceeds";
+    case Fit::NoGpu: return "no GPU";
+  }
+  return "";
+}
+
+Fit judge_fit(int64_t needed_bytes, int64_t free_bytes) {
+  if (free_bytes <= 0) return Fit::NoGpu;
+  const int64_t with_context = needed_bytes + kCudaContextBytes;
+  if (with_context <= free_bytes * 85 / 100) return Fit::Fits;
+  if (with_context <= free_bytes) return Fit::Tight;
+  return Fit::Exceeds;
 }
 
 }  // namespace lowbit::train

@@ -24,6 +24,12 @@
 
 namespace lowbit::train {
 
+// Whether a need fits a device: Fits when it plus the CUDA context stays under 85 % of the free memory, Tight
+// under all of it.
+enum class Fit { Fits, Tight, Exceeds, NoGpu };
+const char* fit_name(Fit fit);  // "fits", "tight", "exceeds", "no GPU"
+Fit judge_fit(int64_t needed_bytes, int64_t free_bytes);
+
 struct TrainingShape {
   int64_t lora_rank = 32;
   std::vector<std::string> target_modules;

@@ -1,12 +1,11 @@
 // Continuing a stopped or crashed run from its folder alone: the run's config.json holds every setting of the
-// LREC or EMEF job that made it, so the app's Runs page (and `lowbit resume RUN_DIR`) can rebuild that job with
-// resume on, and the trainer goes on from the last checkpoint exactly as the uninterrupted run would have.
+// LREC or EMEF job that made it (written by its settings schema), so the app's Runs page (and `lowbit resume
+// RUN_DIR`) can rebuild that job with resume on, and the trainer goes on from the last checkpoint exactly as the
+// uninterrupted run would have.
 //
-//   auto job = make_resume_job("runs/lrec-int2", at::kCUDA);   // InputError when the folder cannot be resumed
-//   job->run(events, cancel);
+//   ResumeRunJob job("runs/lrec-int2", "auto");   // InputError when the folder cannot be resumed
+//   job.run(events, cancel);
 #pragma once
-
-#include <ATen/Device.h>
 
 #include <filesystem>
 #include <memory>
@@ -16,15 +15,12 @@
 
 namespace lowbit::train {
 
-// `device` replaces the one the run was started on (a run stopped on a GPU can go on on the CPU, and back).
-std::shared_ptr<jobs::Job> make_resume_job(const std::filesystem::path& run_dir, at::Device device);
+// The LREC or EMEF job that continues the run in `run_dir` on `device` ("auto", "cpu", "cuda", "cuda:1"; resolved
+// when it runs). InputError when the folder cannot be resumed (finished, no checkpoint yet, not a run).
+std::shared_ptr<jobs::Job> make_resume_job(const std::filesystem::path& run_dir, const std::string& device);
 
-}  // namespace lowbit::train
-
-namespace lowbit::train {
-
-// The same as a job that also picks the device ("auto", "cpu", "cuda", "cuda:1") when it runs, so that a front
-// end never touches LibTorch on its own thread.
+// Picks the device ("auto", "cpu", "cuda", "cuda:1") when it runs, so that a front end never touches LibTorch on
+// its own thread; it replaces the one the run was started on (a run stopped on a GPU can go on on the CPU).
 class ResumeRunJob : public jobs::Job {
  public:
   ResumeRunJob(std::filesystem::path run_dir, std::string device_name)

@@ -1,3 +1,4 @@
+#include "core/system/device.h"
 #include "core/train/run_plan.h"
 
 #include <ATen/ATen.h>
@@ -7,12 +8,17 @@
 #include <cstdio>
 
 #include "core/jobs/pipeline_job.h"
+#include "core/quant/quantize_job.h"
+#include "core/train/device_speed.h"
+#include "core/train/emef_job.h"
+#include "core/train/lrec_job.h"
 #include "core/model/llama_config.h"
 #include "core/quant/quant_config.h"
 #include "core/model/llama_model.h"
 #include "core/model/model_summary.h"
 #include "core/system/memory_usage.h"
 #include "core/system/nvidia_driver.h"
+#include "core/util/format.h"
 
 namespace lowbit::train {
 namespace {
@@ -86,11 +92,6 @@ StepEstimate finish(StepEstimate step, const DeviceSpeed& speed, double overhead
   return step;
 }
 
-// The compute dtype's bytes on the planned device (fp16/bf16 on a GPU, fp32 on the CPU).
-int64_t compute_bytes(const model::LlamaConfig& config, at::Device device) {
-  return static_cast<int64_t>(at::elementSize(model::default_compute_dtype(config, device)));
-}
-
 // Bytes of a LoRA adapter of `rank` on `targets` in fp32 (for adapters a pipeline has not made yet).
 int64_t planned_adapter_bytes(const model::LlamaConfig& c, bool quantized, const std::vector<std::string>& targets,
                               int64_t rank) {
@@ -144,10 +145,11 @@ DeviceSpeed measure_device_speed(at::Device device, at::ScalarType dtype, int64_
   for (int i = 0; i < kOps; ++i) x = at::add(x, one, 1e-6);
   sync(x);
   speed.seconds_per_op = elapsed_since(start) / kOps;
+  speed.compute_bytes = static_cast<int64_t>(at::elementSize(dtype));
   return speed;
 }
 
-StepEstimate estimate_quantize_step(const model::LlamaConfig& c, const quant::QuantizeParams& p, const DeviceSpeed& speed) {
+StepEstimate estimate_quantize_step(const model::LlamaConfig& c, const quant::QuantizeSettings& p, const DeviceSpeed& speed) {
   StepEstimate step;
   const bool rtn = p.config.method == quant::QuantMethod::Rtn;
   step.step = std::string("quantize (") + (rtn ? "RTN " : "GPTQ ") + std::to_string(p.config.bits) + "-bit)";
@@ -164,7 +166,7 @@ StepEstimate estimate_quantize_step(const model::LlamaConfig& c, const quant::Qu
   // q/k/v share their input, as do gate/up: four Hessians per layer.
   hessians = 2.0 * tokens * static_cast<double>(3 * c.hidden_size * c.hidden_size + shapes.at("down_proj").in * shapes.at("down_proj").in);
   const double layers = static_cast<double>(c.n_layer);
-  const int64_t dense = compute_bytes(c, p.device);
+  const int64_t dense = speed.compute_bytes;
   if (rtn) {
     step.flops = layers * layer_weights * 4;
     step.elements = layers * layer_weights * 8;
@@ -186,10 +188,10 @@ StepEstimate estimate_quantize_step(const model::LlamaConfig& c, const quant::Qu
 }
 
 StepEstimate estimate_correct_step(const model::LlamaConfig& c, const std::optional<quant::QuantConfig>& quantization,
-                                   const LrecParams& p, const DeviceSpeed& speed) {
+                                   const LrecSettings& p, const DeviceSpeed& speed) {
   StepEstimate step;
   step.step = "correct (LREC)";
-  step.memory_bytes = estimate_training_memory(c, quantization, lrec_training_shape(p, c)).total();
+  step.memory_bytes = estimate_training_memory(c, quantization, lrec_training_shape(p, c, speed.compute_bytes)).total();
 
   const ModelWork student = model_work(c, quantization.has_value(), p.target_modules, 1);
   const ModelWork teacher = model_work(c, false, {}, 0);
@@ -211,10 +213,10 @@ StepEstimate estimate_correct_step(const model::LlamaConfig& c, const std::optio
 }
 
 StepEstimate estimate_finetune_step(const model::LlamaConfig& c, const std::optional<quant::QuantConfig>& quantization,
-                                    const EmefParams& p, int64_t examples, double mean_tokens, const DeviceSpeed& speed) {
+                                    const EmefSettings& p, int64_t examples, double mean_tokens, const DeviceSpeed& speed) {
   StepEstimate step;
   step.step = "fine-tune (EMEF)";
-  step.memory_bytes = estimate_training_memory(c, quantization, emef_training_shape(p, c)).total();
+  step.memory_bytes = estimate_training_memory(c, quantization, emef_training_shape(p, c, speed.compute_bytes)).total();
 
   const double validation = p.validation >= 1 ? p.validation : std::floor(p.validation * static_cast<double>(examples));
   const double train_examples = std::max(1.0, static_cast<double>(examples) - validation);
@@ -230,41 +232,39 @@ StepEstimate estimate_finetune_step(const model::LlamaConfig& c, const std::opti
   return finish(step, speed, kTrainingOverhead);
 }
 
+std::vector<std::vector<std::string>> run_plan_commands(const RunPlan& plan) {
+  std::vector<std::vector<std::string>> lines;
+  auto add = [&lines](const auto& schema, const auto& settings) {
+    std::vector<std::string> line{schema.command()};
+    for (std::string& argument : schema.arguments(settings)) line.push_back(std::move(argument));
+    lines.push_back(std::move(line));
+  };
+  if (plan.quantize) add(quant::quantize_settings_schema(), *plan.quantize);
+  if (plan.correct) add(lrec_settings_schema(), *plan.correct);
+  if (plan.finetune) add(emef_settings_schema(), *plan.finetune);
+  return lines;
+}
+
 double RunEstimate::total_seconds() const {
   double total = 0;
   for (const StepEstimate& step : steps) total += step.seconds;
   return total;
 }
 
-std::string format_duration_roughly(double seconds) {
-  char text[64];
-  if (seconds < 90) {
-    std::snprintf(text, sizeof(text), "%.0f s", std::max(1.0, seconds));
-  } else if (seconds < 3600) {
-    std::snprintf(text, sizeof(text), "%.0f min", seconds / 60);
-  } else if (seconds < 72 * 3600) {
-    const auto minutes = static_cast<int64_t>(std::llround(seconds / 60));
-    std::snprintf(text, sizeof(text), "%lld h %lld min", static_cast<long long>(minutes / 60), static_cast<long long>(minutes % 60));
-  } else {
-    std::snprintf(text, sizeof(text), "%.1f days", seconds / 86400);
-  }
-  return text;
-}
-
 std::string RunEstimate::describe() const {
   std::string text;
   const char* memory = on_gpu ? "GPU memory" : "RAM";
   for (const StepEstimate& step : steps) {
-    text += step.step + ": " + model::format_bytes(step.memory_bytes) + " " + memory + " (" +
-            model::fit_name(step.fit) + "), about " + format_duration_roughly(step.seconds) + "\n";
+    text += step.step + ": " + format_bytes(step.memory_bytes) + " " + memory + " (" +
+            train::fit_name(step.fit) + "), about " + format_duration(step.seconds) + "\n";
   }
-  text += "in all about " + format_duration_roughly(total_seconds()) + " on " + device;
+  text += "in all about " + format_duration(total_seconds()) + " on " + device;
   return text;
 }
 
 void RunEstimateJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   const model::LlamaConfig config = model::load_llama_config(plan_.model_dir);
-  const at::Device device = model::resolve_device(device_name_);
+  const at::Device device = system::resolve_device(plan_.device);
   estimate_.on_gpu = device.is_cuda();
   if (device.is_cuda()) {
     const system::NvidiaDriverInfo driver = system::query_nvidia_driver();
@@ -272,37 +272,27 @@ void RunEstimateJob::run(jobs::JobEvents& events, const jobs::CancelToken& cance
     for (const system::NvidiaGpu& gpu : driver.gpus) {
       if (gpu.index != index) continue;
       estimate_.available_bytes = static_cast<int64_t>(gpu.free_bytes);
-      estimate_.device = gpu.name + " (" + model::format_bytes(estimate_.available_bytes) + " free)";
+      estimate_.device = gpu.name + " (" + format_bytes(estimate_.available_bytes) + " free)";
     }
     if (estimate_.device.empty()) estimate_.device = "the GPU";
   } else {
     estimate_.available_bytes = system::total_ram_bytes();
-    estimate_.device = "the CPU (" + model::format_bytes(estimate_.available_bytes) + " RAM)";
+    estimate_.device = "the CPU (" + format_bytes(estimate_.available_bytes) + " RAM)";
   }
   cancel.throw_if_cancelled();
   estimate_.speed = measure_device_speed(device, model::default_compute_dtype(config, device), config.hidden_size);
   events.log({jobs::LogLevel::Debug, "measured " + std::to_string(estimate_.speed.flops_per_s / 1e9) + " GFLOP/s, " +
                                          std::to_string(estimate_.speed.seconds_per_op * 1e6) + " µs per operation"});
   auto add = [&](StepEstimate step) {
-    step.fit = model::judge_fit(step.memory_bytes, estimate_.available_bytes);
+    step.fit = train::judge_fit(step.memory_bytes, estimate_.available_bytes);
     estimate_.steps.push_back(std::move(step));
   };
   std::optional<quant::QuantConfig> trained = plan_.trained_quantization;
   if (!plan_.quantize && !trained) trained = quant::read_quant_config(plan_.model_dir.string());  // an existing GPTQ model
-  if (plan_.quantize) {
-    quant::QuantizeParams p = *plan_.quantize;
-    p.device = device;
-    add(estimate_quantize_step(config, p, estimate_.speed));
-  }
-  if (plan_.correct) {
-    LrecParams p = *plan_.correct;
-    p.device = device;
-    add(estimate_correct_step(config, trained, p, estimate_.speed));
-  }
+  if (plan_.quantize) add(estimate_quantize_step(config, *plan_.quantize, estimate_.speed));
+  if (plan_.correct) add(estimate_correct_step(config, trained, *plan_.correct, estimate_.speed));
   if (plan_.finetune) {
-    EmefParams p = *plan_.finetune;
-    p.device = device;
-    StepEstimate step = estimate_finetune_step(config, trained, p, plan_.finetune_examples,
+    StepEstimate step = estimate_finetune_step(config, trained, *plan_.finetune, plan_.finetune_examples,
                                                plan_.finetune_mean_tokens, estimate_.speed);
     // The LREC adapter the pipeline makes first is stacked, frozen, under the new one.
     if (plan_.correct) step.memory_bytes += planned_adapter_bytes(config, trained.has_value(),
@@ -321,20 +311,21 @@ std::string RunPlanJob::title() const {
 }
 
 void RunPlanJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
-  const at::Device device = model::resolve_device(device_name_);
+  // Resolved once, so that "auto" cannot pick the GPU for one step and the CPU for the next.
+  const std::string device = system::resolve_device(plan_.device).str();
   std::vector<std::shared_ptr<jobs::Job>> steps;
   if (plan_.quantize) {
-    quant::QuantizeParams p = *plan_.quantize;
+    quant::QuantizeSettings p = *plan_.quantize;
     p.device = device;
     steps.push_back(std::make_shared<quant::QuantizeJob>(p));
   }
   if (plan_.correct) {
-    LrecParams p = *plan_.correct;
+    LrecSettings p = *plan_.correct;
     p.device = device;
     steps.push_back(std::make_shared<LrecJob>(p));
   }
   if (plan_.finetune) {
-    EmefParams p = *plan_.finetune;
+    EmefSettings p = *plan_.finetune;
     p.device = device;
     steps.push_back(std::make_shared<EmefJob>(p));
   }

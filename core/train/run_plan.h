@@ -22,9 +22,6 @@
 // run itself, replaces it once the run starts.
 #pragma once
 
-#include <ATen/Device.h>
-#include <c10/core/ScalarType.h>
-
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -32,10 +29,10 @@
 
 #include "core/jobs/job.h"
 #include "core/model/llama_config.h"
-#include "core/model/model_library.h"
-#include "core/quant/quantize_job.h"
-#include "core/train/emef_job.h"
-#include "core/train/lrec_job.h"
+#include "core/library/model_library.h"
+#include "core/quant/quantize_settings.h"
+#include "core/train/emef_settings.h"
+#include "core/train/lrec_settings.h"
 
 namespace lowbit::train {
 
@@ -43,10 +40,8 @@ struct DeviceSpeed {
   double flops_per_s = 0;     // of a [512 × H] · [H × H] matmul in the compute dtype
   double seconds_per_op = 0;  // of a small elementwise operation (launch and dispatch cost)
   double elements_per_s = 0;  // of an elementwise add over 4 M elements (memory-bound work)
+  int64_t compute_bytes = 4;  // of the compute dtype measured in (fp16/bf16 on a GPU, fp32 on the CPU)
 };
-
-// Measures both on `device` (a fraction of a second; synchronises CUDA).
-DeviceSpeed measure_device_speed(at::Device device, at::ScalarType dtype, int64_t hidden_size);
 
 struct StepEstimate {
   std::string step;             // "quantize (GPTQ 2-bit)", "correct (LREC)", "fine-tune (EMEF)"
@@ -55,27 +50,32 @@ struct StepEstimate {
   double elements = 0;          // memory-bound elementwise work: activations, unpacking packed weights
   double operations = 0;
   double seconds = 0;           // flops / flops_per_s + elements / elements_per_s + operations × seconds_per_op (× 3 for training)
-  model::Fit fit = model::Fit::NoGpu;
+  train::Fit fit = train::Fit::NoGpu;
 };
 
 // The plan: the wizard's jobs before they run. `quantized` is the planned quantization of the model the later
 // steps train on (nullopt: they train on the model as it is).
 struct RunPlan {
   std::filesystem::path model_dir;               // the model the run starts from
-  std::optional<quant::QuantizeParams> quantize;
-  std::optional<LrecParams> correct;
-  std::optional<EmefParams> finetune;
+  std::string device = "auto";                   // every step's; resolved once when the plan runs
+  std::optional<quant::QuantizeSettings> quantize;
+  std::optional<LrecSettings> correct;
+  std::optional<EmefSettings> finetune;
   std::optional<quant::QuantConfig> trained_quantization;
   int64_t finetune_examples = 0;                 // usable Alpaca records
   double finetune_mean_tokens = 0;               // per record at the cutoff
 };
 
-StepEstimate estimate_quantize_step(const model::LlamaConfig& config, const quant::QuantizeParams& params,
+// The steps as `lowbit` command lines, in order: {"quantize", MODEL, "--out", …}, {"correct", …}, {"finetune", …}.
+// Each parses back, through its settings schema, to the step's settings.
+std::vector<std::vector<std::string>> run_plan_commands(const RunPlan& plan);
+
+StepEstimate estimate_quantize_step(const model::LlamaConfig& config, const quant::QuantizeSettings& params,
                                     const DeviceSpeed& speed);
 StepEstimate estimate_correct_step(const model::LlamaConfig& config, const std::optional<quant::QuantConfig>& quantization,
-                                   const LrecParams& params, const DeviceSpeed& speed);
+                                   const LrecSettings& params, const DeviceSpeed& speed);
 StepEstimate estimate_finetune_step(const model::LlamaConfig& config, const std::optional<quant::QuantConfig>& quantization,
-                                    const EmefParams& params, int64_t examples, double mean_tokens, const DeviceSpeed& speed);
+                                    const EmefSettings& params, int64_t examples, double mean_tokens, const DeviceSpeed& speed);
 
 struct RunEstimate {
   std::string device;           // "NVIDIA GeForce RTX 3070 Laptop GPU (7.6 GiB free)" or "CPU (23.4 GiB RAM)"
@@ -91,31 +91,27 @@ struct RunEstimate {
 // Resolves "auto" etc., measures the device, estimates every planned step: what the wizard runs on a worker.
 class RunEstimateJob : public jobs::Job {
  public:
-  RunEstimateJob(RunPlan plan, std::string device_name) : plan_(std::move(plan)), device_name_(std::move(device_name)) {}
+  explicit RunEstimateJob(RunPlan plan) : plan_(std::move(plan)) {}
   std::string title() const override { return "Estimate the run"; }
   void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override;
   const RunEstimate& estimate() const { return estimate_; }
 
  private:
   RunPlan plan_;
-  std::string device_name_;
   RunEstimate estimate_;
 };
 
-std::string format_duration_roughly(double seconds);
-
-// Runs the planned steps in order on the device named ("auto", "cpu", "cuda"), resolved when the job runs so
+// Runs the planned steps in order on the plan's device ("auto", "cpu", "cuda"), resolved when the job runs so
 // that a front end never touches LibTorch on its own thread. Each step's output is the next one's input.
 class RunPlanJob : public jobs::Job {
  public:
-  RunPlanJob(RunPlan plan, std::string device_name) : plan_(std::move(plan)), device_name_(std::move(device_name)) {}
+  explicit RunPlanJob(RunPlan plan) : plan_(std::move(plan)) {}
   std::string title() const override;  // "Quantize → Correct (LREC) → Fine-tune (EMEF)"
   void run(jobs::JobEvents& events, const jobs::CancelToken& cancel) override;
   const RunPlan& plan() const { return plan_; }
 
  private:
   RunPlan plan_;
-  std::string device_name_;
-};  // "40 s", "12 min", "2 h 10 min", "3.2 days"
+};
 
 }  // namespace lowbit::train

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 
 namespace lowbit::train {
 
@@ -16,6 +17,11 @@ struct Schedule {
   ScheduleKind kind = ScheduleKind::Cosine;
   double min_ratio = 0.0;
 };
+
+inline bool operator==(const Schedule& a, const Schedule& b) {
+  return std::tie(a.base_lr, a.warmup_steps, a.total_steps, a.kind, a.min_ratio) ==
+         std::tie(b.base_lr, b.warmup_steps, b.total_steps, b.kind, b.min_ratio);
+}
 
 ScheduleKind parse_schedule_kind(const std::string& name);  // "constant" | "linear" | "cosine"
 const char* schedule_kind_name(ScheduleKind kind);

@@ -31,6 +31,10 @@ namespace lowbit {
 // The shortest decimal text that reads back as exactly `value` ("3e-05", not "3.0000000000000001e-05").
 inline std::string shortest_number_text(double value) {
   char text[40];
+  if (value == static_cast<double>(static_cast<int64_t>(value)) && value > -1e15 && value < 1e15) {
+    std::snprintf(text, sizeof(text), "%lld", static_cast<long long>(value));  // "10", not "1e+01"
+    return text;
+  }
   for (int precision = 1; precision <= 17; ++precision) {
     std::snprintf(text, sizeof(text), "%.*g", precision, value);
     if (std::strtod(text, nullptr) == value) break;
@@ -40,6 +44,7 @@ inline std::string shortest_number_text(double value) {
 
 enum class SettingUse {
   Optional,    // has a default
+  AlwaysShown,  // has a default, and is written on every command line (a preset, which the others start from)
   Required,    // the command does nothing without it
   RequiredToRun,  // needed to run, not to estimate (`--out`, `--data` with `--estimate`)
   Positional,  // the one positional argument (the model folder)
@@ -83,7 +88,7 @@ class SettingsSchema {
   std::vector<OptionSpec> options(std::vector<OptionSpec> extra = {}) const {
     std::vector<OptionSpec> specs;
     for (const Field& f : fields_) {
-      if (f.use != SettingUse::Positional) specs.push_back({f.flag, !f.value_name.empty(), f.repeatable});
+      if (f.use != SettingUse::Positional && !f.flag.empty()) specs.push_back({f.flag, !f.value_name.empty(), f.repeatable});
     }
     specs.insert(specs.end(), extra.begin(), extra.end());
     return specs;
@@ -96,10 +101,11 @@ class SettingsSchema {
     for (const Field& f : fields_) {
       if (f.use == SettingUse::Positional) {
         has_positional = true;
-        f.load(settings, args.positional(0, f.flag.c_str()));
+        f.load(settings, args.positional(0, (f.flag + " (" + f.help + ")").c_str()));
         continue;
       }
       if (f.use == SettingUse::Required || (to_run && f.use == SettingUse::RequiredToRun)) args.required(f.flag);
+      if (f.flag.empty()) continue;  // only in config.json
       f.parse(settings, args);
     }
     args.finish(has_positional ? 1 : 0);
@@ -112,6 +118,7 @@ class SettingsSchema {
     const Settings baseline = baseline_(settings);
     std::vector<std::string> argv;
     for (const Field& f : fields_) {
+      if (f.flag.empty()) continue;
       const bool always = f.use != SettingUse::Optional;
       if (!always && f.save(settings) == f.save(baseline)) continue;
       for (std::string& token : f.render(settings)) argv.push_back(std::move(token));
@@ -169,9 +176,9 @@ class SettingsSchema {
       text += (name.size() > 28 ? "  " + name + "\n" + std::string(31, ' ') : std::string(head)) + help + "\n";
     };
     for (const Field& f : fields_) {
-      if (f.use == SettingUse::Positional) continue;
+      if (f.use == SettingUse::Positional || f.flag.empty()) continue;
       std::string help = f.help;
-      if (f.use == SettingUse::Optional && !f.value_name.empty()) {
+      if ((f.use == SettingUse::Optional || f.use == SettingUse::AlwaysShown) && !f.value_name.empty()) {
         const std::vector<std::string> shown = f.render(defaults);
         if (shown.size() >= 2) help += " (default " + shown[1] + ")";
       }
@@ -209,8 +216,8 @@ SettingField<S> integer_setting(std::string flag, std::string key, std::string v
 }
 
 template <typename S>
-SettingField<S> seed_setting(SettingRef<S, uint64_t> ref) {
-  SettingField<S> f{"--seed", "seed", "S", "random seed (data order, LoRA initialisation, dropout)"};
+SettingField<S> seed_setting(std::string help, SettingRef<S, uint64_t> ref) {
+  SettingField<S> f{"--seed", "seed", "S", "random seed: " + help};
   f.save = [ref](const S& s) { return nlohmann::json(setting_in(ref, s)); };
   f.load = [ref](S& s, const nlohmann::json& j) { ref(s) = j.get<uint64_t>(); };
   f.render = [ref](const S& s) { return std::vector<std::string>{"--seed", std::to_string(setting_in(ref, s))}; };

@@ -17,7 +17,9 @@
 #include "core/model/llama_model.h"
 #include "core/quant/quantize_job.h"
 #include "core/train/emef_job.h"
+#include "core/train/resume_run.h"
 #include "core/util/errors.h"
+#include "tests/support/cancel_at.h"
 #include "tests/support/run_metrics.h"
 #include "tests/support/testdata.h"
 
@@ -38,7 +40,8 @@ class Emef : public ::testing::Test {
     dir = fs::temp_directory_path() / ("lowbit-emef-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
-    quant::QuantizeParams q;
+    quant::QuantizeSettings q;
+    q.device = "cpu";
     q.model_dir = testdata_path(kModel);
     q.out_dir = dir / "int4";
     q.config.bits = 4;
@@ -114,7 +117,8 @@ TEST_F(Emef, FineTuningLowersTheValidationLossOnTopOfAFrozenAdapter) {
     for (const auto& entry : adapter) entry.layer->lora_b().normal_(0.0, 0.02);
     lora::save_adapter(adapter, frozen, dir / "frozen");
   }
-  EmefParams p;
+  EmefSettings p;
+  p.device = "cpu";
   p.model_dir = dir / "int4";
   p.base_adapters = {dir / "frozen"};
   p.data = testdata_path(kAlpaca);
@@ -168,8 +172,43 @@ TEST_F(Emef, FineTuningLowersTheValidationLossOnTopOfAFrozenAdapter) {
   EXPECT_NEAR(summed / static_cast<double>(counted), r.final_val_loss, 1e-5);
 }
 
+// Stopped at step 2 and resumed from the folder alone: the job rebuilt from config.json has the settings the run
+// was started with, and finishes it.
+TEST_F(Emef, AStoppedRunResumesWithTheSettingsItStartedWith) {
+  EmefSettings p;
+  p.device = "cpu";
+  p.model_dir = dir / "int4";
+  p.data = testdata_path(kAlpaca);
+  p.run_dir = dir / "stopped";
+  p.columns = {"instruction", "input", "output"};
+  p.prompt_template = data::PromptTemplate::Alpaca;
+  p.examples.cutoff = 128;
+  p.batch = 4;
+  p.micro_batch = 2;
+  p.steps = 4;
+  p.warmup_steps = 1;
+  p.lr = 1e-3;
+  p.eval_every = 2;
+  p.checkpoint_every = 2;
+  p.eval_examples = 8;
+  p.seed = 5;
+  jobs::CancelToken cancel;
+  testing::CancelAtProgress stopper(cancel, /*done=*/2, "steps");
+  EXPECT_THROW(EmefJob(p).run(stopper, cancel), Cancelled);
+  const auto resumed = train::make_resume_job(p.run_dir, "cpu");
+  const auto* job = dynamic_cast<const EmefJob*>(resumed.get());
+  ASSERT_NE(job, nullptr);
+  EmefSettings expected = p;
+  expected.resume = true;
+  EXPECT_TRUE(job->settings() == expected);
+  jobs::IgnoreEvents quiet;
+  resumed->run(quiet, jobs::CancelToken());
+  EXPECT_TRUE(fs::exists(p.run_dir / "adapter" / "adapter_model.safetensors"));
+}
+
 TEST_F(Emef, BadDataEndsTheRunBeforeAnythingIsWrittenAndAnExistingRunIsKept) {
-  EmefParams p;
+  EmefSettings p;
+  p.device = "cpu";
   p.model_dir = dir / "int4";
   p.run_dir = dir / "bad-run";
   p.data = dir / "empty.json";

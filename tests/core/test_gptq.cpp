@@ -202,8 +202,9 @@ class QuantizeJobTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir); }
 
-  QuantizeParams params(const std::string& name) {
-    QuantizeParams p;
+  QuantizeSettings params(const std::string& name) {
+    QuantizeSettings p;
+    p.device = "cpu";
     p.model_dir = testdata_path(kModel);
     p.out_dir = dir / name;
     p.calibration = testdata_path(kText);
@@ -218,7 +219,7 @@ class QuantizeJobTest : public ::testing::Test {
 
 TEST_F(QuantizeJobTest, WritesALoadableCheckpointWhoseLogitsStayClose) {
   jobs::IgnoreEvents events;
-  QuantizeParams p = params("q4");
+  QuantizeSettings p = params("q4");
   p.config.bits = 8;
   QuantizeJob job(p);
   job.run(events, jobs::CancelToken());
@@ -261,7 +262,7 @@ TEST_F(QuantizeJobTest, CancellingHalfwayLeavesNoOutput) {
 }
 
 TEST_F(QuantizeJobTest, GptqWithoutCalibrationTextIsAnInputError) {
-  QuantizeParams p = params("nocalib");
+  QuantizeSettings p = params("nocalib");
   p.calibration.reset();
   jobs::IgnoreEvents events;
   QuantizeJob job(p);
@@ -270,7 +271,7 @@ TEST_F(QuantizeJobTest, GptqWithoutCalibrationTextIsAnInputError) {
 
 TEST_F(QuantizeJobTest, AllZeroBiasAsInTheBlokeEraFilesIsAccepted) {
   jobs::IgnoreEvents events;
-  QuantizeParams p = params("with-bias");
+  QuantizeSettings p = params("with-bias");
   p.config.desc_act = true;
   p.config.bits = 3;
   QuantizeJob job(p);
@@ -298,7 +299,8 @@ TEST(QuantizeQwen2, BiasesAreKeptAndTheLogitsStayClose) {
   const fs::path source = testing::fixtures_dir() / "random" / "qwen2_mha_untied";
   const fs::path out = fs::temp_directory_path() / ("lowbit-qwen2-" + std::to_string(::getpid()));
   fs::remove_all(out);
-  QuantizeParams p;
+  QuantizeSettings p;
+  p.device = "cpu";
   p.model_dir = source;
   p.out_dir = out;
   p.config.method = QuantMethod::Rtn;
@@ -415,7 +417,8 @@ TEST(GptqCheckpoint, PythonReadsTheWeightsLowBitReads) {
   struct Variant { const char* name; int bits; int64_t group; bool act_order; bool sym; };
   for (const Variant& v : {Variant{"b3-g32-act-sym", 3, 32, true, true}, Variant{"b2-pc-asym", 2, -1, false, false},
                            Variant{"b4-g64", 4, 64, false, true}, Variant{"b8-g32-act-asym", 8, 32, true, false}}) {
-    QuantizeParams p;
+    QuantizeSettings p;
+    p.device = "cpu";
     p.model_dir = testdata_path(kModel);
     p.out_dir = dir / v.name;
     p.calibration = testdata_path(kText);

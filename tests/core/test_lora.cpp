@@ -152,7 +152,8 @@ TEST_F(Lora, PeftLoadsAnAdapterOnTheDequantizedBaseWithTheSameLogits) {
   // LowBit: GPTQ model + adapter. peft: the same adapter on the model that scripts/check_gptq_checkpoint.py
   // dequantizes with its own numpy code into an ordinary float32 folder.
   if (!python_ready()) GTEST_SKIP() << LOWBIT_PYTHON << " has no peft/transformers (run scripts/setup.sh)";
-  quant::QuantizeParams q;
+  quant::QuantizeSettings q;
+  q.device = "cpu";
   q.model_dir = testdata_path(kModel);
   q.out_dir = dir / "int4";
   q.calibration = testdata_path("train_text/tinystories_val_sample.txt");

@@ -37,7 +37,8 @@ class Lrec : public ::testing::Test {
     dir = fs::temp_directory_path() / ("lowbit-lrec-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
-    quant::QuantizeParams q;
+    quant::QuantizeSettings q;
+    q.device = "cpu";
     q.model_dir = testdata_path(kModel);
     q.out_dir = dir / "int2";
     q.calibration = testdata_path(kText);
@@ -52,8 +53,9 @@ class Lrec : public ::testing::Test {
   static void TearDownTestSuite() { fs::remove_all(dir); }
   void SetUp() override { LOWBIT_REQUIRE_TESTDATA(kModel); }
 
-  LrecParams params(const std::string& run) {
-    LrecParams p;
+  LrecSettings params(const std::string& run) {
+    LrecSettings p;
+    p.device = "cpu";
     p.student_dir = dir / "int2";
     p.teacher_dir = testdata_path(kModel);
     p.calibration = testdata_path(kText);
@@ -88,11 +90,17 @@ TEST_F(Lrec, AResumedRunFollowsTheSameTrajectory) {
   EXPECT_FALSE(fs::exists(dir / "resumed/adapter")) << "a cancelled run has no final adapter";
   EXPECT_EQ(read_run_status(dir / "resumed")->state, RunState::Stopped);
   // Resumed from the folder alone (what the app's Resume does): config.json must hold every setting.
-  const auto second_half = make_resume_job(dir / "resumed", at::kCPU);
+  const auto second_half = make_resume_job(dir / "resumed", "cpu");
+  // The settings the run was started with, read back from its config.json: the same, resumed.
+  LrecSettings expected = params("resumed");
+  expected.resume = true;
+  const auto* resumed = dynamic_cast<const LrecJob*>(second_half.get());
+  ASSERT_NE(resumed, nullptr);
+  EXPECT_TRUE(resumed->settings() == expected);
   second_half->run(quiet, jobs::CancelToken());
   EXPECT_EQ(read_run_status(dir / "resumed")->state, RunState::Finished);
   try {
-    make_resume_job(dir / "resumed", at::kCPU);
+    make_resume_job(dir / "resumed", "cpu");
     ADD_FAILURE() << "a finished run cannot be resumed";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("is finished"), std::string::npos) << e.what();
@@ -157,7 +165,7 @@ TEST_F(Lrec, PauseHoldsTheRunAndCancelWithoutSavingKeepsOnlyThePeriodicCheckpoin
 }
 
 TEST_F(Lrec, CorrectionLowersTheHeldOutLossAndWritesARunDirectory) {
-  LrecParams p = params("improves");
+  LrecSettings p = params("improves");
   p.schedule = {3e-3, 5, 40, ScheduleKind::Cosine, 0.0};
   p.eval_every = 40;
   p.checkpoint_every = 20;
@@ -188,9 +196,9 @@ TEST_F(Lrec, CorrectionLowersTheHeldOutLossAndWritesARunDirectory) {
 TEST_F(Lrec, ACachedTeacherOverTheWholeVocabularyTrainsLikeTheOnlineTeacher) {
   // With k = vocabulary size the cache holds the teacher's full distribution, so the cached run must follow the
   // online run (which also runs without gradient checkpointing) up to float rounding.
-  LrecParams cached = params("cached");
+  LrecSettings cached = params("cached");
   cached.teacher_top_k = 512;
-  LrecParams online = params("online");
+  LrecSettings online = params("online");
   online.teacher_top_k = 0;
   online.gradient_checkpointing = false;
   jobs::IgnoreEvents quiet;
@@ -217,7 +225,7 @@ TEST_F(Lrec, ACachedTeacherOverTheWholeVocabularyTrainsLikeTheOnlineTeacher) {
 }
 
 TEST_F(Lrec, ATopKCacheIsRefusedForOtherWindowsOrAnotherK) {
-  LrecParams p = params("topk");
+  LrecSettings p = params("topk");
   p.teacher_top_k = 32;
   p.schedule.total_steps = 1;
   jobs::IgnoreEvents quiet;
@@ -240,8 +248,8 @@ TEST_F(Lrec, ATopKCacheIsRefusedForOtherWindowsOrAnotherK) {
 }
 
 TEST_F(Lrec, TheMemoryEstimateCountsTheStudentWeightsAsLoaded) {
-  LrecParams p = params("estimate");
-  const MemoryEstimate estimate = estimate_lrec_memory(p);  // CPU: float32 compute
+  LrecSettings p = params("estimate");
+  const MemoryEstimate estimate = estimate_lrec_memory(p, at::kCPU);  // CPU: float32 compute
   const auto student = model::LlamaModel::load(p.student_dir, {at::kCPU, std::nullopt});
   EXPECT_EQ(estimate.weights, student->weight_bytes());
   // r 8 on all seven projections of 5 layers: width 64, keys/values 4 heads × 8, MLP 172 stored as 192.
@@ -250,9 +258,9 @@ TEST_F(Lrec, TheMemoryEstimateCountsTheStudentWeightsAsLoaded) {
   EXPECT_EQ(estimate.adapter, 16 * estimate.adapter_parameters);
   EXPECT_GT(estimate.teacher, 0);
   p.teacher_top_k = 0;
-  EXPECT_GT(estimate_lrec_memory(p).teacher, 10 * estimate.teacher) << "an online teacher holds its weights";
+  EXPECT_GT(estimate_lrec_memory(p, at::kCPU).teacher, 10 * estimate.teacher) << "an online teacher holds its weights";
   p.gradient_checkpointing = false;
-  EXPECT_GT(estimate_lrec_memory(p).activations, estimate.activations);
+  EXPECT_GT(estimate_lrec_memory(p, at::kCPU).activations, estimate.activations);
 }
 
 TEST_F(Lrec, AnExistingRunIsNotOverwritten) {

@@ -6,10 +6,10 @@
 
 #include <fstream>
 
-#include "core/model/model_library.h"
+#include "core/library/model_library.h"
 #include "tests/support/random_model.h"
 
-namespace lowbit::model {
+namespace lowbit::library {
 namespace {
 
 namespace fs = std::filesystem;
@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 TEST(ModelLibrary, FindsModelsExplainsBrokenFoldersAndMatchesAdapters) {
   const fs::path root = fs::temp_directory_path() / ("lowbit-library-" + std::to_string(::getpid()));
   fs::remove_all(root);
-  testing::write_random_llama(root / "tiny", 1);
+  lowbit::testing::write_random_llama(root / "tiny", 1);
   fs::create_directories(root / "broken");
   std::ofstream(root / "broken" / "config.json") << "{ not json";
   fs::create_directories(root / "not-a-model");
@@ -41,11 +41,11 @@ TEST(ModelLibrary, FindsModelsExplainsBrokenFoldersAndMatchesAdapters) {
 
 TEST(ModelLibrary, FitVerdictsLeaveRoomForTheCudaContext) {
   const int64_t gib = 1LL << 30;
-  EXPECT_EQ(judge_fit(4 * gib, 0), Fit::NoGpu);
-  EXPECT_EQ(judge_fit(4 * gib, 8 * gib), Fit::Fits);
-  EXPECT_EQ(judge_fit(7 * gib, 8 * gib), Fit::Tight);   // 7.5 GiB with the context: under 8, over 85 %
-  EXPECT_EQ(judge_fit(8 * gib, 8 * gib), Fit::Exceeds);
+  EXPECT_EQ(train::judge_fit(4 * gib, 0), train::Fit::NoGpu);
+  EXPECT_EQ(train::judge_fit(4 * gib, 8 * gib), train::Fit::Fits);
+  EXPECT_EQ(train::judge_fit(7 * gib, 8 * gib), train::Fit::Tight);   // 7.5 GiB with the context: under 8, over 85 %
+  EXPECT_EQ(train::judge_fit(8 * gib, 8 * gib), train::Fit::Exceeds);
 }
 
 }  // namespace
-}  // namespace lowbit::model
+}  // namespace lowbit::library

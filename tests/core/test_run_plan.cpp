@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "core/model/llama_config.h"
+#include "core/train/device_speed.h"
+#include "core/train/emef_job.h"
+#include "core/train/lrec_job.h"
 #include "core/train/run_plan.h"
+#include "core/util/format.h"
 
 namespace lowbit::train {
 namespace {
@@ -28,7 +32,8 @@ TEST(RunPlan, CorrectionWorkFollowsTheFormula) {
   const model::LlamaConfig c = llama_7b();
   quant::QuantConfig int2;
   int2.bits = 2;
-  LrecParams p;
+  LrecSettings p;
+  p.device = "cpu";
   p.schedule.total_steps = 100;
   p.seqlen = 2048;
   p.micro_batch = 1;
@@ -45,7 +50,7 @@ TEST(RunPlan, CorrectionWorkFollowsTheFormula) {
                                 + 2 * 4 * n * 100 * 2048.0     // forward, backward ×2, recompute
                                 + 2 * n * 16 * 2048.0 * 3;     // evaluations at steps 0, 50, 100
   EXPECT_NEAR(step.flops / expected_flops, 1.0, 1e-12);
-  EXPECT_EQ(step.memory_bytes, estimate_training_memory(c, int2, lrec_training_shape(p, c)).total());
+  EXPECT_EQ(step.memory_bytes, estimate_training_memory(c, int2, lrec_training_shape(p, c, speed.compute_bytes)).total());
   // Three times the counted work: autograd and the optimizer are not counted (fitted on stories260K CPU runs).
   EXPECT_NEAR(step.seconds, 3 * (step.flops / speed.flops_per_s + step.elements / speed.elements_per_s +
                                  step.operations * speed.seconds_per_op), 1e-9);
@@ -58,7 +63,7 @@ TEST(RunPlan, CorrectionWorkFollowsTheFormula) {
                                     (48 * 2048 * per_token + 48 * unpack);
   EXPECT_NEAR(step.elements / expected_elements, 1.0, 1e-12);
 
-  LrecParams longer = p;
+  LrecSettings longer = p;
   longer.schedule.total_steps = 200;  // one more evaluation too
   const StepEstimate twice = estimate_correct_step(c, int2, longer, speed);
   EXPECT_NEAR((twice.flops - step.flops) / (2 * 4 * n * 100 * 2048.0 + 2 * n * 16 * 2048.0 * 2), 1.0, 1e-12);
@@ -70,7 +75,8 @@ TEST(RunPlan, CorrectionWorkFollowsTheFormula) {
 TEST(RunPlan, FineTuningCountsEpochsOfTheUsableRecords) {
   const model::LlamaConfig c = llama_7b();
   quant::QuantConfig int4;
-  EmefParams p;  // r 8 on q/v, batch 128, micro-batch 4, 3 epochs, 5 % held out, checkpointing
+  EmefSettings p;  // r 8 on q/v, batch 128, micro-batch 4, 3 epochs, 5 % held out, checkpointing
+  p.device = "cpu";
   const DeviceSpeed speed{1e12, 1e-5, 1e11};
   const StepEstimate step = estimate_finetune_step(c, int4, p, /*examples=*/52002, /*mean_tokens=*/120.0, speed);
   const double validation = std::floor(0.05 * 52002), train = 52002 - validation;
@@ -78,12 +84,13 @@ TEST(RunPlan, FineTuningCountsEpochsOfTheUsableRecords) {
   const double n = kProjectionWeights7b + kHeadWeights7b + (4 * 32 * 128 * 120.0 * 32) / 2;
   const double expected = 2 * 4 * n * steps * 128 * 120.0 + 2 * n * std::min(validation, 256.0) * 120.0 * evaluations;
   EXPECT_NEAR(step.flops / expected, 1.0, 1e-12);
-  EXPECT_EQ(step.memory_bytes, estimate_training_memory(c, int4, emef_training_shape(p, c)).total());
+  EXPECT_EQ(step.memory_bytes, estimate_training_memory(c, int4, emef_training_shape(p, c, speed.compute_bytes)).total());
 }
 
 TEST(RunPlan, QuantizingCountsLayersHessiansAndUpdates) {
   const model::LlamaConfig c = llama_7b();
-  quant::QuantizeParams p;
+  quant::QuantizeSettings p;
+  p.device = "cpu";
   p.config.bits = 4;
   p.nsamples = 128;
   p.seqlen = 2048;
@@ -99,11 +106,12 @@ TEST(RunPlan, QuantizingCountsLayersHessiansAndUpdates) {
 }
 
 TEST(RunPlan, DurationsReadAsAPersonWouldSayThem) {
-  EXPECT_EQ(format_duration_roughly(0.2), "1 s");
-  EXPECT_EQ(format_duration_roughly(42), "42 s");
-  EXPECT_EQ(format_duration_roughly(12 * 60), "12 min");
-  EXPECT_EQ(format_duration_roughly(2 * 3600 + 10 * 60), "2 h 10 min");
-  EXPECT_EQ(format_duration_roughly(4 * 86400), "4.0 days");
+  EXPECT_EQ(format_duration(0.2), "1 s");
+  EXPECT_EQ(format_duration(42), "42 s");
+  EXPECT_EQ(format_duration(12 * 60 + 5), "12 min 05 s");
+  EXPECT_EQ(format_duration(2 * 3600 + 10 * 60), "2 h 10 min");
+  EXPECT_EQ(format_duration(-1), "?");
+  EXPECT_EQ(format_duration(4 * 86400), "4.0 days");
 }
 
 TEST(RunPlan, TheSpeedTestMeasuresSomething) {

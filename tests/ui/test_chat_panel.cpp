@@ -161,7 +161,8 @@ class TestChatPanel : public QObject {
     const std::filesystem::path model = std::filesystem::path(LOWBIT_TESTDATA_DIR) / "models/stories260K-hf";
     if (!std::filesystem::exists(model)) QSKIP("stories260K not found (shared test assets missing)");
     QTemporaryDir dir;
-    lowbit::quant::QuantizeParams params;
+    lowbit::quant::QuantizeSettings params;
+    params.device = "cpu";
     params.model_dir = model;
     params.out_dir = dir.filePath("int4").toStdString();
     params.config.bits = 4;

@@ -1,5 +1,6 @@
 #include "core/model/gguf_import.h"
-#include "core/model/model_library.h"
+#include "core/library/model_library.h"
+#include "core/util/format.h"
 #include "ui/models/ModelsPage.h"
 
 #include <QDir>
@@ -23,17 +24,17 @@
 namespace lowbit::ui {
 namespace {
 
-QString badgeStyle(model::Fit fit) {
+QString badgeStyle(train::Fit fit) {
   switch (fit) {
-    case model::Fit::Fits: return QStringLiteral("background:#2e7d32;color:white;");
-    case model::Fit::Tight: return QStringLiteral("background:#f9a825;color:black;");
-    case model::Fit::Exceeds: return QStringLiteral("background:#c62828;color:white;");
-    case model::Fit::NoGpu: return QStringLiteral("background:#757575;color:white;");
+    case train::Fit::Fits: return QStringLiteral("background:#2e7d32;color:white;");
+    case train::Fit::Tight: return QStringLiteral("background:#f9a825;color:black;");
+    case train::Fit::Exceeds: return QStringLiteral("background:#c62828;color:white;");
+    case train::Fit::NoGpu: return QStringLiteral("background:#757575;color:white;");
   }
   return {};
 }
 
-QWidget* makeCard(const model::ModelCard& card, QWidget* parent) {
+QWidget* makeCard(const library::ModelCard& card, QWidget* parent) {
   auto* frame = new QFrame(parent);
   frame->setObjectName(QStringLiteral("modelCard"));
   frame->setFrameShape(QFrame::StyledPanel);
@@ -59,7 +60,7 @@ QWidget* makeCard(const model::ModelCard& card, QWidget* parent) {
                                .arg(s.config.hidden_size)
                                .arg(static_cast<double>(s.parameters) / 1e6, 0, 'f', 2)
                                .arg(dtypes.join(QStringLiteral("/")), QString::fromStdString(s.quantization),
-                                    QString::fromStdString(model::format_bytes(s.weight_file_bytes)),
+                                    QString::fromStdString(format_bytes(s.weight_file_bytes)),
                                     s.has_tokenizer ? QString::fromStdString(s.tokenizer).section(QLatin1Char(' '), 0, 0)
                                                     : QObject::tr("no tokenizer")),
                            frame);
@@ -76,10 +77,10 @@ QWidget* makeCard(const model::ModelCard& card, QWidget* parent) {
   adapterLine->setWordWrap(true);
   layout->addWidget(adapterLine);
   auto* badges = new QHBoxLayout;
-  for (const model::TaskFit& task : card.tasks) {
+  for (const library::TaskFit& task : card.tasks) {
     auto* badge = new QLabel(QStringLiteral(" %1: %2 (%3) ")
-                                 .arg(QString::fromStdString(task.task), QString::fromLatin1(model::fit_name(task.fit)),
-                                      QString::fromStdString(model::format_bytes(task.needed_bytes))),
+                                 .arg(QString::fromStdString(task.task), QString::fromLatin1(train::fit_name(task.fit)),
+                                      QString::fromStdString(format_bytes(task.needed_bytes))),
                              frame);
     badge->setObjectName(QStringLiteral("fitBadge"));
     badge->setStyleSheet(badgeStyle(task.fit) + QStringLiteral("border-radius:4px;padding:2px;"));
@@ -206,11 +207,11 @@ void ModelsPage::rescan() {
   }
   std::vector<std::filesystem::path> folders;
   for (const QString& folder : m_folders) folders.emplace_back(folder.toStdString());
-  auto job = std::make_shared<model::ModelLibraryJob>(folders);
+  auto job = std::make_shared<library::ModelLibraryJob>(folders);
   m_runner->start(job, [this, job] {
-    const model::ModelLibrary& library = job->library();
+    const library::ModelLibrary& library = job->library();
     while (m_cardsLayout->count() > 1) delete m_cardsLayout->takeAt(0)->widget();
-    for (const model::ModelCard& card : library.cards) m_cardsLayout->insertWidget(m_cardsLayout->count() - 1, makeCard(card, m_cards));
+    for (const library::ModelCard& card : library.cards) m_cardsLayout->insertWidget(m_cardsLayout->count() - 1, makeCard(card, m_cards));
     m_gpu->setText(tr("%1 model(s) · GPU: %2 · folders: %3")
                        .arg(library.cards.size())
                        .arg(QString::fromStdString(library.gpu), m_folders.join(QStringLiteral("; "))));

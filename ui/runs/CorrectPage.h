@@ -1,20 +1,22 @@
-// The Correct page: the LREC form (quantized model, full-precision teacher, calibration text, run folder, the
-// paper's preset, steps) and the run dashboard below it. Start runs an LrecJob on a worker thread; Stop & save
-// keeps a checkpoint at the step reached and Resume continues from it exactly. The equivalent `lowbit correct`
-// command is shown, so that what the app does can be repeated in a terminal.
+// The Correct page: the LREC form (quantized model, full-precision teacher, calibration text, run folder, and the
+// shared LREC settings form: preset, steps, rank, window, micro-batch) and the run dashboard below it. Start runs
+// an LrecJob on a worker thread; Stop & save keeps a checkpoint at the step reached and Resume continues from it
+// exactly. The `lowbit correct` command of the very settings Start uses is shown, so that what the app does can
+// be repeated in a terminal.
 #pragma once
 
 #include <QWidget>
 
-class QComboBox;
+#include "core/train/lrec_settings.h"
+
 class QLabel;
 class QLineEdit;
 class QPushButton;
-class QSpinBox;
 
 namespace lowbit::ui {
 
 class JobRunner;
+class LrecSettingsForm;
 class RunDashboard;
 
 class CorrectPage : public QWidget {
@@ -23,7 +25,8 @@ class CorrectPage : public QWidget {
  public:
   explicit CorrectPage(QWidget* parent = nullptr);
   RunDashboard* dashboard() const { return m_dashboard; }
-  QString command() const;  // the equivalent lowbit command line
+  train::LrecSettings settings() const;  // what Start runs
+  QString command() const;               // the same as a lowbit command line
 
  public Q_SLOTS:
   void start(bool resume = false);
@@ -33,9 +36,7 @@ class CorrectPage : public QWidget {
   QLineEdit* m_teacher = nullptr;
   QLineEdit* m_calibration = nullptr;
   QLineEdit* m_runDir = nullptr;
-  QComboBox* m_preset = nullptr;
-  QSpinBox* m_steps = nullptr;
-  QSpinBox* m_rank = nullptr;
+  LrecSettingsForm* m_settings = nullptr;
   QLabel* m_command = nullptr;
   QPushButton* m_start = nullptr;
   JobRunner* m_runner = nullptr;

@@ -10,12 +10,16 @@
 #include <QStringList>
 #include <QWizard>
 
-#include <functional>
 #include <memory>
 
 #include "core/jobs/job.h"
+#include "core/train/run_plan.h"
 
 namespace lowbit::ui {
+
+class GoalPage;
+class ModelPage;
+class SettingsPage;
 
 class RunWizard : public QWizard {
   Q_OBJECT
@@ -28,6 +32,7 @@ class RunWizard : public QWizard {
 
   void setGoal(Goal goal);  // before the goal page is shown (the full pipeline by default)
   Goal goal() const;
+  train::RunPlan plan() const;                     // the choices as the jobs they make
   QStringList commands() const;                    // the same run as `lowbit` command lines
   std::shared_ptr<jobs::Job> makeJob() const;      // the run itself
   QString outputFolder() const;                    // where the run writes everything
@@ -35,15 +40,16 @@ class RunWizard : public QWizard {
   QString suggestedOutputFolder() const;           // <app data>/runs/<model>-<date-time>, new for every run
 
  protected:
-  // Publishes the choices of earlier pages (model, goal, hidden size) as properties the next page reads.
+  // Publishes the choices of earlier pages (model, goal, hidden size, context) as properties the next page reads.
   void initializePage(int id) override;
 
  private:
   // Model, data and settings of the last accepted run come back (QSettings "wizard/…").
   void restoreChoices();
   void saveChoices();
-  std::function<void()> m_publishChoices;
-  QWizardPage* m_goalPage = nullptr;
+  ModelPage* m_modelPage = nullptr;
+  GoalPage* m_goalPage = nullptr;
+  SettingsPage* m_settingsPage = nullptr;
 };
 
 }  // namespace lowbit::ui

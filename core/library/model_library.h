@@ -1,6 +1,7 @@
 // The model library behind the app's Models page: every model folder found under the folders the user added
 // (a folder that is a model, or holds models one level down), what it is, which adapters were made for it, and
-// whether each task fits the GPU found (estimates of core/train/memory_estimate and model_summary).
+// whether each task fits the GPU found (the memory estimates of core/train for each job's default settings, and
+// model_summary's for chatting). Above both core/model and core/train, which know nothing of it.
 #pragma once
 
 #include <filesystem>
@@ -9,23 +10,18 @@
 
 #include "core/jobs/job.h"
 #include "core/model/model_summary.h"
+#include "core/train/memory_estimate.h"
 
-namespace lowbit::model {
-
-enum class Fit { Fits, Tight, Exceeds, NoGpu };
-const char* fit_name(Fit fit);  // "fits", "tight", "exceeds", "no GPU"
-
-// Fits: the need plus the CUDA context stays under 85 % of the free memory; Tight: under all of it.
-Fit judge_fit(int64_t needed_bytes, int64_t free_bytes);
+namespace lowbit::library {
 
 struct TaskFit {
   std::string task;         // "chat", "correct (LREC)", "fine-tune (EMEF)"
   int64_t needed_bytes = 0;
-  Fit fit = Fit::NoGpu;
+  train::Fit fit = train::Fit::NoGpu;
 };
 
 struct ModelCard {
-  ModelSummary summary;
+  model::ModelSummary summary;
   std::vector<std::filesystem::path> adapters;  // adapter folders whose base_model_name_or_path is this model
   std::vector<TaskFit> tasks;
   std::string problem;                          // non-empty when the folder could not be read (why)
@@ -51,4 +47,4 @@ class ModelLibraryJob : public jobs::Job {
   ModelLibrary library_;
 };
 
-}  // namespace lowbit::model
+}  // namespace lowbit::library

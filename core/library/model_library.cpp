@@ -1,19 +1,19 @@
-#include "core/model/model_library.h"
+#include "core/library/model_library.h"
 
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/system/nvidia_driver.h"
-#include "core/train/memory_estimate.h"
+#include "core/train/emef_job.h"
+#include "core/train/lrec_job.h"
 #include "core/util/errors.h"
+#include "core/util/format.h"
 
-namespace lowbit::model {
+namespace lowbit::library {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int64_t kCudaContextBytes = 512LL << 20;
 
 bool is_model_folder(const fs::path& dir) { return fs::exists(dir / "config.json") && !fs::exists(dir / "adapter_config.json"); }
 
@@ -47,24 +47,6 @@ std::vector<fs::path> adapters_for(const fs::path& model_dir, const std::vector<
 
 }  // namespace
 
-const char* fit_name(Fit fit) {
-  switch (fit) {
-    case Fit::Fits: return "fits";
-    case Fit::Tight: return "tight";
-    case Fit::Exceeds: return "exceeds";
-    case Fit::NoGpu: return "no GPU";
-  }
-  return "";
-}
-
-Fit judge_fit(int64_t needed_bytes, int64_t free_bytes) {
-  if (free_bytes <= 0) return Fit::NoGpu;
-  const int64_t with_context = needed_bytes + kCudaContextBytes;
-  if (with_context <= free_bytes * 85 / 100) return Fit::Fits;
-  if (with_context <= free_bytes) return Fit::Tight;
-  return Fit::Exceeds;
-}
-
 ModelLibrary scan_model_library(const std::vector<fs::path>& folders) {
   ModelLibrary library;
   const system::NvidiaDriverInfo driver = system::query_nvidia_driver();
@@ -96,33 +78,31 @@ ModelLibrary scan_model_library(const std::vector<fs::path>& folders) {
     ModelCard card;
     card.summary.folder = dir;
     try {
-      card.summary = summarize_model(dir);
+      card.summary = model::summarize_model(dir);
     } catch (const Error& e) {
       card.problem = e.what();
       library.cards.push_back(std::move(card));
       continue;
     }
     card.adapters = adapters_for(dir, folders);
-    const LlamaConfig& c = card.summary.config;
+    const model::LlamaConfig& c = card.summary.config;
     const auto quant = quant::read_quant_config(dir.string());
     const int64_t chat = card.summary.weights_fp16_bytes + card.summary.kv_cache_fp16_bytes_per_token * std::min<int64_t>(c.max_position_embeddings, 2048);
-    train::TrainingShape lrec;
-    lrec.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-    lrec.seqlen = std::min<int64_t>(512, c.max_position_embeddings);
-    train::TrainingShape emef;
-    emef.lora_rank = 8;
-    emef.target_modules = {"q_proj", "v_proj"};
-    emef.seqlen = 256;
-    emef.micro_batch = 4;
-    emef.teacher_top_k = -1;
-    card.tasks = {{"chat", chat, judge_fit(chat, library.free_bytes)}};
-    const int64_t lrec_bytes = train::estimate_training_memory(c, quant, lrec).total();
-    const int64_t emef_bytes = train::estimate_training_memory(c, quant, emef).total();
-    card.tasks.push_back({"correct (LREC)", lrec_bytes, judge_fit(lrec_bytes, library.free_bytes)});
-    card.tasks.push_back({"fine-tune (EMEF)", emef_bytes, judge_fit(emef_bytes, library.free_bytes)});
+    // The runs as the app starts them, in fp16 on the GPU.
+    constexpr int64_t kGpuComputeBytes = 2;
+    train::LrecSettings lrec;
+    lrec.seqlen = std::min<int64_t>(lrec.seqlen, c.max_position_embeddings);
+    const train::EmefSettings emef;
+    card.tasks = {{"chat", chat, train::judge_fit(chat, library.free_bytes)}};
+    const int64_t lrec_bytes =
+        train::estimate_training_memory(c, quant, train::lrec_training_shape(lrec, c, kGpuComputeBytes)).total();
+    const int64_t emef_bytes =
+        train::estimate_training_memory(c, quant, train::emef_training_shape(emef, c, kGpuComputeBytes)).total();
+    card.tasks.push_back({"correct (LREC)", lrec_bytes, train::judge_fit(lrec_bytes, library.free_bytes)});
+    card.tasks.push_back({"fine-tune (EMEF)", emef_bytes, train::judge_fit(emef_bytes, library.free_bytes)});
     library.cards.push_back(std::move(card));
   }
   return library;
 }
 
-}  // namespace lowbit::model
+}  // namespace lowbit::library

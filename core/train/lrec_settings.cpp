@@ -1,0 +1,171 @@
+#include "core/train/lrec_settings.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "core/util/errors.h"
+
+namespace lowbit::train {
+
+bool operator==(const LrecSettings& a, const LrecSettings& b) {
+  auto fields = [](const LrecSettings& s) {
+    return std::tie(s.student_dir, s.teacher_dir, s.calibration, s.run_dir, s.resume, s.preset, s.lora, s.target_modules,
+                    s.loss, s.schedule, s.weight_decay, s.max_grad_norm, s.micro_batch, s.accumulation, s.seqlen,
+                    s.calibration_windows, s.held_out_fraction, s.eval_windows, s.eval_every, s.checkpoint_every,
+                    s.teacher_top_k, s.gradient_checkpointing, s.seed, s.device);
+  };
+  return fields(a) == fields(b);
+}
+
+void apply_preset(LrecSettings& s, const std::string& preset) {
+  s.lora = {32, 128.0, 0.05};
+  s.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  s.weight_decay = 1e-5;
+  s.loss.kl = 1.0;
+  if (preset == "int4") {
+    s.loss.ce = 10.0;
+    s.schedule.base_lr = 1e-5;
+  } else if (preset == "int3") {
+    s.loss.ce = 40.0;
+    s.schedule.base_lr = 2e-5;
+  } else if (preset == "int2") {
+    s.loss.ce = 120.0;
+    s.schedule.base_lr = 3e-5;
+  } else {
+    throw InputError("", "unknown preset '" + preset + "'", "use int4, int3 or int2 (the paper's Table 4)");
+  }
+  s.preset = preset;
+}
+
+std::string lrec_preset_for_bits(int bits) { return "int" + std::to_string(std::clamp(bits, 2, 4)); }
+
+void set_lrec_rank(LrecSettings& s, int64_t rank) {
+  s.lora.rank = rank;
+  s.lora.alpha = kLrecAlphaPerRank * static_cast<double>(rank);
+}
+
+namespace {
+
+using S = LrecSettings;
+using json = nlohmann::json;
+
+SettingsSchema<S> make_schema() {
+  SettingsSchema<S> schema("correct", [](const S& s) {
+    S baseline;
+    apply_preset(baseline, s.preset);
+    return baseline;
+  });
+  schema.field(path_setting<S>("QUANT_DIR", "student", "", "a quantized model folder",
+                               [](S& s) -> std::filesystem::path& { return s.student_dir; }, SettingUse::Positional));
+  schema.field(path_setting<S>("--teacher", "teacher", "FP_DIR", "the full-precision model it was quantized from",
+                               [](S& s) -> std::filesystem::path& { return s.teacher_dir; }, SettingUse::Required));
+  schema.field(path_setting<S>("--calib", "calibration", "FILE", "calibration text (.txt, or .jsonl with a \"text\" field)",
+                               [](S& s) -> std::filesystem::path& { return s.calibration; }, SettingUse::Required));
+  schema.field(path_setting<S>("--out", "", "RUN_DIR", "a new folder for the run (config, metrics, checkpoints, adapter)",
+                               [](S& s) -> std::filesystem::path& { return s.run_dir; }, SettingUse::RequiredToRun));
+  schema.field(switch_setting<S>("--resume", "", "continue the run in RUN_DIR from its last checkpoint", true,
+                                 [](S& s) -> bool& { return s.resume; }));
+  {
+    // The preset sets several fields, so it is applied before the options that may change them.
+    SettingField<S> preset{"--preset", "preset", "int4|int3|int2", "the paper's Table 4 settings for this many bits",
+                           SettingUse::AlwaysShown};
+    preset.saved_since_start = false;
+    preset.save = [](const S& s) { return json(s.preset); };
+    preset.load = [](S& s, const json& j) { s.preset = j.get<std::string>(); };
+    preset.render = [](const S& s) { return std::vector<std::string>{"--preset", s.preset}; };
+    preset.parse = [](S& s, const ArgParser& a) { apply_preset(s, a.choice("--preset", s.preset, {"int4", "int3", "int2"})); };
+    schema.field(preset);
+  }
+  schema.field(integer_setting<S>("--steps", "steps", "N", "optimizer steps", 1, 1 << 30,
+                                  [](S& s) -> int64_t& { return s.schedule.total_steps; }));
+  schema.field(number_setting<S>("--lr", "lr", "LR", "peak learning rate", 1e-12, 1e6,
+                                 [](S& s) -> double& { return s.schedule.base_lr; }));
+  schema.field(integer_setting<S>("--warmup", "warmup_steps", "N", "warm-up steps", 0, 1 << 30,
+                                  [](S& s) -> int64_t& { return s.schedule.warmup_steps; }));
+  schema.field(choice_setting<S, ScheduleKind>(
+      "--schedule", "schedule", "learning-rate schedule after the warm-up",
+      {{"cosine", ScheduleKind::Cosine}, {"linear", ScheduleKind::Linear}, {"constant", ScheduleKind::Constant}},
+      [](S& s) -> ScheduleKind& { return s.schedule.kind; }));
+  schema.field(number_setting<S>("--min-lr-ratio", "min_lr_ratio", "F", "learning rate at the end, as a fraction of the peak",
+                                 0, 1, [](S& s) -> double& { return s.schedule.min_ratio; }));
+  schema.field(integer_setting<S>("--rank", "lora_rank", "R", "LoRA rank", 1, 4096, [](S& s) -> int64_t& { return s.lora.rank; }));
+  schema.field(number_setting<S>("--alpha", "lora_alpha", "A", "LoRA α (the update is scaled by α / rank)", 1e-6, 1e6,
+                                 [](S& s) -> double& { return s.lora.alpha; }));
+  schema.field(number_setting<S>("--dropout", "lora_dropout", "P", "LoRA dropout", 0, 0.99,
+                                 [](S& s) -> double& { return s.lora.dropout; }));
+  schema.field(list_setting<S>("--targets", "target_modules", "q_proj,...", "the projections that get adapters",
+                               [](S& s) -> std::vector<std::string>& { return s.target_modules; }));
+  schema.field(number_setting<S>("--kl-weight", "kl_weight", "W", "λ_KL", 0, 1e6, [](S& s) -> double& { return s.loss.kl; }));
+  schema.field(number_setting<S>("--ce-weight", "ce_weight", "W", "λ_CE", 0, 1e6, [](S& s) -> double& { return s.loss.ce; }));
+  {
+    SettingField<S> per_token{"--kl-per-token", "kl_normalisation", "", "divide the KL by the tokens, not the sequences"};
+    per_token.save = [](const S& s) {
+      return json(s.loss.normalisation == KlNormalisation::PerToken ? "per_token" : "per_sequence");
+    };
+    per_token.load = [](S& s, const json& j) {
+      s.loss.normalisation = j.get<std::string>() == "per_token" ? KlNormalisation::PerToken : KlNormalisation::PerSequence;
+    };
+    per_token.render = [](const S& s) {
+      return s.loss.normalisation == KlNormalisation::PerToken ? std::vector<std::string>{"--kl-per-token"}
+                                                               : std::vector<std::string>{};
+    };
+    per_token.parse = [](S& s, const ArgParser& a) {
+      if (a.flag("--kl-per-token")) s.loss.normalisation = KlNormalisation::PerToken;
+    };
+    schema.field(per_token);
+    SettingField<S> reverse{"--reverse-kl", "kl_direction", "", "KL(student ‖ teacher) instead of KL(teacher ‖ student)"};
+    reverse.save = [](const S& s) {
+      return json(s.loss.direction == KlDirection::StudentTeacher ? "student_teacher" : "teacher_student");
+    };
+    reverse.load = [](S& s, const json& j) {
+      s.loss.direction = j.get<std::string>() == "student_teacher" ? KlDirection::StudentTeacher : KlDirection::TeacherStudent;
+    };
+    reverse.render = [](const S& s) {
+      return s.loss.direction == KlDirection::StudentTeacher ? std::vector<std::string>{"--reverse-kl"}
+                                                             : std::vector<std::string>{};
+    };
+    reverse.parse = [](S& s, const ArgParser& a) {
+      if (a.flag("--reverse-kl")) s.loss.direction = KlDirection::StudentTeacher;
+    };
+    schema.field(reverse);
+  }
+  schema.field(number_setting<S>("--weight-decay", "weight_decay", "W", "AdamW weight decay", 0, 10,
+                                 [](S& s) -> double& { return s.weight_decay; }));
+  schema.field(number_setting<S>("--max-grad-norm", "max_grad_norm", "N", "gradient clipping", 1e-6, 1e6,
+                                 [](S& s) -> double& { return s.max_grad_norm; }));
+  schema.field(integer_setting<S>("--micro-batch", "micro_batch", "N", "windows per forward pass", 1, 4096,
+                                  [](S& s) -> int64_t& { return s.micro_batch; }));
+  schema.field(integer_setting<S>("--accumulation", "accumulation", "N", "micro-batches per optimizer step", 1, 1 << 20,
+                                  [](S& s) -> int64_t& { return s.accumulation; }));
+  schema.field(integer_setting<S>("--seqlen", "seqlen", "L", "tokens per calibration window", 2, 1 << 20,
+                                  [](S& s) -> int64_t& { return s.seqlen; }));
+  schema.field(integer_setting<S>("--samples", "calibration_windows", "N", "calibration windows", 1, 1 << 24,
+                                  [](S& s) -> int64_t& { return s.calibration_windows; }));
+  schema.field(number_setting<S>("--held-out", "held_out_fraction", "F", "the end of the text kept for evaluation", 0.01, 0.9,
+                                 [](S& s) -> double& { return s.held_out_fraction; }));
+  schema.field(integer_setting<S>("--eval-windows", "eval_windows", "N", "held-out windows per evaluation", 1, 1 << 20,
+                                  [](S& s) -> int64_t& { return s.eval_windows; }));
+  schema.field(integer_setting<S>("--eval-every", "eval_every", "N", "steps between evaluations", 1, 1 << 30,
+                                  [](S& s) -> int64_t& { return s.eval_every; }));
+  schema.field(integer_setting<S>("--checkpoint-every", "checkpoint_every", "N", "steps between checkpoints", 1, 1 << 30,
+                                  [](S& s) -> int64_t& { return s.checkpoint_every; }));
+  schema.field(integer_setting<S>("--teacher-top-k", "teacher_top_k", "K",
+                                  "teacher log-probs cached per token (0: run the teacher beside the student)", 0, 1 << 20,
+                                  [](S& s) -> int64_t& { return s.teacher_top_k; }));
+  schema.field(switch_setting<S>("--no-gradient-checkpointing", "gradient_checkpointing",
+                                 "keep every layer's activations (faster, more memory)", false,
+                                 [](S& s) -> bool& { return s.gradient_checkpointing; }));
+  schema.field(seed_setting<S>("data order, LoRA initialisation, dropout", [](S& s) -> uint64_t& { return s.seed; }));
+  schema.field(string_setting<S>("--device", "device", "auto|cpu|cuda", "where to train (auto: the GPU when one is usable)",
+                                 [](S& s) -> std::string& { return s.device; }));
+  return schema;
+}
+
+}  // namespace
+
+const SettingsSchema<LrecSettings>& lrec_settings_schema() {
+  static const SettingsSchema<LrecSettings> schema = make_schema();
+  return schema;
+}
+
+}  // namespace lowbit::train

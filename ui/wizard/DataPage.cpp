@@ -1,0 +1,87 @@
+#include "ui/wizard/DataPage.h"
+
+#include <QFormLayout>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QTimer>
+
+#include "core/data/data_preview.h"
+#include "ui/util/PathField.h"
+#include "ui/wizard/CheckWhileTyping.h"
+#include "ui/wizard/RunWizard.h"
+
+namespace lowbit::ui {
+
+DataPage::DataPage(QWidget* parent) : QWizardPage(parent) {
+  setTitle(tr("Data"));
+  auto* form = new QFormLayout(this);
+  m_calibration = new QLineEdit(this);
+  m_calibration->setObjectName(QStringLiteral("wizardCalibration"));
+  m_calibration->setPlaceholderText(tr("calibration text (.txt or .jsonl), for GPTQ and LREC"));
+  m_alpaca = new QLineEdit(this);
+  m_alpaca->setObjectName(QStringLiteral("wizardAlpaca"));
+  m_alpaca->setPlaceholderText(tr("instructions in Alpaca JSON/JSONL, for fine-tuning"));
+  m_preview = new QPlainTextEdit(this);
+  m_preview->setObjectName(QStringLiteral("wizardPreview"));
+  m_preview->setReadOnly(true);
+  form->addRow(tr("Calibration text"), withBrowseButton(m_calibration, PathKind::File, tr("Choose calibration text"),
+                                                        tr("Text (*.txt *.jsonl *.json);;All files (*)")));
+  form->addRow(tr("Instructions"), withBrowseButton(m_alpaca, PathKind::File, tr("Choose Alpaca-style instructions"),
+                                                    tr("Alpaca data (*.json *.jsonl);;All files (*)")));
+  form->addRow(tr("Preview"), m_preview);
+  for (QLineEdit* field : {m_calibration, m_alpaca}) {
+    const bool instruction = field == m_alpaca;
+    QTimer* timer = checkWhileTyping<data::DataPreviewJob>(
+        this, field,
+        [this, field, instruction]() -> std::shared_ptr<data::DataPreviewJob> {
+          (instruction ? m_alpacaOk : m_calibrationOk) = false;
+          Q_EMIT completeChanged();
+          if (field->text().trimmed().isEmpty()) return nullptr;
+          return std::make_shared<data::DataPreviewJob>(field->text().trimmed().toStdString(),
+                                                        field_value("model").toStdString(), instruction, 256);
+        },
+        [this, instruction](data::DataPreviewJob* job, const QString& failure) {
+          QString text;
+          if (!job) {
+            text = QStringLiteral("✗ ") + failure;
+          } else {
+            const data::DataPreview& p = job->preview();
+            text = tr("✓ %1, %2 records; %3\n").arg(QString::fromStdString(p.format)).arg(p.records)
+                       .arg(QString::fromStdString(p.statistics));
+            if (!p.problems.empty()) {
+              text += tr("%1 record(s) will be left out:\n").arg(p.problems.size());
+              for (const std::string& problem : p.problems) text += QStringLiteral("  ") + QString::fromStdString(problem) + QLatin1Char('\n');
+            }
+            text += tr("\nFirst example:\n") + QString::fromStdString(p.first_example);
+            (instruction ? m_alpacaOk : m_calibrationOk) = true;
+            if (instruction) {
+              wizard()->setProperty("alpacaRecords", static_cast<qlonglong>(p.records));
+              wizard()->setProperty("alpacaMeanTokens", p.mean_tokens);
+            }
+          }
+          m_preview->setPlainText(text);
+          Q_EMIT completeChanged();
+        });
+    m_checks.push_back({field, timer});
+  }
+  registerField(QStringLiteral("calibration"), m_calibration);
+  registerField(QStringLiteral("alpaca"), m_alpaca);
+}
+
+void DataPage::initializePage() {
+  const int goal = field_value("goal").toInt();
+  m_needsCalibration = goal != RunWizard::FineTune;
+  m_needsAlpaca = goal == RunWizard::FineTune || goal == RunWizard::FullPipeline;
+  m_calibration->setEnabled(m_needsCalibration);
+  m_alpaca->setEnabled(m_needsAlpaca);
+  // Remembered files are checked now that the model (whose tokenizer counts the tokens) is known.
+  for (const auto& [field, timer] : m_checks) {
+    if (!field->text().trimmed().isEmpty()) timer->start();
+  }
+}
+
+bool DataPage::isComplete() const {
+  return (!m_needsCalibration || m_calibrationOk) && (!m_needsAlpaca || m_alpacaOk);
+}
+
+}  // namespace lowbit::ui

@@ -1,0 +1,237 @@
+#include "ui/wizard/SettingsPage.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QSpinBox>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <initializer_list>
+
+#include "core/train/run_plan.h"
+#include "ui/jobs/JobRunner.h"
+#include "ui/settings/LrecSettingsForm.h"
+#include "ui/util/PathField.h"
+#include "ui/wizard/RunWizard.h"
+
+namespace lowbit::ui {
+namespace {
+
+// The paper's presets behind each bit width (Table 4 for LREC), shown next to the choice.
+QString presetDescription(int bits) {
+  switch (bits) {
+    case 2: return QObject::tr("INT2, group size 32/128: LREC preset int2 — rank 32 on all projections, λ_CE 120, lr 3e-5");
+    case 3: return QObject::tr("INT3: LREC preset int3 — rank 32 on all projections, λ_CE 40, lr 2e-5");
+    case 4: return QObject::tr("INT4: LREC preset int4 — rank 32 on all projections, λ_CE 10, lr 1e-5");
+    default: return QObject::tr("INT8: nearly lossless; LREC uses the int4 preset");
+  }
+}
+
+}  // namespace
+
+SettingsPage::SettingsPage(RunWizard* wizard) : QWizardPage(wizard), m_wizard(wizard) {
+  setTitle(tr("Settings"));
+  setSubTitle(tr("The paper's presets are filled in; Advanced shows every setting. The estimate is for the device "
+                 "the run will use."));
+  auto* layout = new QVBoxLayout(this);
+  auto* form = new QFormLayout;
+  m_bits = new QComboBox(this);
+  m_bits->setObjectName(QStringLiteral("wizardBits"));
+  m_bits->addItems({QStringLiteral("2"), QStringLiteral("3"), QStringLiteral("4"), QStringLiteral("8")});
+  m_presetInfo = new QLabel(this);
+  m_presetInfo->setObjectName(QStringLiteral("wizardPresetInfo"));
+  m_presetInfo->setWordWrap(true);
+  m_lrec = new LrecSettingsForm(QStringLiteral("wizardLrec"), this);
+  m_lrec->lockPreset(QString::fromStdString(train::lrec_preset_for_bits(m_bits->currentText().toInt())));
+  m_lrec->setAdvancedVisible(false);
+  m_epochs = spinBox("wizardEpochs", 1, 100, 3);
+  m_device = new QComboBox(this);
+  m_device->setObjectName(QStringLiteral("wizardDevice"));
+  m_device->addItems({QStringLiteral("auto"), QStringLiteral("cuda"), QStringLiteral("cpu")});
+  m_device->setToolTip(tr("auto: the GPU when one is usable, else the CPU"));
+  m_output = new QLineEdit(this);
+  m_output->setObjectName(QStringLiteral("wizardOutput"));
+  m_output->setPlaceholderText(tr("a new folder for everything the run makes"));
+  form->addRow(tr("Bits"), m_bits);
+  form->addRow(QString(), m_presetInfo);
+  form->addRow(tr("Correction (LREC)"), m_lrec);
+  form->addRow(tr("Fine-tuning epochs"), m_epochs);
+  m_emefTemplate = new QComboBox(this);
+  m_emefTemplate->setObjectName(QStringLiteral("wizardEmefTemplate"));
+  m_emefTemplate->addItem(tr("Alpaca (alpaca-lora's template, as the paper's EMEF runs)"));
+  m_emefTemplate->addItem(tr("The model's own chat template (instruction as the user turn, output as the reply)"));
+  form->addRow(tr("Fine-tuning prompt"), m_emefTemplate);
+  form->addRow(tr("Device"), m_device);
+  form->addRow(tr("Output folder"), withBrowseButton(m_output, PathKind::Folder, tr("Choose where the run writes")));
+  layout->addLayout(form);
+
+  m_advanced = new QCheckBox(tr("Advanced settings"), this);
+  m_advanced->setObjectName(QStringLiteral("wizardAdvanced"));
+  layout->addWidget(m_advanced, 0, Qt::AlignLeft);
+  m_advancedBox = new QGroupBox(this);
+  m_advancedBox->setObjectName(QStringLiteral("wizardAdvancedBox"));
+  auto* grid = new QFormLayout(m_advancedBox);
+  const quant::QuantizeSettings quantizeDefaults;
+  const train::EmefSettings emefDefaults;
+  m_groupSize = new QComboBox(this);
+  m_groupSize->setObjectName(QStringLiteral("wizardGroupSize"));
+  m_groupSize->addItems({tr("auto"), QStringLiteral("32"), QStringLiteral("64"), QStringLiteral("128"), QStringLiteral("-1")});
+  m_groupSize->setToolTip(tr("auto: 128 when the hidden size allows it, else 32; -1: one group per row"));
+  m_actOrder = new QCheckBox(tr("act-order (columns by decreasing Hessian diagonal)"), this);
+  m_actOrder->setObjectName(QStringLiteral("wizardActOrder"));
+  m_actOrder->setChecked(true);
+  m_samples = spinBox("wizardSamples", 1, 100000, static_cast<int>(quantizeDefaults.nsamples));
+  m_quantizeSeqlen = spinBox("wizardQuantizeSeqlen", 16, 32768, static_cast<int>(quantizeDefaults.seqlen));
+  m_emefRank = spinBox("wizardEmefRank", 1, 1024, static_cast<int>(emefDefaults.lora.rank));
+  m_emefCutoff = spinBox("wizardEmefCutoff", 8, 32768, static_cast<int>(emefDefaults.examples.cutoff));
+  m_emefBatch = spinBox("wizardEmefBatch", 1, 4096, static_cast<int>(emefDefaults.batch));
+  m_emefMicroBatch = spinBox("wizardEmefMicroBatch", 1, 1024, static_cast<int>(emefDefaults.micro_batch));
+  m_emefLr = new QLineEdit(QString::number(emefDefaults.lr), this);
+  m_emefLr->setObjectName(QStringLiteral("wizardEmefLr"));
+  grid->addRow(tr("GPTQ group size"), m_groupSize);
+  grid->addRow(QString(), m_actOrder);
+  grid->addRow(tr("GPTQ calibration windows × length"), pair(m_samples, m_quantizeSeqlen));
+  grid->addRow(tr("EMEF rank, learning rate"), pair(m_emefRank, m_emefLr));
+  grid->addRow(tr("EMEF cutoff (tokens)"), m_emefCutoff);
+  grid->addRow(tr("EMEF batch, micro-batch"), pair(m_emefBatch, m_emefMicroBatch));
+  m_advancedBox->setVisible(false);
+  layout->addWidget(m_advancedBox);
+
+  m_estimate = new QLabel(tr("Estimating…"), this);
+  m_estimate->setObjectName(QStringLiteral("wizardEstimate"));
+  m_estimate->setWordWrap(true);
+  m_estimate->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_commands = new QPlainTextEdit(this);
+  m_commands->setObjectName(QStringLiteral("wizardCommands"));
+  m_commands->setReadOnly(true);
+  m_commands->setMaximumHeight(110);
+  layout->addWidget(new QLabel(tr("<b>Memory and time</b>"), this));
+  layout->addWidget(m_estimate);
+  layout->addWidget(new QLabel(tr("<b>Same in a terminal</b>"), this));
+  layout->addWidget(m_commands);
+
+  registerField(QStringLiteral("bits"), m_bits, "currentText");
+  registerField(QStringLiteral("steps"), m_lrec->stepsBox());
+  registerField(QStringLiteral("epochs"), m_epochs);
+  registerField(QStringLiteral("device"), m_device, "currentText");
+  registerField(QStringLiteral("output*"), m_output);
+  registerField(QStringLiteral("advanced"), m_advanced);
+  registerField(QStringLiteral("groupSize"), m_groupSize, "currentText");
+  registerField(QStringLiteral("actOrder"), m_actOrder);
+  registerField(QStringLiteral("samples"), m_samples);
+  registerField(QStringLiteral("quantizeSeqlen"), m_quantizeSeqlen);
+  registerField(QStringLiteral("emefRank"), m_emefRank);
+  registerField(QStringLiteral("emefLr"), m_emefLr);
+  registerField(QStringLiteral("emefCutoff"), m_emefCutoff);
+  registerField(QStringLiteral("emefBatch"), m_emefBatch);
+  registerField(QStringLiteral("emefMicroBatch"), m_emefMicroBatch);
+
+  m_estimateTimer = new QTimer(this);
+  m_estimateTimer->setSingleShot(true);
+  m_estimateTimer->setInterval(400);
+  m_estimateRunner = new JobRunner(this);
+  connect(m_estimateTimer, &QTimer::timeout, this, &SettingsPage::estimate);
+  connect(m_estimateRunner, &JobRunner::jobFailed, this, [this](const QString& message) {
+    m_estimate->setText(QStringLiteral("✗ ") + message);
+  });
+  connect(m_advanced, &QCheckBox::toggled, m_advancedBox, &QWidget::setVisible);
+  connect(m_advanced, &QCheckBox::toggled, m_lrec, &LrecSettingsForm::setAdvancedVisible);
+  auto changed = [this] {
+    m_presetInfo->setText(presetDescription(m_bits->currentText().toInt()));
+    m_lrec->lockPreset(QString::fromStdString(train::lrec_preset_for_bits(m_bits->currentText().toInt())));
+    m_commands->setPlainText(m_wizard->commands().join(QLatin1Char('\n')));
+    Q_EMIT completeChanged();
+    if (isVisible()) m_estimateTimer->start();
+  };
+  for (QComboBox* box : {m_bits, m_device, m_groupSize, m_emefTemplate}) {
+    connect(box, &QComboBox::currentTextChanged, this, changed);
+  }
+  registerField(QStringLiteral("emefTemplate"), m_emefTemplate);
+  connect(m_lrec, &LrecSettingsForm::changed, this, changed);
+  for (QSpinBox* box : {m_epochs, m_samples, m_quantizeSeqlen, m_emefRank, m_emefCutoff, m_emefBatch, m_emefMicroBatch}) {
+    connect(box, qOverload<int>(&QSpinBox::valueChanged), this, changed);
+  }
+  for (QCheckBox* box : {m_advanced, m_actOrder}) connect(box, &QCheckBox::toggled, this, changed);
+  for (QLineEdit* line : {m_output, m_emefLr}) connect(line, &QLineEdit::textChanged, this, changed);
+  m_refresh = changed;
+}
+
+void SettingsPage::initializePage() {
+  if (m_output->text().trimmed().isEmpty()) m_output->setText(m_wizard->suggestedOutputFolder());
+  // Windows no longer than the model's context (stories260K: 512; LLaMA-7B: 2048).
+  const int context = std::max(16, m_wizard->property("context").toInt());
+  for (QSpinBox* seqlen : {m_quantizeSeqlen, m_emefCutoff}) seqlen->setMaximum(context);
+  m_lrec->setMaximumWindow(context);
+  const int goal = wizard()->property("goal").toInt();
+  const bool quantizes = goal != RunWizard::FineTune, corrects = goal == RunWizard::QuantizeAndCorrect || goal == RunWizard::FullPipeline;
+  const bool finetunes = goal == RunWizard::FineTune || goal == RunWizard::FullPipeline;
+  m_bits->setEnabled(quantizes);
+  m_lrec->setEnabled(corrects);
+  m_epochs->setEnabled(finetunes);
+  const bool hasChatTemplate = m_wizard->property("chatTemplate").toBool();
+  if (!hasChatTemplate) m_emefTemplate->setCurrentIndex(0);
+  m_emefTemplate->setEnabled(finetunes && hasChatTemplate);
+  m_emefTemplate->setToolTip(hasChatTemplate ? tr("Chat with the result in the same template it was tuned in")
+                                             : tr("This model has no chat template: it is tuned in Alpaca's"));
+  for (QWidget* w : std::initializer_list<QWidget*>{m_groupSize, m_actOrder, m_samples, m_quantizeSeqlen}) w->setEnabled(quantizes);
+  for (QWidget* w : std::initializer_list<QWidget*>{m_emefRank, m_emefLr, m_emefCutoff, m_emefBatch, m_emefMicroBatch}) w->setEnabled(finetunes);
+  m_refresh();
+  m_estimateTimer->start();
+}
+
+bool SettingsPage::isComplete() const {
+  bool lrOk = false;
+  const double lr = m_emefLr->text().toDouble(&lrOk);
+  return QWizardPage::isComplete() && lrOk && lr > 0 && m_emefBatch->value() % m_emefMicroBatch->value() == 0;
+}
+
+QString SettingsPage::estimateText() const { return m_estimate->text(); }
+
+void SettingsPage::applyCorrection(train::LrecSettings& settings) const { m_lrec->apply(settings); }
+
+QSpinBox* SettingsPage::spinBox(const char* name, int low, int high, int value) {
+  auto* box = new QSpinBox(this);
+  box->setObjectName(QString::fromLatin1(name));
+  box->setRange(low, high);
+  box->setValue(value);
+  return box;
+}
+
+QWidget* SettingsPage::pair(QWidget* first, QWidget* second) {
+  auto* row = new QWidget(this);
+  auto* layout = new QHBoxLayout(row);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(first);
+  layout->addWidget(second);
+  return row;
+}
+
+void SettingsPage::estimate() {
+  if (m_estimateRunner->isRunning()) {
+    m_estimateTimer->start();  // the previous estimate is still measuring; estimate the newest settings after it
+    return;
+  }
+  Q_EMIT completeChanged();
+  auto job = std::make_shared<train::RunEstimateJob>(m_wizard->plan());
+  m_estimate->setText(tr("Estimating (measuring this machine's speed)…"));
+  m_estimateRunner->start(job, [this, job] {
+    QString text = QString::fromStdString(job->estimate().describe()).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"));
+    for (const train::StepEstimate& step : job->estimate().steps) {
+      if (step.fit == train::Fit::Exceeds) {
+        text += tr("<br><b>%1 does not fit</b>: lower the micro-batch or the window length (Advanced), or use fewer "
+                   "bits.").arg(QString::fromStdString(step.step).toHtmlEscaped());
+      }
+    }
+    m_estimate->setText(text + tr("<br><i>Rough: the work each step does over a speed test of this machine (loading models and "
+                                  "reading data not counted); the dashboard's ETA replaces it once the run starts.</i>"));
+  });
+}
+
+}  // namespace lowbit::ui
