@@ -32,25 +32,11 @@ SettingsSchema<S> make_schema() {
                                [](S& s) -> std::filesystem::path& { return s.model_dir; }, SettingUse::Positional));
   schema.field(path_setting<S>("--out", "out", "DIR", "the quantized model folder to write",
                                [](S& s) -> std::filesystem::path& { return s.out_dir; }, SettingUse::Required));
-  {
-    SettingField<S> calibration{"--calib", "calibration", "FILE",
-                                "calibration text (.txt or .jsonl); needed for GPTQ", SettingUse::AlwaysShown};
-    calibration.save = [](const S& s) { return s.calibration ? json(s.calibration->string()) : json(nullptr); };
-    calibration.load = [](S& s, const json& j) {
-      if (j.is_null()) {
-        s.calibration.reset();
-      } else {
-        s.calibration = j.get<std::string>();
-      }
-    };
-    calibration.render = [](const S& s) {
-      return s.calibration ? std::vector<std::string>{"--calib", s.calibration->string()} : std::vector<std::string>{};
-    };
-    calibration.parse = [](S& s, const ArgParser& a) {
-      if (const auto value = a.value("--calib")) s.calibration = *value;
-    };
-    schema.field(calibration);
-  }
+  schema.field(optional_setting<S, std::filesystem::path>(
+      "--calib", "calibration", "FILE", "calibration text (.txt or .jsonl); needed for GPTQ",
+      [](const ArgParser& a, const std::string& flag) { return std::filesystem::path(*a.value(flag)); },
+      [](const std::filesystem::path& path) { return path.string(); },
+      [](S& s) -> std::optional<std::filesystem::path>& { return s.calibration; }, SettingUse::AlwaysShown));
   {
     SettingField<S> bits{"--bits", "bits", "2|3|4|8", "bits per weight"};
     bits.save = [](const S& s) { return json(s.config.bits); };

@@ -2,6 +2,8 @@
 
 #include <tuple>
 
+#include "core/train/training_settings.h"
+
 namespace lowbit::train {
 
 bool operator==(const EmefSettings& a, const EmefSettings& b) {
@@ -30,13 +32,10 @@ SettingsSchema<S> make_schema() {
                                [](S& s) -> std::filesystem::path& { return s.model_dir; }, SettingUse::Positional));
   schema.field(path_setting<S>("--data", "data", "FILE", "instruction data: Alpaca JSON or JSON Lines",
                                [](S& s) -> std::filesystem::path& { return s.data; }, SettingUse::RequiredToRun));
-  schema.field(path_setting<S>("--out", "", "RUN_DIR", "a new folder for the run (config, metrics, checkpoints, adapter)",
-                               [](S& s) -> std::filesystem::path& { return s.run_dir; }, SettingUse::RequiredToRun));
+  add_run_folder_settings(schema);
   schema.field(repeated_path_setting<S>("--adapters", "base_adapters", "DIR",
                                         "frozen adapters under the new one, in order (an LREC run's adapter); repeatable",
                                         [](S& s) -> std::vector<std::filesystem::path>& { return s.base_adapters; }));
-  schema.field(switch_setting<S>("--resume", "", "continue the run in RUN_DIR from its last checkpoint", true,
-                                 [](S& s) -> bool& { return s.resume; }));
   {
     SettingField<S> prompt = choice_setting<S, data::PromptTemplate>(
         "--template", "template", "the prompt: Alpaca's, or the model's own chat template",
@@ -73,13 +72,7 @@ SettingsSchema<S> make_schema() {
                                  [](S& s) -> double& { return s.validation; }));
   schema.field(integer_setting<S>("--eval-examples", "eval_examples", "N", "held-out records per evaluation", 1, 1 << 24,
                                   [](S& s) -> int64_t& { return s.eval_examples; }));
-  schema.field(integer_setting<S>("--rank", "lora_rank", "R", "LoRA rank", 1, 4096, [](S& s) -> int64_t& { return s.lora.rank; }));
-  schema.field(number_setting<S>("--alpha", "lora_alpha", "A", "LoRA α (the update is scaled by α / rank)", 1e-6, 1e6,
-                                 [](S& s) -> double& { return s.lora.alpha; }));
-  schema.field(number_setting<S>("--dropout", "lora_dropout", "P", "LoRA dropout", 0, 0.99,
-                                 [](S& s) -> double& { return s.lora.dropout; }));
-  schema.field(list_setting<S>("--targets", "target_modules", "q_proj,...", "the projections that get adapters",
-                               [](S& s) -> std::vector<std::string>& { return s.target_modules; }));
+  add_adapter_settings(schema);
   schema.field(number_setting<S>("--lr", "lr", "LR", "peak learning rate", 1e-12, 1e6, [](S& s) -> double& { return s.lr; }));
   schema.field(integer_setting<S>("--warmup", "warmup_steps", "N", "warm-up steps (at most a tenth of the run)", 0, 1 << 30,
                                   [](S& s) -> int64_t& { return s.warmup_steps; }));
@@ -89,42 +82,16 @@ SettingsSchema<S> make_schema() {
       [](S& s) -> ScheduleKind& { return s.schedule; }));
   schema.field(number_setting<S>("--epochs", "epochs", "E", "passes over the training records", 0.001, 1e6,
                                  [](S& s) -> double& { return s.epochs; }));
-  {
-    SettingField<S> steps{"--steps", "steps", "N", "optimizer steps (instead of --epochs)"};
-    steps.save = [](const S& s) { return s.steps ? json(*s.steps) : json(nullptr); };
-    steps.load = [](S& s, const json& j) {
-      if (j.is_null()) {
-        s.steps.reset();
-      } else {
-        s.steps = j.get<int64_t>();
-      }
-    };
-    steps.render = [](const S& s) {
-      return s.steps ? std::vector<std::string>{"--steps", std::to_string(*s.steps)} : std::vector<std::string>{};
-    };
-    steps.parse = [](S& s, const ArgParser& a) {
-      if (const auto value = a.optional_integer("--steps", 1, 1 << 30)) s.steps = value;
-    };
-    schema.field(steps);
-  }
+  schema.field(optional_setting<S, int64_t>(
+      "--steps", "steps", "N", "optimizer steps (instead of --epochs)",
+      [](const ArgParser& a, const std::string& flag) { return *a.optional_integer(flag, 1, 1 << 30); },
+      [](const int64_t& steps) { return std::to_string(steps); },
+      [](S& s) -> std::optional<int64_t>& { return s.steps; }));
   schema.field(integer_setting<S>("--batch", "batch", "N", "examples per optimizer step", 1, 1 << 20,
                                   [](S& s) -> int64_t& { return s.batch; }));
   schema.field(integer_setting<S>("--micro-batch", "micro_batch", "N", "examples per forward pass (divides --batch)", 1, 4096,
                                   [](S& s) -> int64_t& { return s.micro_batch; }));
-  schema.field(number_setting<S>("--weight-decay", "weight_decay", "W", "AdamW weight decay", 0, 10,
-                                 [](S& s) -> double& { return s.weight_decay; }));
-  schema.field(number_setting<S>("--max-grad-norm", "max_grad_norm", "N", "gradient clipping", 1e-6, 1e6,
-                                 [](S& s) -> double& { return s.max_grad_norm; }));
-  schema.field(integer_setting<S>("--eval-every", "eval_every", "N", "steps between evaluations", 1, 1 << 30,
-                                  [](S& s) -> int64_t& { return s.eval_every; }));
-  schema.field(integer_setting<S>("--checkpoint-every", "checkpoint_every", "N", "steps between checkpoints", 1, 1 << 30,
-                                  [](S& s) -> int64_t& { return s.checkpoint_every; }));
-  schema.field(switch_setting<S>("--no-gradient-checkpointing", "gradient_checkpointing",
-                                 "keep every layer's activations (faster, more memory)", false,
-                                 [](S& s) -> bool& { return s.gradient_checkpointing; }));
-  schema.field(seed_setting<S>("data order, LoRA initialisation, dropout", [](S& s) -> uint64_t& { return s.seed; }));
-  schema.field(string_setting<S>("--device", "device", "auto|cpu|cuda", "where to train (auto: the GPU when one is usable)",
-                                 [](S& s) -> std::string& { return s.device; }));
+  add_training_loop_settings(schema);
   return schema;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "core/train/training_settings.h"
 #include "core/util/errors.h"
 
 namespace lowbit::train {
@@ -61,10 +62,7 @@ SettingsSchema<S> make_schema() {
                                [](S& s) -> std::filesystem::path& { return s.teacher_dir; }, SettingUse::Required));
   schema.field(path_setting<S>("--calib", "calibration", "FILE", "calibration text (.txt, or .jsonl with a \"text\" field)",
                                [](S& s) -> std::filesystem::path& { return s.calibration; }, SettingUse::Required));
-  schema.field(path_setting<S>("--out", "", "RUN_DIR", "a new folder for the run (config, metrics, checkpoints, adapter)",
-                               [](S& s) -> std::filesystem::path& { return s.run_dir; }, SettingUse::RequiredToRun));
-  schema.field(switch_setting<S>("--resume", "", "continue the run in RUN_DIR from its last checkpoint", true,
-                                 [](S& s) -> bool& { return s.resume; }));
+  add_run_folder_settings(schema);
   {
     // The preset sets several fields, so it is applied before the options that may change them.
     SettingField<S> preset{"--preset", "preset", "int4|int3|int2", "the paper's Table 4 settings for this many bits",
@@ -88,51 +86,17 @@ SettingsSchema<S> make_schema() {
       [](S& s) -> ScheduleKind& { return s.schedule.kind; }));
   schema.field(number_setting<S>("--min-lr-ratio", "min_lr_ratio", "F", "learning rate at the end, as a fraction of the peak",
                                  0, 1, [](S& s) -> double& { return s.schedule.min_ratio; }));
-  schema.field(integer_setting<S>("--rank", "lora_rank", "R", "LoRA rank", 1, 4096, [](S& s) -> int64_t& { return s.lora.rank; }));
-  schema.field(number_setting<S>("--alpha", "lora_alpha", "A", "LoRA α (the update is scaled by α / rank)", 1e-6, 1e6,
-                                 [](S& s) -> double& { return s.lora.alpha; }));
-  schema.field(number_setting<S>("--dropout", "lora_dropout", "P", "LoRA dropout", 0, 0.99,
-                                 [](S& s) -> double& { return s.lora.dropout; }));
-  schema.field(list_setting<S>("--targets", "target_modules", "q_proj,...", "the projections that get adapters",
-                               [](S& s) -> std::vector<std::string>& { return s.target_modules; }));
+  add_adapter_settings(schema);
   schema.field(number_setting<S>("--kl-weight", "kl_weight", "W", "λ_KL", 0, 1e6, [](S& s) -> double& { return s.loss.kl; }));
   schema.field(number_setting<S>("--ce-weight", "ce_weight", "W", "λ_CE", 0, 1e6, [](S& s) -> double& { return s.loss.ce; }));
-  {
-    SettingField<S> per_token{"--kl-per-token", "kl_normalisation", "", "divide the KL by the tokens, not the sequences"};
-    per_token.save = [](const S& s) {
-      return json(s.loss.normalisation == KlNormalisation::PerToken ? "per_token" : "per_sequence");
-    };
-    per_token.load = [](S& s, const json& j) {
-      s.loss.normalisation = j.get<std::string>() == "per_token" ? KlNormalisation::PerToken : KlNormalisation::PerSequence;
-    };
-    per_token.render = [](const S& s) {
-      return s.loss.normalisation == KlNormalisation::PerToken ? std::vector<std::string>{"--kl-per-token"}
-                                                               : std::vector<std::string>{};
-    };
-    per_token.parse = [](S& s, const ArgParser& a) {
-      if (a.flag("--kl-per-token")) s.loss.normalisation = KlNormalisation::PerToken;
-    };
-    schema.field(per_token);
-    SettingField<S> reverse{"--reverse-kl", "kl_direction", "", "KL(student ‖ teacher) instead of KL(teacher ‖ student)"};
-    reverse.save = [](const S& s) {
-      return json(s.loss.direction == KlDirection::StudentTeacher ? "student_teacher" : "teacher_student");
-    };
-    reverse.load = [](S& s, const json& j) {
-      s.loss.direction = j.get<std::string>() == "student_teacher" ? KlDirection::StudentTeacher : KlDirection::TeacherStudent;
-    };
-    reverse.render = [](const S& s) {
-      return s.loss.direction == KlDirection::StudentTeacher ? std::vector<std::string>{"--reverse-kl"}
-                                                             : std::vector<std::string>{};
-    };
-    reverse.parse = [](S& s, const ArgParser& a) {
-      if (a.flag("--reverse-kl")) s.loss.direction = KlDirection::StudentTeacher;
-    };
-    schema.field(reverse);
-  }
-  schema.field(number_setting<S>("--weight-decay", "weight_decay", "W", "AdamW weight decay", 0, 10,
-                                 [](S& s) -> double& { return s.weight_decay; }));
-  schema.field(number_setting<S>("--max-grad-norm", "max_grad_norm", "N", "gradient clipping", 1e-6, 1e6,
-                                 [](S& s) -> double& { return s.max_grad_norm; }));
+  schema.field(named_switch_setting<S, KlNormalisation>(
+      "--kl-per-token", "kl_normalisation", "divide the KL by the tokens, not the sequences",
+      {"per_sequence", KlNormalisation::PerSequence}, {"per_token", KlNormalisation::PerToken},
+      [](S& s) -> KlNormalisation& { return s.loss.normalisation; }));
+  schema.field(named_switch_setting<S, KlDirection>(
+      "--reverse-kl", "kl_direction", "KL(student ‖ teacher) instead of KL(teacher ‖ student)",
+      {"teacher_student", KlDirection::TeacherStudent}, {"student_teacher", KlDirection::StudentTeacher},
+      [](S& s) -> KlDirection& { return s.loss.direction; }));
   schema.field(integer_setting<S>("--micro-batch", "micro_batch", "N", "windows per forward pass", 1, 4096,
                                   [](S& s) -> int64_t& { return s.micro_batch; }));
   schema.field(integer_setting<S>("--accumulation", "accumulation", "N", "micro-batches per optimizer step", 1, 1 << 20,
@@ -145,19 +109,10 @@ SettingsSchema<S> make_schema() {
                                  [](S& s) -> double& { return s.held_out_fraction; }));
   schema.field(integer_setting<S>("--eval-windows", "eval_windows", "N", "held-out windows per evaluation", 1, 1 << 20,
                                   [](S& s) -> int64_t& { return s.eval_windows; }));
-  schema.field(integer_setting<S>("--eval-every", "eval_every", "N", "steps between evaluations", 1, 1 << 30,
-                                  [](S& s) -> int64_t& { return s.eval_every; }));
-  schema.field(integer_setting<S>("--checkpoint-every", "checkpoint_every", "N", "steps between checkpoints", 1, 1 << 30,
-                                  [](S& s) -> int64_t& { return s.checkpoint_every; }));
   schema.field(integer_setting<S>("--teacher-top-k", "teacher_top_k", "K",
                                   "teacher log-probs cached per token (0: run the teacher beside the student)", 0, 1 << 20,
                                   [](S& s) -> int64_t& { return s.teacher_top_k; }));
-  schema.field(switch_setting<S>("--no-gradient-checkpointing", "gradient_checkpointing",
-                                 "keep every layer's activations (faster, more memory)", false,
-                                 [](S& s) -> bool& { return s.gradient_checkpointing; }));
-  schema.field(seed_setting<S>("data order, LoRA initialisation, dropout", [](S& s) -> uint64_t& { return s.seed; }));
-  schema.field(string_setting<S>("--device", "device", "auto|cpu|cuda", "where to train (auto: the GPU when one is usable)",
-                                 [](S& s) -> std::string& { return s.device; }));
+  add_training_loop_settings(schema);
   return schema;
 }
 

@@ -13,6 +13,20 @@ namespace lowbit::train {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+namespace {
+
+template <typename Job, typename Settings>
+std::shared_ptr<jobs::Job> resumed_job(const SettingsSchema<Settings>& schema, const json& config, const fs::path& file,
+                                       const fs::path& run_dir, const std::string& device) {
+  Settings settings = schema.from_json(config, file.string());
+  settings.run_dir = run_dir;
+  settings.resume = true;
+  settings.device = device;
+  return std::make_shared<Job>(settings);
+}
+
+}  // namespace
+
 std::shared_ptr<jobs::Job> make_resume_job(const fs::path& run_dir, const std::string& device) {
   const fs::path file = run_dir / "config.json";
   std::ifstream in(file);
@@ -27,20 +41,8 @@ std::shared_ptr<jobs::Job> make_resume_job(const fs::path& run_dir, const std::s
                      "start it again as a new run in an empty folder");
   }
   const std::string kind = config.value("kind", std::string());
-  if (kind == "lrec") {
-    LrecSettings settings = lrec_settings_schema().from_json(config, file.string());
-    settings.run_dir = run_dir;
-    settings.resume = true;
-    settings.device = device;
-    return std::make_shared<LrecJob>(settings);
-  }
-  if (kind == "emef") {
-    EmefSettings settings = emef_settings_schema().from_json(config, file.string());
-    settings.run_dir = run_dir;
-    settings.resume = true;
-    settings.device = device;
-    return std::make_shared<EmefJob>(settings);
-  }
+  if (kind == "lrec") return resumed_job<LrecJob>(lrec_settings_schema(), config, file, run_dir, device);
+  if (kind == "emef") return resumed_job<EmefJob>(emef_settings_schema(), config, file, run_dir, device);
   throw InputError(file.string(), "is of an unknown kind of run \"" + kind + "\"", "only LREC and EMEF runs can be resumed");
 }
 

@@ -20,6 +20,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -278,6 +279,62 @@ SettingField<S> switch_setting(std::string flag, std::string key, std::string he
   };
   f.parse = [ref, flag, flag_sets](S& s, const ArgParser& a) {
     if (a.flag(flag)) ref(s) = flag_sets;
+  };
+  return f;
+}
+
+// A switch between two named values of an enum, stored as the name: `--reverse-kl` sets `on`.
+template <typename S, typename T>
+SettingField<S> named_switch_setting(std::string flag, std::string key, std::string help,
+                                     std::pair<std::string, T> off, std::pair<std::string, T> on, SettingRef<S, T> ref) {
+  SettingField<S> f{flag, std::move(key), "", std::move(help)};
+  f.save = [ref, off, on](const S& s) { return nlohmann::json(setting_in(ref, s) == on.second ? on.first : off.first); };
+  f.load = [ref, off, on](S& s, const nlohmann::json& j) {
+    const std::string name = j.get<std::string>();
+    if (name != on.first && name != off.first) throw Error("unknown value '" + name + "'");
+    ref(s) = name == on.first ? on.second : off.second;
+  };
+  f.render = [ref, flag, on](const S& s) {
+    return setting_in(ref, s) == on.second ? std::vector<std::string>{flag} : std::vector<std::string>{};
+  };
+  f.parse = [ref, flag, on](S& s, const ArgParser& a) {
+    if (a.flag(flag)) ref(s) = on.second;
+  };
+  return f;
+}
+
+// A value that may be absent (null in config.json, no option on the command line).
+template <typename S, typename T>
+SettingField<S> optional_setting(std::string flag, std::string key, std::string value_name, std::string help,
+                                 std::function<T(const ArgParser&, const std::string&)> read,
+                                 std::function<std::string(const T&)> text, SettingRef<S, std::optional<T>> ref,
+                                 SettingUse use = SettingUse::Optional) {
+  SettingField<S> f{flag, std::move(key), std::move(value_name), std::move(help), use};
+  // Numbers stay numbers in config.json; anything else is stored as its text.
+  f.save = [ref, text](const S& s) {
+    const auto& value = setting_in(ref, s);
+    if (!value) return nlohmann::json(nullptr);
+    if constexpr (std::is_arithmetic_v<T>) {
+      return nlohmann::json(*value);
+    } else {
+      return nlohmann::json(text(*value));
+    }
+  };
+  f.load = [ref](S& s, const nlohmann::json& j) {
+    if (j.is_null()) {
+      ref(s).reset();
+    } else if constexpr (std::is_arithmetic_v<T>) {
+      ref(s) = j.get<T>();
+    } else {
+      ref(s) = T(j.get<std::string>());
+    }
+  };
+  f.render = [ref, flag, text](const S& s) {
+    const auto& value = setting_in(ref, s);
+    return value ? std::vector<std::string>{flag, text(*value)} : std::vector<std::string>{};
+  };
+  f.parse = [ref, flag, read](S& s, const ArgParser& a) {
+    if (a.value(flag)) ref(s) = read(a, flag);
   };
   return f;
 }
