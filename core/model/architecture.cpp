@@ -127,10 +127,5 @@ std::vector<int64_t> expected_shape(LlamaTensor tensor, const LlamaConfig& c) {
   throw InternalError("unknown LlamaTensor");
 }
 
-std::string format_shape(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
 
 }  // namespace lowbit::model

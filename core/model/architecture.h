@@ -70,7 +70,5 @@ std::string hf_tensor_name(const LlamaTensorSpec& spec, int64_t layer);
 // Shape in the checkpoint ([out_features, in_features] for projections, as torch.nn.Linear stores them).
 std::vector<int64_t> expected_shape(LlamaTensor tensor, const LlamaConfig& config);
 
-// "[4096, 11008]".
-std::string format_shape(const std::vector<int64_t>& shape);
 
 }  // namespace lowbit::model

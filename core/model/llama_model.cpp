@@ -9,6 +9,7 @@
 #include "core/model/safetensors.h"
 #include "core/quant/quant_linear.h"
 #include "core/util/errors.h"
+#include "core/util/format.h"
 
 namespace lowbit::model {
 namespace {

@@ -26,6 +26,7 @@
 
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
+#include "core/util/format.h"
 
 namespace lowbit::model {
 
@@ -93,12 +94,6 @@ std::string supported_dtype_list() {
 }
 
 std::string os_error_text(int error_number) { return std::generic_category().message(error_number); }
-
-std::string format_shape(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
 
 // A JSON value quoted in an error message, cut short so that a corrupt header cannot flood the message.
 std::string quote_json(const json& value) {

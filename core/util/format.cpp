@@ -19,6 +19,12 @@ std::string format_bytes(int64_t bytes) {
   return text;
 }
 
+std::string format_shape(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
 std::string format_duration(double seconds) {
   if (seconds < 0 || !std::isfinite(seconds)) return "?";
   char text[48];
