@@ -1,8 +1,10 @@
 #include "cli_events.h"
 
-#include <cmath>
 #include <cstdio>
 #include <iostream>
+
+#include "core/train/metric_names.h"
+#include "core/util/format.h"
 
 #ifdef _WIN32
 #include <io.h>
@@ -15,18 +17,6 @@
 #endif
 
 namespace lowbit::cli {
-
-std::string format_duration(double seconds) {
-  if (seconds < 0 || !std::isfinite(seconds)) return "?";
-  const auto total = static_cast<long long>(std::llround(seconds));
-  char text[32];
-  if (total >= 3600) {
-    std::snprintf(text, sizeof(text), "%lld:%02lld:%02lld", total / 3600, (total / 60) % 60, total % 60);
-  } else {
-    std::snprintf(text, sizeof(text), "%lld:%02lld", total / 60, total % 60);
-  }
-  return text;
-}
 
 CliEvents::CliEvents(bool verbose) : verbose_(verbose), terminal_(LOWBIT_ISATTY(LOWBIT_FILENO(stderr)) != 0) {}
 
@@ -42,21 +32,8 @@ void CliEvents::finish_line() {
 void CliEvents::progress(const jobs::Progress& p) {
   if (p.total <= 0) return;
   const double fraction = std::min(1.0, static_cast<double>(p.done) / static_cast<double>(p.total));
-  std::string metrics;
-  for (const auto& [name, value] : latest_metrics_) {
-    char text[64];
-    const std::string bytes_suffix = "/used_bytes";
-    if (name.size() > bytes_suffix.size() && name.compare(name.size() - bytes_suffix.size(), bytes_suffix.size(), bytes_suffix) == 0) {
-      // The memory gauge: "ram 0.31 GiB" / "vram 5.20 GiB" (the device's total is not repeated on every line).
-      std::snprintf(text, sizeof(text), "  %s %.2f GiB", name.substr(0, name.size() - bytes_suffix.size()).c_str(),
-                    value / (1024.0 * 1024.0 * 1024.0));
-    } else if (name.find("_bytes") != std::string::npos) {
-      continue;
-    } else {
-      std::snprintf(text, sizeof(text), "  %s %.4g", name.c_str(), value);
-    }
-    metrics += text;
-  }
+  const std::string described = train::metrics::describe_latest(latest_metrics_);
+  const std::string metrics = described.empty() ? "" : "  " + described;
   const std::string eta = p.done >= p.total ? "done" : "ETA " + format_duration(p.eta_s);
   if (terminal_) {
     const auto now = std::chrono::steady_clock::now();

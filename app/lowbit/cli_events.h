@@ -33,7 +33,4 @@ class CliEvents : public jobs::JobEvents {
   std::map<std::string, double> latest_metrics_;
 };
 
-// "1:02:03" / "2:03"; "?" when unknown.
-std::string format_duration(double seconds);
-
 }  // namespace lowbit::cli

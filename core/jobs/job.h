@@ -68,7 +68,7 @@ struct Progress {
   double eta_s = -1;   // seconds left, < 0 when not yet known
 };
 
-// Metric names come from one list so that CLI, GUI and metrics.jsonl agree: "train/kl", "train/ce", ...
+// Metric names come from one list (core/train/metric_names.h), the same in events and in metrics.jsonl.
 struct Metric {
   std::string name;
   int64_t step = 0;

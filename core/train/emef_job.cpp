@@ -13,6 +13,7 @@
 #include "core/system/memory_usage.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/train/run_status.h"
+#include "core/train/metric_names.h"
 #include "core/train/trainer.h"
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
@@ -171,7 +172,8 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
 
     Schedule schedule{p.lr, std::min(p.warmup_steps, total_steps / 10), total_steps, p.schedule, 0.0};
     if (!p.resume) {
-      json run_config = {{"kind", "emef"}};
+      // total_steps: what the settings came to on this data (the dashboard's progress bar of a loaded run).
+      json run_config = {{"kind", "emef"}, {"total_steps", total_steps}};
       run_config.update(emef_settings_schema().to_json(p));
       write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
     }
@@ -196,7 +198,7 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
           const Batch batch = make_batch(train_examples, rows);
           const auto [summed, labelled] = summed_cross_entropy(model->forward(batch.input_ids), batch.labels);
           const at::Tensor mean = summed / static_cast<double>(std::max<int64_t>(labelled, 1));
-          return MicroBatchLoss{mean, {{"ce", mean.item<double>()}}, batch.tokens};
+          return MicroBatchLoss{mean, {{metrics::kTrainCe, mean.item<double>()}}, batch.tokens};
         },
         [&]() {
           double summed = 0;
@@ -216,7 +218,7 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
           first_evaluation = false;
           result_.final_val_loss = loss;
           result_.final_val_ppl = std::exp(loss);
-          return std::vector<NamedValue>{{"val_ce", loss}, {"val_ppl", std::exp(loss)}};
+          return std::vector<NamedValue>{{metrics::kValCe, loss}, {metrics::kValPpl, std::exp(loss)}};
         });
 
     result_.seconds_per_step = trained.seconds_per_step;

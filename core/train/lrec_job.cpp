@@ -15,6 +15,7 @@
 #include "core/model/safetensors.h"
 #include "core/system/memory_usage.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/train/metric_names.h"
 #include "core/train/run_status.h"
 #include "core/train/teacher_cache.h"
 #include "core/train/trainer.h"
@@ -144,7 +145,7 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
   lora::AdapterConfig adapter_config{p.lora, p.target_modules, p.student_dir.string()};
   std::vector<lora::AdapterLayer> adapter = lora::attach_new_adapter(*student, adapter_config, true, p.seed);
   if (!p.resume) {
-    json config = {{"kind", "lrec"}};
+    json config = {{"kind", "lrec"}, {"total_steps", p.schedule.total_steps}};
     config.update(lrec_settings_schema().to_json(p));
     write_text_file_atomically(p.run_dir / "config.json", config.dump(2) + "\n");
   }
@@ -167,7 +168,7 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
       [&](const std::vector<int64_t>& rows) {
         const at::Tensor ids = windows.index_select(0, at::tensor(rows, at::kLong));
         const DistillationLoss loss = loss_for(ids, rows, false);
-        return MicroBatchLoss{loss.total, {{"kl", loss.kl.item<double>()}, {"ce", loss.ce.item<double>()}},
+        return MicroBatchLoss{loss.total, {{metrics::kTrainKl, loss.kl.item<double>()}, {metrics::kTrainCe, loss.ce.item<double>()}},
                               ids.numel()};
       },
       [&]() {
@@ -180,7 +181,7 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
         kl /= static_cast<double>(eval_count);
         ce /= static_cast<double>(eval_count);
         result_.final_val_ppl = std::exp(ce);
-        return std::vector<NamedValue>{{"val_kl", kl}, {"val_ce", ce}, {"val_ppl", std::exp(ce)}};
+        return std::vector<NamedValue>{{metrics::kValKl, kl}, {metrics::kValCe, ce}, {metrics::kValPpl, std::exp(ce)}};
       });
   result_.steps_done = trained.steps_done;
   result_.adapter_dir = trained.adapter_dir;

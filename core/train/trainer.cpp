@@ -15,6 +15,8 @@
 
 #include "core/jobs/eta.h"
 #include "core/system/memory_usage.h"
+#include "core/train/metric_names.h"
+#include "core/train/metrics_log.h"
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
 
@@ -36,8 +38,8 @@ void truncate_metrics(const fs::path& path, int64_t step) {
   std::ifstream in(path);
   std::string kept, line;
   while (std::getline(in, line)) {
-    const json record = json::parse(line, nullptr, false);
-    if (!record.is_discarded() && record.value("step", int64_t{0}) <= step) kept += line + "\n";
+    MetricRecord record;
+    if (parse_metrics_line(line, record) && record.step <= step) kept += line + "\n";
   }
   in.close();
   write_text_file_atomically(path, kept);
@@ -103,10 +105,17 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     truncate_metrics(s.run_dir / "metrics.jsonl", result.start_step);
     last_checkpoint = from.string();
   }
-  std::ofstream metrics(s.run_dir / "metrics.jsonl", std::ios::app);
-  auto write_metrics = [&](const json& record) {
-    metrics << record.dump() << "\n";
-    metrics.flush();
+  std::ofstream metrics_file(s.run_dir / "metrics.jsonl", std::ios::app);
+  // Each value goes out as an event and into metrics.jsonl under the same name, from the one list.
+  auto report = [&](int64_t step, const std::vector<NamedValue>& values) {
+    json record = {{"step", step}};
+    for (const auto& [name, value] : values) {
+      if (metrics::find_metric(name) == nullptr) throw InternalError("metric '" + name + "' is not in metric_names.h");
+      record[name] = value;
+      events.metric({name, step, value});
+    }
+    metrics_file << record.dump() << "\n";
+    metrics_file.flush();
   };
   auto run_evaluation = [&](int64_t step) {
     std::vector<NamedValue> values;
@@ -116,15 +125,7 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
       values = evaluate();
       set_training(adapter_, true);
     }
-    json record = {{"step", step}};
-    for (const auto& [name, value] : values) {
-      record[name] = value;
-      // "val_ce" → "val/ce": the metric names the CLI and the dashboard show.
-      std::string shown = name;
-      if (shown.rfind("val_", 0) == 0) shown = "val/" + shown.substr(4);
-      events.metric({shown, step, value});
-    }
-    write_metrics(record);
+    report(step, values);
   };
   auto save_checkpoint = [&](int64_t step) {
     write_directory_atomically(s.run_dir / "checkpoints" / checkpoint_name(step), [&](const fs::path& dir) {
@@ -153,13 +154,14 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   // The dashboard's memory gauge: what this process holds now against what the device has.
   const int64_t device_total_bytes = s.device.is_cuda() ? system::vram_total_bytes(device_index) : system::total_ram_bytes();
   // Also kept in metrics.jsonl, so that a run opened after a restart shows it too.
-  auto report_memory = [&](int64_t step, json& record) {
-    const std::string device = s.device.is_cuda() ? "vram" : "ram";
-    const int64_t used = s.device.is_cuda() ? system::reserved_vram_bytes(device_index) : system::current_ram_bytes();
-    events.metric({device + "/used_bytes", step, static_cast<double>(used)});
-    events.metric({device + "/total_bytes", step, static_cast<double>(device_total_bytes)});
-    record[device + "_used"] = used;
-    record[device + "_total"] = device_total_bytes;
+  auto memory_values = [&]() -> std::vector<NamedValue> {
+    if (s.device.is_cuda()) {
+      return {{metrics::kVramUsed, static_cast<double>(system::reserved_vram_bytes(device_index))},
+              {metrics::kVramTotal, static_cast<double>(device_total_bytes)},
+              {metrics::kVramPeak, static_cast<double>(system::peak_vram_bytes(device_index))}};
+    }
+    return {{metrics::kRamUsed, static_cast<double>(system::current_ram_bytes())},
+            {metrics::kRamTotal, static_cast<double>(device_total_bytes)}};
   };
   jobs::EtaClock clock;
   double later_steps_seconds = 0, first_step_seconds = 0;
@@ -210,22 +212,15 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     const int64_t done = step + 1;
     (step > result.start_step ? later_steps_seconds : first_step_seconds) += step_seconds;
     const double epoch = static_cast<double>(done * s.accumulation * s.micro_batch) / static_cast<double>(example_count);
-    json record = {{"step", done}, {"epoch", epoch}};
-    for (const auto& [name, value] : parts) {
-      record[name] = value;
-      events.metric({"train/" + name, done, value});
-    }
-    record["total"] = total;
-    events.metric({"train/total", done, total});
-    record["lr"] = lr;
-    record["grad_norm"] = grad_norm;
-    record["tokens_per_s"] = static_cast<double>(tokens) / step_seconds;
-    events.metric({"train/lr", done, lr});
-    events.metric({"train/grad_norm", done, grad_norm});
-    events.metric({"train/tokens_per_s", done, static_cast<double>(tokens) / step_seconds});
-    record["vram_peak"] = s.device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
-    report_memory(done, record);
-    write_metrics(record);
+    std::vector<NamedValue> values = {{metrics::kTrainEpoch, epoch}};
+    values.insert(values.end(), parts.begin(), parts.end());
+    values.insert(values.end(), {{metrics::kTrainTotal, total},
+                                 {metrics::kTrainLr, lr},
+                                 {metrics::kTrainGradNorm, grad_norm},
+                                 {metrics::kTrainTokensPerS, static_cast<double>(tokens) / step_seconds}});
+    const std::vector<NamedValue> memory = memory_values();
+    values.insert(values.end(), memory.begin(), memory.end());
+    report(done, values);
     events.progress({"steps", done, s.schedule.total_steps,
                      clock.seconds_left(done - result.start_step, s.schedule.total_steps - result.start_step)});
     if (done % s.eval_every == 0 || done == s.schedule.total_steps) run_evaluation(done);

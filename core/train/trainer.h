@@ -1,19 +1,21 @@
 // The LoRA training loop LREC and EMEF share: AdamW with weight decay, warmup + decay schedule, micro-batches
 // with gradient accumulation, gradient clipping, a seeded example order per epoch, evaluation and atomic
 // checkpoints every N steps, exact resume, pausing, stopping (which first saves a checkpoint at the step reached,
-// unless the user cancelled without saving), a memory gauge ("vram/…" or "ram/…" metrics), and a NaN/Inf stop that names the step, the learning
+// unless the user cancelled without saving), a memory gauge (the "vram/…" or "ram/…" metrics), and a NaN/Inf stop that names the step, the learning
 // rate and the last good checkpoint. What differs between the two — which examples exist and what the loss of
 // a micro-batch is — comes in as two functions.
 //
 //   Trainer trainer(settings, adapter, adapter_config);
 //   trainer.run(events, cancel, example_count,
 //               [&](const std::vector<int64_t>& examples) { return MicroBatchLoss{…}; },
-//               [&]() { return std::vector<NamedValue>{{"val_ce", …}, {"val_ppl", …}}; });
+//               [&]() { return std::vector<NamedValue>{{metrics::kValCe, …}, {metrics::kValPpl, …}}; });
 //
 // Run directory (written by the trainer; the caller adds config.json and its own files):
-//   metrics.jsonl   {"step", "epoch", <loss parts>, "total", "lr", "grad_norm", "tokens_per_s", "vram_peak",
-//                   "vram_used" + "vram_total" or "ram_used" + "ram_total"} per optimizer step,
-//                   {"step", <evaluation values>} per evaluation
+//   metrics.jsonl   {"step", "train/epoch", <loss parts: "train/kl", …>, "train/total", "train/lr", "train/grad_norm",
+//                   "train/tokens_per_s", "vram/used_bytes" + "vram/total_bytes" + "vram/peak_bytes" or
+//                   "ram/used_bytes" + "ram/total_bytes"} per optimizer step, {"step", <evaluation values:
+//                   "val/ce", …>} per evaluation — the names of core/train/metric_names.h, which are also the
+//                   events' names; read back with core/train/metrics_log.h
 //   checkpoints/step-NNNNNN/{adapter/, optimizer.pt, trainer_state.json}     adapter/   the final adapter
 #pragma once
 
@@ -49,7 +51,7 @@ using NamedValue = std::pair<std::string, double>;
 
 struct MicroBatchLoss {
   at::Tensor total;                 // scalar with the gradient, the mean over the micro-batch's examples
-  std::vector<NamedValue> parts;    // reported per step averaged over micro-batches: {"kl", …}, {"ce", …}
+  std::vector<NamedValue> parts;    // reported per step averaged over micro-batches: {metrics::kTrainKl, …}, …
   int64_t tokens = 0;               // tokens the micro-batch processed (for tokens/s)
 };
 

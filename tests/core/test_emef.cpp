@@ -17,6 +17,7 @@
 #include "core/model/llama_model.h"
 #include "core/quant/quantize_job.h"
 #include "core/train/emef_job.h"
+#include "core/train/metric_names.h"
 #include "core/train/resume_run.h"
 #include "core/util/errors.h"
 #include "tests/support/cancel_at.h"
@@ -144,7 +145,7 @@ TEST_F(Emef, FineTuningLowersTheValidationLossOnTopOfAFrozenAdapter) {
   const nlohmann::json adapter_config = nlohmann::json::parse(std::ifstream(p.run_dir / "adapter/adapter_config.json"));
   EXPECT_EQ(adapter_config["r"], 8);
   EXPECT_EQ(adapter_config["target_modules"].size(), 2u);
-  EXPECT_EQ(read_metrics(p.run_dir).back()["val_ce"].get<double>(), r.final_val_loss);
+  EXPECT_EQ(read_metrics(p.run_dir).back().at(metrics::kValCe), r.final_val_loss);
 
   // The saved adapter, stacked on the same frozen one, gives the reported validation loss again.
   auto model = model::LlamaModel::load(dir / "int4", {at::kCPU, std::nullopt});

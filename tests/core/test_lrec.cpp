@@ -2,16 +2,21 @@
 // held-out loss, the run directory holds what it should, and the schedule follows transformers' formulas.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <thread>
+#include <tuple>
+#include <vector>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "core/quant/quantize_job.h"
 #include "core/model/llama_model.h"
 #include "core/model/safetensors.h"
 #include "core/train/lrec_job.h"
+#include "core/train/metric_names.h"
 #include "core/train/resume_run.h"
 #include "core/train/run_status.h"
 #include "core/train/trainer.h"
@@ -110,14 +115,49 @@ TEST_F(Lrec, AResumedRunFollowsTheSameTrajectory) {
   ASSERT_EQ(a.size(), b.size());
   int compared = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i]["step"], b[i]["step"]);
-    for (const char* key : {"kl", "ce", "total", "lr", "grad_norm", "val_kl", "val_ce"}) {
-      if (!a[i].contains(key)) continue;
-      EXPECT_DOUBLE_EQ(a[i][key].get<double>(), b[i][key].get<double>()) << "step " << a[i]["step"] << " " << key;
+    ASSERT_EQ(a[i].step, b[i].step);
+    for (const char* key : {metrics::kTrainKl, metrics::kTrainCe, metrics::kTrainTotal, metrics::kTrainLr,
+                            metrics::kTrainGradNorm, metrics::kValKl, metrics::kValCe}) {
+      if (!a[i].has(key)) continue;
+      EXPECT_DOUBLE_EQ(a[i].at(key), b[i].at(key)) << "step " << a[i].step << " " << key;
       ++compared;
     }
   }
   EXPECT_GT(compared, 30);
+}
+
+// Every metric a real LREC run emits is in the one list, and its metrics.jsonl, read by the one reader, holds
+// exactly the events: the same names, steps and values, in the same order.
+class RecordedMetrics : public jobs::IgnoreEvents {
+ public:
+  void metric(const jobs::Metric& metric) override { seen.push_back({metric.name, metric.step, metric.value}); }
+  std::vector<std::tuple<std::string, int64_t, double>> seen;
+};
+
+TEST_F(Lrec, EveryMetricIsListedAndTheFileHoldsTheEventsUnderTheSameNames) {
+  RecordedMetrics recorded;
+  LrecJob(params("metric-names")).run(recorded, jobs::CancelToken());
+  ASSERT_FALSE(recorded.seen.empty());
+  std::set<std::string> names;
+  for (const auto& [name, step, value] : recorded.seen) {
+    EXPECT_NE(metrics::find_metric(name), nullptr) << name << " is not in core/train/metric_names.h";
+    names.insert(name);
+  }
+  for (const char* expected : {metrics::kTrainKl, metrics::kTrainCe, metrics::kValKl, metrics::kValPpl, metrics::kRamUsed}) {
+    EXPECT_EQ(names.count(expected), 1u) << expected;
+  }
+  std::vector<std::tuple<std::string, int64_t, double>> on_disk;
+  for (const MetricRecord& record : read_metrics(dir / "metric-names")) {
+    // A record's values come back ordered by name; the events of one step are compared as a set.
+    for (const auto& [name, value] : record.values) on_disk.emplace_back(name, record.step, value);
+  }
+  auto sorted = [](std::vector<std::tuple<std::string, int64_t, double>> triples) {
+    std::stable_sort(triples.begin(), triples.end(), [](const auto& a, const auto& b) {
+      return std::tie(std::get<1>(a), std::get<0>(a)) < std::tie(std::get<1>(b), std::get<0>(b));
+    });
+    return triples;
+  };
+  EXPECT_EQ(sorted(on_disk), sorted(recorded.seen));
 }
 
 // Pauses at step 2 (from another thread, as the app's Pause button does), checks that no step is taken while
@@ -174,23 +214,30 @@ TEST_F(Lrec, CorrectionLowersTheHeldOutLossAndWritesARunDirectory) {
   LrecJob job(p);
   job.run(events, jobs::CancelToken());
   const auto lines = read_metrics(p.run_dir);
-  const auto first = std::find_if(lines.begin(), lines.end(), [](const auto& l) { return l.contains("val_ppl"); });
-  const auto last = std::find_if(lines.rbegin(), lines.rend(), [](const auto& l) { return l.contains("val_ppl"); });
+  const auto first = std::find_if(lines.begin(), lines.end(), [](const auto& l) { return l.has(metrics::kValPpl); });
+  const auto last = std::find_if(lines.rbegin(), lines.rend(), [](const auto& l) { return l.has(metrics::kValPpl); });
   ASSERT_NE(first, lines.end());
   std::printf("INT2 g32 stories260K, 40 LREC steps: held-out PPL %.3f → %.3f, KL %.1f → %.1f\n",
-              (*first)["val_ppl"].get<double>(), (*last)["val_ppl"].get<double>(), (*first)["val_kl"].get<double>(),
-              (*last)["val_kl"].get<double>());
-  EXPECT_LT((*last)["val_kl"].get<double>(), (*first)["val_kl"].get<double>());
-  EXPECT_LT((*last)["val_ppl"].get<double>(), (*first)["val_ppl"].get<double>());
+              first->at(metrics::kValPpl), last->at(metrics::kValPpl), first->at(metrics::kValKl), last->at(metrics::kValKl));
+  EXPECT_LT(last->at(metrics::kValKl), first->at(metrics::kValKl));
+  EXPECT_LT(last->at(metrics::kValPpl), first->at(metrics::kValPpl));
   EXPECT_EQ(read_run_status(p.run_dir)->state, RunState::Finished);
   for (const char* file : {"config.json", "metrics.jsonl", "run_state.json", "adapter/adapter_config.json",
                            "adapter/adapter_model.safetensors", "checkpoints/step-000020/optimizer.pt"}) {
     EXPECT_TRUE(fs::exists(p.run_dir / file)) << file;
   }
-  const auto& step = lines[1];
-  for (const char* key : {"step", "epoch", "kl", "ce", "total", "lr", "grad_norm", "tokens_per_s", "vram_peak", "ram_used", "ram_total"}) {
-    EXPECT_TRUE(step.contains(key)) << key;
-  }
+  // On disk, a step's line holds the names of the one list (the events' names), nothing else.
+  std::ifstream raw(p.run_dir / "metrics.jsonl");
+  std::string evaluation_line, step_line;
+  std::getline(raw, evaluation_line);
+  std::getline(raw, step_line);
+  std::set<std::string> keys;
+  const nlohmann::json step_record = nlohmann::json::parse(step_line);
+  for (const auto& item : step_record.items()) keys.insert(item.key());
+  EXPECT_EQ(keys, (std::set<std::string>{"step", metrics::kTrainEpoch, metrics::kTrainKl, metrics::kTrainCe,
+                                         metrics::kTrainTotal, metrics::kTrainLr, metrics::kTrainGradNorm,
+                                         metrics::kTrainTokensPerS, metrics::kRamUsed, metrics::kRamTotal}))
+      << step_line;
 }
 
 TEST_F(Lrec, ACachedTeacherOverTheWholeVocabularyTrainsLikeTheOnlineTeacher) {
@@ -211,10 +258,11 @@ TEST_F(Lrec, ACachedTeacherOverTheWholeVocabularyTrainsLikeTheOnlineTeacher) {
   int compared = 0;
   double largest = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    for (const char* key : {"kl", "ce", "total", "grad_norm", "val_kl", "val_ce"}) {
-      if (!a[i].contains(key)) continue;
-      const double x = a[i][key].get<double>(), y = b[i][key].get<double>();
-      EXPECT_NEAR(x, y, 1e-5 * std::max(1.0, std::abs(y))) << "step " << a[i]["step"] << " " << key;
+    for (const char* key : {metrics::kTrainKl, metrics::kTrainCe, metrics::kTrainTotal, metrics::kTrainGradNorm,
+                            metrics::kValKl, metrics::kValCe}) {
+      if (!a[i].has(key)) continue;
+      const double x = a[i].at(key), y = b[i].at(key);
+      EXPECT_NEAR(x, y, 1e-5 * std::max(1.0, std::abs(y))) << "step " << a[i].step << " " << key;
       largest = std::max(largest, std::abs(x - y) / std::max(1.0, std::abs(y)));
       ++compared;
     }

@@ -1,19 +1,15 @@
-// The records of a training run's metrics.jsonl, in order, for tests of LREC and EMEF runs.
+// The records of a training run's metrics.jsonl, in order, read by the one reader the app and the CLI use.
 #pragma once
 
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <string>
 #include <vector>
+
+#include "core/train/metrics_log.h"
 
 namespace lowbit::testing {
 
-inline std::vector<nlohmann::json> read_metrics(const std::filesystem::path& run_dir) {
-  std::vector<nlohmann::json> records;
-  std::ifstream in(run_dir / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
-  return records;
+inline std::vector<train::MetricRecord> read_metrics(const std::filesystem::path& run_dir) {
+  return train::read_metrics_log(run_dir);
 }
 
 }  // namespace lowbit::testing

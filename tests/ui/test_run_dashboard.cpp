@@ -1,5 +1,6 @@
 // The run dashboard driven by a fake training job (no model): live curves, throttled redraws, smoothing, log
-// scale, Stop & save, and a run directory re-attached from metrics.jsonl.
+// scale, Stop & save, and a run directory re-attached from metrics.jsonl (as earlier versions wrote it, and as a
+// real LREC run writes it).
 #include <QCheckBox>
 #include <QDir>
 #include <QFile>
@@ -15,6 +16,13 @@
 #include <cmath>
 #include <thread>
 
+#include <filesystem>
+
+#include "core/quant/quantize_job.h"
+#include "core/train/lrec_job.h"
+#include "core/train/metric_names.h"
+#include "core/train/metrics_log.h"
+#include "core/util/format.h"
 #include "ui/jobs/JobRunner.h"
 #include "ui/runs/RunDashboard.h"
 
@@ -196,7 +204,7 @@ class TestRunDashboard : public QObject {
     dashboard.attach(&runner, dir.path());
     QVERIFY(runner.start(std::make_shared<FakeTrainingJob>(20)));
     QTRY_COMPARE(dashboard.state(), RunDashboard::State::Finished);
-    QCOMPARE(dashboard.memoryText(), QStringLiteral("RAM 0.50 / 2.0 GiB"));
+    QCOMPARE(dashboard.memoryText(), QStringLiteral("RAM 512.0 MiB / 2.0 GiB"));
     QCOMPARE(dashboard.findChild<QProgressBar*>("memoryGauge")->value(), 250);
     auto* open = dashboard.findChild<QPushButton*>("openRunFolder");
     QVERIFY(open->isEnabled());
@@ -289,10 +297,74 @@ class TestRunDashboard : public QObject {
     QCOMPARE(dashboard.findChild<QProgressBar*>("runProgress")->value(), 30);
     QCOMPARE(dashboard.findChild<QProgressBar*>("runProgress")->maximum(), 100);
     QCOMPARE(dashboard.findChild<QCustomPlot*>("lossPlot")->graphCount(), 6);
-    QCOMPARE(dashboard.memoryText(), QStringLiteral("RAM 1.00 / 8.0 GiB"));  // kept in metrics.jsonl
+    QCOMPARE(dashboard.memoryText(), QStringLiteral("RAM 1.0 GiB / 8.0 GiB"));  // kept in metrics.jsonl
 
     QVERIFY(!dashboard.loadRunDirectory(dir.filePath("nothing-here"), &error));
     QVERIFY(error.contains("has no metrics.jsonl"));
+  }
+
+  // A real short LREC run on stories260K, its folder read three ways — by the dashboard, by the reader the CLI
+  // and the tests use, and as the CLI's progress line would show the last values — all agreeing.
+  void theDashboardTheCliAndTheTestsReadARealRunAlike() {
+    namespace fs = std::filesystem;
+    namespace names = lowbit::train::metrics;
+    const fs::path model = fs::path(LOWBIT_TESTDATA_DIR) / "models/stories260K-hf";
+    const fs::path text = fs::path(LOWBIT_TESTDATA_DIR) / "train_text/tinystories_val_sample.txt";
+    if (!fs::exists(model)) QSKIP("stories260K not found (shared test assets missing)");
+    QTemporaryDir dir;
+    const fs::path root = dir.path().toStdString();
+    jobs::IgnoreEvents quiet;
+    lowbit::quant::QuantizeSettings quantize;
+    quantize.model_dir = model;
+    quantize.out_dir = root / "int2";
+    quantize.config.bits = 2;
+    quantize.config.group_size = 32;
+    quantize.config.method = lowbit::quant::QuantMethod::Rtn;
+    quantize.device = "cpu";
+    lowbit::quant::QuantizeJob(quantize).run(quiet, jobs::CancelToken());
+    lowbit::train::LrecSettings lrec;
+    lrec.student_dir = quantize.out_dir;
+    lrec.teacher_dir = model;
+    lrec.calibration = text;
+    lrec.run_dir = root / "run";
+    lrec.schedule.total_steps = 4;
+    lrec.eval_every = lrec.checkpoint_every = 2;
+    lrec.seqlen = 64;
+    lrec.calibration_windows = 8;
+    lrec.eval_windows = 2;
+    lrec.teacher_top_k = 16;
+    lrec.device = "cpu";
+    lowbit::train::LrecJob(lrec).run(quiet, jobs::CancelToken());
+
+    RunDashboard dashboard;
+    QString error;
+    QVERIFY2(dashboard.loadRunDirectory(QString::fromStdString(lrec.run_dir.string()), &error), qPrintable(error));
+    const std::vector<lowbit::train::MetricRecord> records = lowbit::train::read_metrics_log(lrec.run_dir);
+    std::map<std::string, double> latest;
+    for (const char* name : {names::kTrainKl, names::kTrainCe, names::kTrainTotal, names::kTrainLr, names::kTrainGradNorm,
+                             names::kValKl, names::kValCe, names::kValPpl}) {
+      QVector<double> expected;
+      for (const auto& record : records) {
+        if (record.has(name)) expected.push_back(record.at(name));
+      }
+      QVERIFY2(!expected.isEmpty(), name);
+      QCOMPARE(dashboard.seriesValues(QString::fromLatin1(name)), expected);
+      latest[name] = expected.back();
+    }
+    latest[names::kRamUsed] = records.back().has(names::kRamUsed) ? records.back().at(names::kRamUsed)
+                                                                   : records[records.size() - 2].at(names::kRamUsed);
+    // The CLI's line for these values names each with its label and the dashboard's number.
+    const QString line = QString::fromStdString(names::describe_latest(latest));
+    for (const char* name : {names::kTrainKl, names::kValPpl, names::kTrainLr}) {
+      const auto* info = names::find_metric(name);
+      const QString shown = QString::fromLatin1(info->label) + QLatin1Char(' ') +
+                            QString::fromStdString(names::format_metric_value(*info, dashboard.seriesValues(QString::fromLatin1(name)).back()));
+      QVERIFY2(line.contains(shown), qPrintable(line + " lacks " + shown));
+    }
+    const QString ram = QString::fromStdString(lowbit::format_bytes(static_cast<int64_t>(latest[names::kRamUsed])));
+    QVERIFY2(dashboard.memoryText().contains(ram), qPrintable(dashboard.memoryText() + " lacks " + ram));
+    QVERIFY2(line.contains("RAM " + ram), qPrintable(line));
+    QCOMPARE(dashboard.state(), RunDashboard::State::Finished);
   }
 };
 

@@ -5,8 +5,6 @@
 #include <QUrl>
 #include <QFile>
 #include <QHBoxLayout>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QProgressBar>
@@ -19,9 +17,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 
+#include "core/train/metric_names.h"
 #include "core/train/run_status.h"
+#include "core/util/format.h"
 #include "ui/jobs/JobRunner.h"
 #include "ui/util/Eta.h"
 
@@ -32,7 +34,6 @@ constexpr double kSmoothing = 0.9;  // exponential moving average: smoothed = 0.
 constexpr int kReplotIntervalMs = 66;  // ~15 Hz
 constexpr int kLogLines = 2000;
 constexpr int kFollowIntervalMs = 500;  // a run in another process writes one metrics line per step
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 struct Curve {
   const char* series;
@@ -43,14 +44,14 @@ struct Curve {
 };
 
 const Curve kCurves[] = {
-    {"train/kl", "loss", QColor(31, 119, 180), true, false},
-    {"train/total", "loss", QColor(44, 160, 44), true, false},
-    {"train/ce", "loss", QColor(255, 127, 14), true, true},
-    {"val/kl", "validation", QColor(31, 119, 180), false, false},
-    {"val/ppl", "validation", QColor(148, 103, 189), false, false},
-    {"val/ce", "validation", QColor(214, 39, 40), false, true},
-    {"train/grad_norm", "optimizer", QColor(127, 127, 127), false, false},
-    {"train/lr", "optimizer", QColor(140, 86, 75), false, true},
+    {train::metrics::kTrainKl, "loss", QColor(31, 119, 180), true, false},
+    {train::metrics::kTrainTotal, "loss", QColor(44, 160, 44), true, false},
+    {train::metrics::kTrainCe, "loss", QColor(255, 127, 14), true, true},
+    {train::metrics::kValKl, "validation", QColor(31, 119, 180), false, false},
+    {train::metrics::kValPpl, "validation", QColor(148, 103, 189), false, false},
+    {train::metrics::kValCe, "validation", QColor(214, 39, 40), false, true},
+    {train::metrics::kTrainGradNorm, "optimizer", QColor(127, 127, 127), false, false},
+    {train::metrics::kTrainLr, "optimizer", QColor(140, 86, 75), false, true},
 };
 
 QCustomPlot* makePlot(QWidget* parent, const QString& name, const QString& yLabel) {
@@ -194,7 +195,7 @@ void RunDashboard::clear() {
   m_speed->clear();
   m_eta.clear();
   m_failure.clear();
-  m_metricsOffset = 0;
+  m_metricsReader.reset();
   m_lastStep = 0;
   m_memoryUsed = m_memoryTotal = m_memoryPeak = 0;
   m_memoryOnGpu = false;
@@ -255,22 +256,30 @@ void RunDashboard::attach(JobRunner* runner, const QString& runDirectory) {
 bool RunDashboard::isFollowing() const { return m_followTimer->isActive(); }
 
 void RunDashboard::addMetric(const jobs::Metric& metric) {
-  const QString name = QString::fromStdString(metric.name);
-  if (name == QLatin1String("train/tokens_per_s")) {
+  namespace names = train::metrics;
+  const std::string& key = metric.name;
+  if (key == names::kTrainTokensPerS) {
     m_speed->setText(tr("%1 tokens/s").arg(metric.value, 0, 'f', 0));
     return;
   }
-  if (name.startsWith(QLatin1String("vram/")) || name.startsWith(QLatin1String("ram/"))) {
-    m_memoryOnGpu = name.startsWith(QLatin1String("vram/"));
-    if (name.endsWith(QLatin1String("/used_bytes"))) {
-      m_memoryUsed = metric.value;
-      m_memoryPeak = std::max(m_memoryPeak, metric.value);
-    } else if (name.endsWith(QLatin1String("/total_bytes"))) {
-      m_memoryTotal = metric.value;
-    }
+  if (key == names::kTrainEpoch) return;
+  if (key == names::kVramUsed || key == names::kRamUsed) {
+    m_memoryOnGpu = key == names::kVramUsed;
+    m_memoryUsed = metric.value;
+    m_memoryPeak = std::max(m_memoryPeak, metric.value);
+  } else if (key == names::kVramTotal || key == names::kRamTotal) {
+    m_memoryOnGpu = key == names::kVramTotal;
+    m_memoryTotal = metric.value;
+  } else if (key == names::kVramPeak) {
+    m_memoryOnGpu = true;
+    m_memoryPeak = std::max(m_memoryPeak, metric.value);
+  }
+  const train::metrics::MetricInfo* info = names::find_metric(key);
+  if (info != nullptr && info->unit == names::MetricUnit::Bytes) {
     updateMemoryGauge();
     return;
   }
+  const QString name = QString::fromStdString(key);
   Series& series = m_series[name];
   const double previous = series.smoothed.isEmpty() ? metric.value : series.smoothed.back();
   series.steps.push_back(static_cast<double>(metric.step));
@@ -288,11 +297,12 @@ void RunDashboard::updateMemoryGauge() {
   }
   if (m_memoryTotal > 0) {
     m_memory->setValue(static_cast<int>(std::lround(1000.0 * std::min(1.0, m_memoryUsed / m_memoryTotal))));
-    m_memory->setFormat(tr("%1 %2 / %3 GiB").arg(device).arg(m_memoryUsed / kGiB, 0, 'f', 2).arg(m_memoryTotal / kGiB, 0, 'f', 1));
+    m_memory->setFormat(tr("%1 %2 / %3").arg(device, QString::fromStdString(format_bytes(static_cast<int64_t>(m_memoryUsed))),
+                                             QString::fromStdString(format_bytes(static_cast<int64_t>(m_memoryTotal)))));
   } else {
-    // A run read from disk knows only its peak (metrics.jsonl's vram_peak).
+    // A run read from disk by an earlier version knows only its peak.
     m_memory->setValue(0);
-    m_memory->setFormat(tr("%1 peak %2 GiB").arg(device).arg(m_memoryPeak / kGiB, 0, 'f', 2));
+    m_memory->setFormat(tr("%1 peak %2").arg(device, QString::fromStdString(format_bytes(static_cast<int64_t>(m_memoryPeak)))));
   }
 }
 
@@ -407,10 +417,12 @@ bool RunDashboard::loadRunDirectory(const QString& dir, QString* error) {
   detachRunner();
   clear();
   m_runDirectory = dir;
-  QFile config(dir + QStringLiteral("/config.json"));
-  if (config.open(QIODevice::ReadOnly)) {
-    const auto totalSteps = static_cast<int64_t>(QJsonDocument::fromJson(config.readAll()).object().value(QStringLiteral("steps")).toDouble());
-    if (totalSteps > 0) m_progress->setRange(0, static_cast<int>(totalSteps));
+  // The run's length: what its settings came to ("total_steps"), or the settings' steps in earlier versions.
+  std::ifstream config_file(std::filesystem::path(dir.toStdString()) / "config.json");
+  const nlohmann::json config = nlohmann::json::parse(config_file, nullptr, /*allow_exceptions=*/false);
+  if (config.is_object()) {
+    const nlohmann::json total = config.contains("total_steps") ? config["total_steps"] : config.value("steps", nlohmann::json());
+    if (total.is_number() && total.get<int64_t>() > 0) m_progress->setRange(0, static_cast<int>(total.get<int64_t>()));
   }
   readNewMetrics();
   applyRunStatus();
@@ -420,39 +432,16 @@ bool RunDashboard::loadRunDirectory(const QString& dir, QString* error) {
 }
 
 void RunDashboard::readNewMetrics() {
-  QFile file(m_runDirectory + QStringLiteral("/metrics.jsonl"));
-  if (!file.open(QIODevice::ReadOnly) || !file.seek(m_metricsOffset)) return;
-  const QByteArray fresh = file.readAll();
-  const int lastNewline = static_cast<int>(fresh.lastIndexOf('\n'));
-  // A line without its newline is still being written (or was cut short by a crash): read it next time.
-  const QByteArray complete = lastNewline < 0 ? QByteArray() : fresh.left(lastNewline + 1);
-  m_metricsOffset += complete.size();
-  for (const QByteArray& line : complete.split('\n')) {
-    const QJsonObject record = QJsonDocument::fromJson(line).object();
-    if (record.isEmpty()) continue;
-    const auto step = static_cast<int64_t>(record.value(QStringLiteral("step")).toDouble());
-    m_lastStep = std::max(m_lastStep, step);
-    for (auto it = record.begin(); it != record.end(); ++it) {
-      const QString key = it.key();
-      if (key == QLatin1String("vram_peak")) {
-        if (it.value().toDouble() > 0) {
-          m_memoryOnGpu = true;
-          m_memoryPeak = std::max(m_memoryPeak, it.value().toDouble());
-        }
-        continue;
-      }
-      if (key == QLatin1String("vram_used") || key == QLatin1String("ram_used") || key == QLatin1String("vram_total") ||
-          key == QLatin1String("ram_total")) {
-        const QString device = key.startsWith(QLatin1String("vram")) ? QStringLiteral("vram/") : QStringLiteral("ram/");
-        addMetric({(device + (key.endsWith(QLatin1String("_used")) ? QStringLiteral("used_bytes") : QStringLiteral("total_bytes"))).toStdString(),
-                   step, it.value().toDouble()});
-        continue;
-      }
-      if (key == QLatin1String("step") || key == QLatin1String("epoch")) continue;
-      const QString name = key.startsWith(QLatin1String("val_")) ? QStringLiteral("val/") + key.mid(4)
-                                                                 : QStringLiteral("train/") + key;
-      addMetric({name.toStdString(), step, it.value().toDouble()});
-    }
+  if (!m_metricsReader) m_metricsReader = std::make_unique<train::MetricsLogReader>(m_runDirectory.toStdString() + "/metrics.jsonl");
+  const train::MetricsLogReader::Update update = m_metricsReader->read_new();
+  if (update.restarted) {  // resumed in another process: the file now holds the steps up to its checkpoint
+    m_series.clear();
+    m_lastStep = 0;
+    m_dirty = true;
+  }
+  for (const train::MetricRecord& record : update.records) {
+    m_lastStep = std::max(m_lastStep, record.step);
+    for (const auto& [name, value] : record.values) addMetric({name, record.step, value});
   }
   if (m_memoryTotal <= 0) updateMemoryGauge();
   if (m_progress->maximum() > 1) m_progress->setValue(static_cast<int>(std::min<int64_t>(m_lastStep, m_progress->maximum())));

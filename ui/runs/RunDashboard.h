@@ -26,8 +26,10 @@
 #include <QWidget>
 
 #include <functional>
+#include <memory>
 
 #include "core/jobs/job.h"
+#include "core/train/metrics_log.h"
 
 class QCheckBox;
 class QCustomPlot;
@@ -115,7 +117,7 @@ class RunDashboard : public QWidget {
   JobRunner* m_runner = nullptr;
   std::function<void(const QString&)> m_folderOpener;
   QString m_runDirectory;
-  qint64 m_metricsOffset = 0;
+  std::unique_ptr<train::MetricsLogReader> m_metricsReader;  // the run folder's metrics.jsonl
   int64_t m_lastStep = 0;
   QString m_failure;
   bool m_dirty = false;
