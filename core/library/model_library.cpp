@@ -95,9 +95,9 @@ ModelLibrary scan_model_library(const std::vector<fs::path>& folders) {
     const train::EmefSettings emef;
     card.tasks = {{"chat", chat, train::judge_fit(chat, library.free_bytes)}};
     const int64_t lrec_bytes =
-        train::estimate_training_memory(c, quant, train::lrec_training_shape(lrec, c, kGpuComputeBytes)).total();
+        train::estimate_training_memory(c, quant, train::lrec_training_shape(lrec, kGpuComputeBytes)).total();
     const int64_t emef_bytes =
-        train::estimate_training_memory(c, quant, train::emef_training_shape(emef, c, kGpuComputeBytes)).total();
+        train::estimate_training_memory(c, quant, train::emef_training_shape(emef, kGpuComputeBytes)).total();
     card.tasks.push_back({"correct (LREC)", lrec_bytes, train::judge_fit(lrec_bytes, library.free_bytes)});
     card.tasks.push_back({"fine-tune (EMEF)", emef_bytes, train::judge_fit(emef_bytes, library.free_bytes)});
     library.cards.push_back(std::move(card));

@@ -7,18 +7,10 @@
 #include <sstream>
 
 #include "core/version.h"
+#include "core/util/format.h"
 #include "kernels/device_query.h"
 
 namespace lowbit::system {
-namespace {
-
-std::string format_gib(uint64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
-  return text;
-}
-
-}  // namespace
 
 std::vector<std::string> find_system_problems(const SystemInfo& info) {
   std::vector<std::string> problems;
@@ -42,7 +34,7 @@ std::vector<std::string> find_system_problems(const SystemInfo& info) {
     }
     if (status.gpu.total_bytes > 0 && status.gpu.free_bytes < kMinFreeVramBytes) {
       problems.push_back("GPU " + std::to_string(status.gpu.index) + " (" + status.gpu.name + ") has only " +
-                         format_gib(status.gpu.free_bytes) + " of " + format_gib(status.gpu.total_bytes) +
+                         format_bytes(static_cast<int64_t>(status.gpu.free_bytes)) + " of " + format_bytes(static_cast<int64_t>(status.gpu.total_bytes)) +
                          " free: close programs that use it (games, browsers with hardware acceleration, other "
                          "AI tools) before quantizing or training");
     }
@@ -120,7 +112,7 @@ std::string format_system_report(const SystemInfo& info) {
   for (const GpuStatus& status : info.gpus) {
     const NvidiaGpu& gpu = status.gpu;
     out << "GPU " << gpu.index << ": " << gpu.name << ", compute capability " << gpu.compute_major << "."
-        << gpu.compute_minor << ", " << format_gib(gpu.free_bytes) << " free of " << format_gib(gpu.total_bytes);
+        << gpu.compute_minor << ", " << format_bytes(static_cast<int64_t>(gpu.free_bytes)) << " free of " << format_bytes(static_cast<int64_t>(gpu.total_bytes));
     if (status.kernels_checked) {
       out << ", kernels " << (status.kernels_runnable ? "ok" : "unavailable");
     }

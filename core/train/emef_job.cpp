@@ -1,4 +1,3 @@
-#include "core/system/device.h"
 #include "core/train/emef_job.h"
 
 #include <c10/core/GradMode.h>
@@ -10,11 +9,13 @@
 
 #include "core/lora/peft_adapter.h"
 #include "core/model/llama_model.h"
+#include "core/system/device.h"
 #include "core/system/memory_usage.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/train/run_status.h"
 #include "core/train/metric_names.h"
 #include "core/train/trainer.h"
+#include "core/train/training_settings.h"
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
 
@@ -67,22 +68,13 @@ int64_t frozen_adapter_bytes(const std::vector<fs::path>& adapters) {
 
 }  // namespace
 
-TrainingShape emef_training_shape(const EmefSettings& p, const model::LlamaConfig& config, int64_t compute_bytes) {
-  TrainingShape shape;
-  shape.lora_rank = p.lora.rank;
-  shape.lora_dropout = p.lora.dropout;
-  shape.target_modules = p.target_modules;
-  shape.micro_batch = p.micro_batch;
-  shape.seqlen = p.examples.cutoff;
-  shape.gradient_checkpointing = p.gradient_checkpointing;
-  shape.teacher_top_k = -1;
-  shape.compute_bytes = compute_bytes;
-  return shape;
+TrainingShape emef_training_shape(const EmefSettings& p, int64_t compute_bytes) {
+  return adapter_training_shape(p, p.examples.cutoff, /*teacher_top_k=*/-1, compute_bytes);
 }
 
 MemoryEstimate estimate_emef_memory(const EmefSettings& p, at::Device device) {
   const model::LlamaConfig config = model::load_llama_config(p.model_dir);
-  TrainingShape shape = emef_training_shape(p, config, static_cast<int64_t>(at::elementSize(model::default_compute_dtype(config, device))));
+  TrainingShape shape = emef_training_shape(p, static_cast<int64_t>(at::elementSize(model::default_compute_dtype(config, device))));
   shape.frozen_adapter_bytes = frozen_adapter_bytes(p.base_adapters);
   return estimate_training_memory(config, quant::read_quant_config(p.model_dir.string()), shape);
 }
@@ -178,18 +170,7 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
       write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
     }
 
-    TrainerSettings settings;
-    settings.run_dir = p.run_dir;
-    settings.resume = p.resume;
-    settings.schedule = schedule;
-    settings.weight_decay = p.weight_decay;
-    settings.max_grad_norm = p.max_grad_norm;
-    settings.micro_batch = p.micro_batch;
-    settings.accumulation = accumulation;
-    settings.eval_every = p.eval_every;
-    settings.checkpoint_every = p.checkpoint_every;
-    settings.seed = p.seed;
-    settings.device = device;
+    const TrainerSettings settings = trainer_settings(p, schedule, accumulation, device);
     bool first_evaluation = true;
     Trainer trainer(settings, adapter, adapter_config);
     const TrainerResult trained = trainer.run(

@@ -35,7 +35,7 @@ struct EmefResult {
 MemoryEstimate estimate_emef_memory(const EmefSettings& settings, at::Device device);
 // The shape of such a run without its frozen adapters (which estimate_emef_memory reads from their folders).
 // `compute_bytes`: of the compute dtype (2 on a GPU, 4 on the CPU).
-TrainingShape emef_training_shape(const EmefSettings& settings, const model::LlamaConfig& config, int64_t compute_bytes);
+TrainingShape emef_training_shape(const EmefSettings& settings, int64_t compute_bytes);
 
 class EmefJob : public jobs::Job {
  public:

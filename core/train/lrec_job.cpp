@@ -1,4 +1,3 @@
-#include "core/system/device.h"
 #include "core/train/lrec_job.h"
 
 #include <c10/core/GradMode.h>
@@ -13,12 +12,14 @@
 #include "core/lora/peft_adapter.h"
 #include "core/model/llama_model.h"
 #include "core/model/safetensors.h"
+#include "core/system/device.h"
 #include "core/system/memory_usage.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/train/metric_names.h"
 #include "core/train/run_status.h"
 #include "core/train/teacher_cache.h"
 #include "core/train/trainer.h"
+#include "core/train/training_settings.h"
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
 
@@ -52,23 +53,14 @@ std::pair<data::TextCorpus, data::TextCorpus> split_corpus(const data::TextCorpu
 
 }  // namespace
 
-TrainingShape lrec_training_shape(const LrecSettings& p, const model::LlamaConfig& config, int64_t compute_bytes) {
-  TrainingShape shape;
-  shape.lora_rank = p.lora.rank;
-  shape.lora_dropout = p.lora.dropout;
-  shape.target_modules = p.target_modules;
-  shape.micro_batch = p.micro_batch;
-  shape.seqlen = p.seqlen;
-  shape.gradient_checkpointing = p.gradient_checkpointing;
-  shape.teacher_top_k = p.teacher_top_k;
-  shape.compute_bytes = compute_bytes;
-  return shape;
+TrainingShape lrec_training_shape(const LrecSettings& p, int64_t compute_bytes) {
+  return adapter_training_shape(p, p.seqlen, p.teacher_top_k, compute_bytes);
 }
 
 MemoryEstimate estimate_lrec_memory(const LrecSettings& p, at::Device device) {
   const model::LlamaConfig config = model::load_llama_config(p.student_dir);
   return estimate_training_memory(config, quant::read_quant_config(p.student_dir.string()),
-                                  lrec_training_shape(p, config, static_cast<int64_t>(at::elementSize(model::default_compute_dtype(config, device)))));
+                                  lrec_training_shape(p, static_cast<int64_t>(at::elementSize(model::default_compute_dtype(config, device)))));
 }
 
 void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
@@ -150,18 +142,7 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
     write_text_file_atomically(p.run_dir / "config.json", config.dump(2) + "\n");
   }
 
-  TrainerSettings settings;
-  settings.run_dir = p.run_dir;
-  settings.resume = p.resume;
-  settings.schedule = p.schedule;
-  settings.weight_decay = p.weight_decay;
-  settings.max_grad_norm = p.max_grad_norm;
-  settings.micro_batch = p.micro_batch;
-  settings.accumulation = p.accumulation;
-  settings.eval_every = p.eval_every;
-  settings.checkpoint_every = p.checkpoint_every;
-  settings.seed = p.seed;
-  settings.device = device;
+  const TrainerSettings settings = trainer_settings(p, p.schedule, p.accumulation, device);
   Trainer trainer(settings, adapter, adapter_config);
   const TrainerResult trained = trainer.run(
       events, cancel, windows.size(0),

@@ -44,7 +44,7 @@ struct LrecResult {
 MemoryEstimate estimate_lrec_memory(const LrecSettings& settings, at::Device device);
 // The shape of such a run for estimate_training_memory (for a student that does not exist yet: the wizard's plan).
 // `compute_bytes`: of the compute dtype (2 on a GPU, 4 on the CPU).
-TrainingShape lrec_training_shape(const LrecSettings& settings, const model::LlamaConfig& config, int64_t compute_bytes);
+TrainingShape lrec_training_shape(const LrecSettings& settings, int64_t compute_bytes);
 
 class LrecJob : public jobs::Job {
  public:

@@ -6,6 +6,7 @@
 
 #include "core/train/emef_job.h"
 #include "core/train/lrec_job.h"
+#include "core/train/run_plan.h"
 #include "core/train/trainer.h"
 #include "core/util/errors.h"
 
@@ -28,6 +29,15 @@ std::shared_ptr<jobs::Job> resumed_job(const SettingsSchema<Settings>& schema, c
 }  // namespace
 
 std::shared_ptr<jobs::Job> make_resume_job(const fs::path& run_dir, const std::string& device) {
+  if (std::optional<RunPlan> plan = read_pipeline(run_dir)) {
+    const std::vector<fs::path> folders = training_run_folders(*plan);
+    if (!folders.empty() && fs::exists(folders.back() / "adapter" / "adapter_model.safetensors")) {
+      throw InputError(run_dir.string(), "is finished: its last step's adapter is saved", "start a new run to train further");
+    }
+    plan->resume = true;
+    plan->device = device;
+    return std::make_shared<RunPlanJob>(std::move(*plan));
+  }
   const fs::path file = run_dir / "config.json";
   std::ifstream in(file);
   if (!in) throw InputError(run_dir.string(), "has no config.json", "open the run folder itself (it holds metrics.jsonl)");

@@ -15,8 +15,10 @@
 
 namespace lowbit::train {
 
-// The LREC or EMEF job that continues the run in `run_dir` on `device` ("auto", "cpu", "cuda", "cuda:1"; resolved
-// when it runs). InputError when the folder cannot be resumed (finished, no checkpoint yet, not a run).
+// The job that continues the run in `run_dir` on `device` ("auto", "cpu", "cuda", "cuda:1"; resolved when it runs):
+// an LREC or EMEF run from its config.json, or a whole pipeline from its pipeline.json (the New run wizard's output
+// folder: the steps not done yet). InputError when the folder cannot be resumed (finished, no checkpoint yet, not a
+// run).
 std::shared_ptr<jobs::Job> make_resume_job(const std::filesystem::path& run_dir, const std::string& device);
 
 // Picks the device ("auto", "cpu", "cuda", "cuda:1") when it runs, so that a front end never touches LibTorch on

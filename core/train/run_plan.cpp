@@ -1,4 +1,3 @@
-#include "core/system/device.h"
 #include "core/train/run_plan.h"
 
 #include <ATen/ATen.h>
@@ -6,18 +5,25 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/jobs/pipeline_job.h"
 #include "core/quant/quantize_job.h"
+#include "core/system/device.h"
 #include "core/train/device_speed.h"
 #include "core/train/emef_job.h"
 #include "core/train/lrec_job.h"
+#include "core/train/run_status.h"
+#include "core/train/trainer.h"
 #include "core/model/llama_config.h"
 #include "core/quant/quant_config.h"
 #include "core/model/llama_model.h"
 #include "core/model/model_summary.h"
 #include "core/system/memory_usage.h"
 #include "core/system/nvidia_driver.h"
+#include "core/util/atomic_file.h"
+#include "core/util/errors.h"
 #include "core/util/format.h"
 
 namespace lowbit::train {
@@ -191,7 +197,7 @@ StepEstimate estimate_correct_step(const model::LlamaConfig& c, const std::optio
                                    const LrecSettings& p, const DeviceSpeed& speed) {
   StepEstimate step;
   step.step = "correct (LREC)";
-  step.memory_bytes = estimate_training_memory(c, quantization, lrec_training_shape(p, c, speed.compute_bytes)).total();
+  step.memory_bytes = estimate_training_memory(c, quantization, lrec_training_shape(p, speed.compute_bytes)).total();
 
   const ModelWork student = model_work(c, quantization.has_value(), p.target_modules, 1);
   const ModelWork teacher = model_work(c, false, {}, 0);
@@ -216,7 +222,7 @@ StepEstimate estimate_finetune_step(const model::LlamaConfig& c, const std::opti
                                     const EmefSettings& p, int64_t examples, double mean_tokens, const DeviceSpeed& speed) {
   StepEstimate step;
   step.step = "fine-tune (EMEF)";
-  step.memory_bytes = estimate_training_memory(c, quantization, emef_training_shape(p, c, speed.compute_bytes)).total();
+  step.memory_bytes = estimate_training_memory(c, quantization, emef_training_shape(p, speed.compute_bytes)).total();
 
   const double validation = p.validation >= 1 ? p.validation : std::floor(p.validation * static_cast<double>(examples));
   const double train_examples = std::max(1.0, static_cast<double>(examples) - validation);
@@ -230,6 +236,70 @@ StepEstimate estimate_finetune_step(const model::LlamaConfig& c, const std::opti
   add_passes(step, work, micro_batches, batch, mean_tokens, passes);
   add_passes(step, work, std::ceil(evaluated / batch) * evaluations, batch, mean_tokens, 1);
   return finish(step, speed, kTrainingOverhead);
+}
+
+nlohmann::json run_plan_to_json(const RunPlan& plan) {
+  using nlohmann::json;
+  return json{{"kind", "pipeline"},
+              {"model", plan.model_dir.string()},
+              {"device", plan.device},
+              {"quantize", plan.quantize ? quant::quantize_settings_schema().to_json(*plan.quantize) : json(nullptr)},
+              {"correct", plan.correct ? lrec_settings_schema().to_json(*plan.correct) : json(nullptr)},
+              {"finetune", plan.finetune ? emef_settings_schema().to_json(*plan.finetune) : json(nullptr)},
+              // A run's folder is where its config.json is, not in it: kept here beside the settings.
+              {"correct_run", plan.correct ? json(plan.correct->run_dir.string()) : json(nullptr)},
+              {"finetune_run", plan.finetune ? json(plan.finetune->run_dir.string()) : json(nullptr)}};
+}
+
+RunPlan run_plan_from_json(const nlohmann::json& config, const std::string& file) {
+  if (!config.is_object() || config.value("kind", std::string()) != "pipeline") {
+    throw InputError(file, "is not a LowBit pipeline (no \"kind\": \"pipeline\")", "open the folder the New run wizard wrote");
+  }
+  RunPlan plan;
+  plan.model_dir = config.value("model", std::string());
+  plan.device = config.value("device", std::string("auto"));
+  auto step = [&](const char* key, const auto& schema, auto& into) {
+    if (config.contains(key) && config[key].is_object()) into = schema.from_json(config[key], file + " (" + key + ")");
+  };
+  step("quantize", quant::quantize_settings_schema(), plan.quantize);
+  step("correct", lrec_settings_schema(), plan.correct);
+  step("finetune", emef_settings_schema(), plan.finetune);
+  if (plan.quantize) plan.trained_quantization = plan.quantize->config;
+  auto run_folder = [&](const char* key) {
+    if (!config.contains(key) || !config[key].is_string()) {
+      throw InputError(file, std::string("has no \"") + key + "\"", "the file was edited by hand; restore it");
+    }
+    return std::filesystem::path(config[key].get<std::string>());
+  };
+  if (plan.correct) plan.correct->run_dir = run_folder("correct_run");
+  if (plan.finetune) plan.finetune->run_dir = run_folder("finetune_run");
+  return plan;
+}
+
+std::optional<RunPlan> read_pipeline(const std::filesystem::path& output_dir) {
+  const std::filesystem::path file = output_dir / "pipeline.json";
+  std::ifstream in(file);
+  if (!in) return std::nullopt;
+  const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (config.is_discarded()) throw InputError(file.string(), "is not valid JSON", "the pipeline cannot be resumed from it");
+  RunPlan plan = run_plan_from_json(config, file.string());
+  plan.output_dir = output_dir;
+  return plan;
+}
+
+std::vector<std::filesystem::path> training_run_folders(const RunPlan& plan) {
+  std::vector<std::filesystem::path> folders;
+  if (plan.correct) folders.push_back(plan.correct->run_dir);
+  if (plan.finetune) folders.push_back(plan.finetune->run_dir);
+  return folders;
+}
+
+std::filesystem::path current_training_run(const RunPlan& plan) {
+  std::filesystem::path current;
+  for (const std::filesystem::path& folder : training_run_folders(plan)) {
+    if (std::filesystem::exists(folder / "metrics.jsonl")) current = folder;
+  }
+  return current;
 }
 
 std::vector<std::vector<std::string>> run_plan_commands(const RunPlan& plan) {
@@ -311,25 +381,53 @@ std::string RunPlanJob::title() const {
 }
 
 void RunPlanJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
+  namespace fs = std::filesystem;
   // Resolved once, so that "auto" cannot pick the GPU for one step and the CPU for the next.
   const std::string device = system::resolve_device(plan_.device).str();
+  if (!plan_.output_dir.empty() && !plan_.resume) {
+    fs::create_directories(plan_.output_dir);
+    write_text_file_atomically(plan_.output_dir / "pipeline.json", run_plan_to_json(plan_).dump(2) + "\n");
+  }
+  auto info = [&](const std::string& text) { events.log({jobs::LogLevel::Info, text}); };
   std::vector<std::shared_ptr<jobs::Job>> steps;
   if (plan_.quantize) {
     quant::QuantizeSettings p = *plan_.quantize;
     p.device = device;
-    steps.push_back(std::make_shared<quant::QuantizeJob>(p));
+    if (plan_.resume && fs::exists(p.out_dir / "config.json")) {
+      info("quantize: done before (" + p.out_dir.string() + ")");
+    } else {
+      steps.push_back(std::make_shared<quant::QuantizeJob>(p));
+    }
   }
+  // A training step that finished is skipped; one with a checkpoint goes on from it; one that stopped before its
+  // first checkpoint holds nothing worth keeping (its settings are in pipeline.json) and starts again.
+  auto training_step = [&](auto settings, const char* name) -> std::optional<decltype(settings)> {
+    settings.device = device;
+    if (!plan_.resume) return settings;
+    if (fs::exists(settings.run_dir / "adapter" / "adapter_model.safetensors")) {
+      info(std::string(name) + ": done before (" + settings.run_dir.string() + ")");
+      return std::nullopt;
+    }
+    if (Trainer::latest_checkpoint(settings.run_dir) >= 0) {
+      settings.resume = true;
+    } else if (fs::exists(settings.run_dir)) {
+      info(std::string(name) + ": it stopped before its first checkpoint, so it starts again");
+      fs::remove_all(settings.run_dir);
+    }
+    return settings;
+  };
   if (plan_.correct) {
-    LrecSettings p = *plan_.correct;
-    p.device = device;
-    steps.push_back(std::make_shared<LrecJob>(p));
+    if (const auto p = training_step(*plan_.correct, "correct")) steps.push_back(std::make_shared<LrecJob>(*p));
   }
   if (plan_.finetune) {
-    EmefSettings p = *plan_.finetune;
-    p.device = device;
-    steps.push_back(std::make_shared<EmefJob>(p));
+    if (const auto p = training_step(*plan_.finetune, "fine-tune")) steps.push_back(std::make_shared<EmefJob>(*p));
   }
-  jobs::PipelineJob(std::move(steps)).run(events, cancel);
+  jobs::PipelineJob pipeline(std::move(steps));
+  if (plan_.output_dir.empty()) {
+    pipeline.run(events, cancel);
+  } else {
+    run_with_status(plan_.output_dir, [&] { pipeline.run(events, cancel); });
+  }
 }
 
 }  // namespace lowbit::train

@@ -22,6 +22,8 @@
 // run itself, replaces it once the run starts.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -58,6 +60,12 @@ struct StepEstimate {
 struct RunPlan {
   std::filesystem::path model_dir;               // the model the run starts from
   std::string device = "auto";                   // every step's; resolved once when the plan runs
+  // The folder holding the steps' outputs, where the plan is kept as pipeline.json so that a stopped pipeline can
+  // be resumed from it (`lowbit resume OUT`, the Runs page); empty: not kept.
+  std::filesystem::path output_dir;
+  // Continue: a step whose output is complete is skipped, a stopped training step goes on from its checkpoint,
+  // one stopped before its first checkpoint starts again.
+  bool resume = false;
   std::optional<quant::QuantizeSettings> quantize;
   std::optional<LrecSettings> correct;
   std::optional<EmefSettings> finetune;
@@ -65,6 +73,17 @@ struct RunPlan {
   int64_t finetune_examples = 0;                 // usable Alpaca records
   double finetune_mean_tokens = 0;               // per record at the cutoff
 };
+
+// pipeline.json: the steps' settings through their schemas ({"kind": "pipeline", "model", "device", "quantize",
+// "correct", "finetune"}, a step not planned is null). from_json names the file and the key when one is wrong.
+nlohmann::json run_plan_to_json(const RunPlan& plan);
+RunPlan run_plan_from_json(const nlohmann::json& config, const std::string& file);
+// The plan kept in `output_dir`, if that folder holds a pipeline.json.
+std::optional<RunPlan> read_pipeline(const std::filesystem::path& output_dir);
+// The folders the plan's training steps write (correct, then fine-tune), in order.
+std::vector<std::filesystem::path> training_run_folders(const RunPlan& plan);
+// The training step to show for a pipeline: the last one that has written metrics; empty before any has.
+std::filesystem::path current_training_run(const RunPlan& plan);
 
 // The steps as `lowbit` command lines, in order: {"quantize", MODEL, "--out", …}, {"correct", …}, {"finetune", …}.
 // Each parses back, through its settings schema, to the step's settings.
@@ -102,7 +121,9 @@ class RunEstimateJob : public jobs::Job {
 };
 
 // Runs the planned steps in order on the plan's device ("auto", "cpu", "cuda"), resolved when the job runs so
-// that a front end never touches LibTorch on its own thread. Each step's output is the next one's input.
+// that a front end never touches LibTorch on its own thread. Each step's output is the next one's input. With an
+// output_dir, the folder also gets pipeline.json (the plan) and run_state.json (running, stopped, finished or
+// failed: the whole pipeline's), so that the Runs page shows it and `lowbit resume` continues it.
 class RunPlanJob : public jobs::Job {
  public:
   explicit RunPlanJob(RunPlan plan) : plan_(std::move(plan)) {}

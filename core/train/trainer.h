@@ -47,6 +47,25 @@ struct TrainerSettings {
   at::Device device = at::kCPU;
 };
 
+// The trainer's settings from a job's (LrecSettings, EmefSettings: the same-named members), with the schedule,
+// accumulation and device the job worked out.
+template <typename JobSettings>
+TrainerSettings trainer_settings(const JobSettings& job, Schedule schedule, int64_t accumulation, at::Device device) {
+  TrainerSettings settings;
+  settings.run_dir = job.run_dir;
+  settings.resume = job.resume;
+  settings.schedule = schedule;
+  settings.weight_decay = job.weight_decay;
+  settings.max_grad_norm = job.max_grad_norm;
+  settings.micro_batch = job.micro_batch;
+  settings.accumulation = accumulation;
+  settings.eval_every = job.eval_every;
+  settings.checkpoint_every = job.checkpoint_every;
+  settings.seed = job.seed;
+  settings.device = device;
+  return settings;
+}
+
 using NamedValue = std::pair<std::string, double>;
 
 struct MicroBatchLoss {

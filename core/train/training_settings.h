@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/lora/lora_shape.h"
+#include "core/train/memory_estimate.h"
 #include "core/util/settings_schema.h"
 
 namespace lowbit::train {
@@ -49,6 +50,22 @@ void add_training_loop_settings(SettingsSchema<S>& schema) {
   schema.field(seed_setting<S>("data order, LoRA initialisation, dropout", [](S& s) -> uint64_t& { return s.seed; }));
   schema.field(string_setting<S>("--device", "device", "auto|cpu|cuda", "where to train (auto: the GPU when one is usable)",
                                  [](S& s) -> std::string& { return s.device; }));
+}
+
+// The shape of such a run for the memory estimate: `seqlen` tokens per example, `teacher_top_k` as TrainingShape
+// counts it (-1: no teacher), `compute_bytes` of the compute dtype (2 on a GPU, 4 on the CPU).
+template <typename S>
+TrainingShape adapter_training_shape(const S& s, int64_t seqlen, int64_t teacher_top_k, int64_t compute_bytes) {
+  TrainingShape shape;
+  shape.lora_rank = s.lora.rank;
+  shape.lora_dropout = s.lora.dropout;
+  shape.target_modules = s.target_modules;
+  shape.micro_batch = s.micro_batch;
+  shape.seqlen = seqlen;
+  shape.gradient_checkpointing = s.gradient_checkpointing;
+  shape.teacher_top_k = teacher_top_k;
+  shape.compute_bytes = compute_bytes;
+  return shape;
 }
 
 }  // namespace lowbit::train

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/data/instruction_data.h"
 #include "core/generate/chat.h"
@@ -171,6 +172,35 @@ TEST_F(Emef, FineTuningLowersTheValidationLossOnTopOfAFrozenAdapter) {
     counted += (labels.narrow(0, 1, n - 1) != -100).sum().item<int64_t>();
   }
   EXPECT_NEAR(summed / static_cast<double>(counted), r.final_val_loss, 1e-5);
+}
+
+// Every metric a real EMEF run emits is in the one list, and its metrics.jsonl, read by the one reader, holds
+// exactly the events: the same names, steps and values.
+TEST_F(Emef, EveryMetricIsListedAndTheFileHoldsTheEventsUnderTheSameNames) {
+  EmefSettings p;
+  p.device = "cpu";
+  p.model_dir = dir / "int4";
+  p.data = testdata_path(kAlpaca);
+  p.run_dir = dir / "metric-names";
+  p.examples.cutoff = 128;
+  p.batch = 4;
+  p.micro_batch = 2;
+  p.steps = 4;
+  p.eval_every = 2;
+  p.checkpoint_every = 2;
+  p.eval_examples = 8;
+  testing::RecordedMetrics recorded;
+  EmefJob(p).run(recorded, jobs::CancelToken());
+  std::set<std::string> names;
+  for (const auto& [name, step, value] : recorded.seen) {
+    EXPECT_NE(metrics::find_metric(name), nullptr) << name << " is not in core/train/metric_names.h";
+    names.insert(name);
+  }
+  for (const char* expected : {metrics::kTrainCe, metrics::kTrainTotal, metrics::kValCe, metrics::kValPpl, metrics::kRamUsed}) {
+    EXPECT_EQ(names.count(expected), 1u) << expected;
+  }
+  EXPECT_EQ(names.count(metrics::kTrainKl), 0u) << "EMEF has no teacher";
+  EXPECT_EQ(testing::metric_triples(p.run_dir), testing::by_step_and_name(recorded.seen));
 }
 
 // Stopped at step 2 and resumed from the folder alone: the job rebuilt from config.json has the settings the run

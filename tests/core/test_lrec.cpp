@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cmath>
 #include <thread>
-#include <tuple>
 #include <vector>
 #include <fstream>
 #include <set>
@@ -127,15 +126,9 @@ TEST_F(Lrec, AResumedRunFollowsTheSameTrajectory) {
 }
 
 // Every metric a real LREC run emits is in the one list, and its metrics.jsonl, read by the one reader, holds
-// exactly the events: the same names, steps and values, in the same order.
-class RecordedMetrics : public jobs::IgnoreEvents {
- public:
-  void metric(const jobs::Metric& metric) override { seen.push_back({metric.name, metric.step, metric.value}); }
-  std::vector<std::tuple<std::string, int64_t, double>> seen;
-};
-
+// exactly the events: the same names, steps and values.
 TEST_F(Lrec, EveryMetricIsListedAndTheFileHoldsTheEventsUnderTheSameNames) {
-  RecordedMetrics recorded;
+  testing::RecordedMetrics recorded;
   LrecJob(params("metric-names")).run(recorded, jobs::CancelToken());
   ASSERT_FALSE(recorded.seen.empty());
   std::set<std::string> names;
@@ -146,18 +139,7 @@ TEST_F(Lrec, EveryMetricIsListedAndTheFileHoldsTheEventsUnderTheSameNames) {
   for (const char* expected : {metrics::kTrainKl, metrics::kTrainCe, metrics::kValKl, metrics::kValPpl, metrics::kRamUsed}) {
     EXPECT_EQ(names.count(expected), 1u) << expected;
   }
-  std::vector<std::tuple<std::string, int64_t, double>> on_disk;
-  for (const MetricRecord& record : read_metrics(dir / "metric-names")) {
-    // A record's values come back ordered by name; the events of one step are compared as a set.
-    for (const auto& [name, value] : record.values) on_disk.emplace_back(name, record.step, value);
-  }
-  auto sorted = [](std::vector<std::tuple<std::string, int64_t, double>> triples) {
-    std::stable_sort(triples.begin(), triples.end(), [](const auto& a, const auto& b) {
-      return std::tie(std::get<1>(a), std::get<0>(a)) < std::tie(std::get<1>(b), std::get<0>(b));
-    });
-    return triples;
-  };
-  EXPECT_EQ(sorted(on_disk), sorted(recorded.seen));
+  EXPECT_EQ(testing::metric_triples(dir / "metric-names"), testing::by_step_and_name(recorded.seen));
 }
 
 // Pauses at step 2 (from another thread, as the app's Pause button does), checks that no step is taken while

@@ -50,7 +50,7 @@ TEST(RunPlan, CorrectionWorkFollowsTheFormula) {
                                 + 2 * 4 * n * 100 * 2048.0     // forward, backward ×2, recompute
                                 + 2 * n * 16 * 2048.0 * 3;     // evaluations at steps 0, 50, 100
   EXPECT_NEAR(step.flops / expected_flops, 1.0, 1e-12);
-  EXPECT_EQ(step.memory_bytes, estimate_training_memory(c, int2, lrec_training_shape(p, c, speed.compute_bytes)).total());
+  EXPECT_EQ(step.memory_bytes, estimate_training_memory(c, int2, lrec_training_shape(p, speed.compute_bytes)).total());
   // Three times the counted work: autograd and the optimizer are not counted (fitted on stories260K CPU runs).
   EXPECT_NEAR(step.seconds, 3 * (step.flops / speed.flops_per_s + step.elements / speed.elements_per_s +
                                  step.operations * speed.seconds_per_op), 1e-9);
@@ -84,7 +84,7 @@ TEST(RunPlan, FineTuningCountsEpochsOfTheUsableRecords) {
   const double n = kProjectionWeights7b + kHeadWeights7b + (4 * 32 * 128 * 120.0 * 32) / 2;
   const double expected = 2 * 4 * n * steps * 128 * 120.0 + 2 * n * std::min(validation, 256.0) * 120.0 * evaluations;
   EXPECT_NEAR(step.flops / expected, 1.0, 1e-12);
-  EXPECT_EQ(step.memory_bytes, estimate_training_memory(c, int4, emef_training_shape(p, c, speed.compute_bytes)).total());
+  EXPECT_EQ(step.memory_bytes, estimate_training_memory(c, int4, emef_training_shape(p, speed.compute_bytes)).total());
 }
 
 TEST(RunPlan, QuantizingCountsLayersHessiansAndUpdates) {

@@ -1,4 +1,3 @@
-#include "core/generate/chat.h"
 #include "ui/chat/ChatPanel.h"
 
 #include <QCheckBox>
@@ -15,6 +14,7 @@
 #include <QTextBrowser>
 #include <QVBoxLayout>
 
+#include "core/generate/chat.h"
 #include "ui/jobs/JobRunner.h"
 #include "ui/util/ErrorDialog.h"
 #include "ui/util/PathField.h"

@@ -133,8 +133,9 @@ void MainWindow::showNewRunWizard(int goal) {
       showError(this, tr("A run is still going; stop it on the Runs page first."));
       return;
     }
-    // Remembered first, so that the Runs page lists them (and finds them again after a restart).
-    for (const QString& dir : wizard->runFolders()) RunsPage::remember(dir);
+    // Remembered first, so that the Runs page lists the run (and finds it again after a restart): the whole
+    // pipeline, which resumes from its folder at the step it stopped in.
+    RunsPage::remember(wizard->outputFolder());
     m_runsPage->showLive(m_pipelineRunner, wizard->outputFolder());
     m_pipelineRunner->start(wizard->makeJob());
     showPage(static_cast<int>(pageNames().indexOf(QStringLiteral("Runs"))));

@@ -1,6 +1,3 @@
-#include "core/model/gguf_import.h"
-#include "core/library/model_library.h"
-#include "core/util/format.h"
 #include "ui/models/ModelsPage.h"
 
 #include <QDir>
@@ -17,6 +14,9 @@
 #include <QStandardPaths>
 #include <QVBoxLayout>
 
+#include "core/library/model_library.h"
+#include "core/model/gguf_import.h"
+#include "core/util/format.h"
 #include "ui/jobs/JobRunner.h"
 #include "ui/util/ErrorDialog.h"
 #include "ui/util/Eta.h"

@@ -22,7 +22,9 @@
 #include <optional>
 
 #include "core/train/metric_names.h"
+#include "core/train/run_plan.h"
 #include "core/train/run_status.h"
+#include "core/util/errors.h"
 #include "core/util/format.h"
 #include "ui/jobs/JobRunner.h"
 #include "ui/util/Eta.h"
@@ -196,6 +198,7 @@ void RunDashboard::clear() {
   m_eta.clear();
   m_failure.clear();
   m_metricsReader.reset();
+  m_metricsDirectory.clear();
   m_lastStep = 0;
   m_memoryUsed = m_memoryTotal = m_memoryPeak = 0;
   m_memoryOnGpu = false;
@@ -222,6 +225,7 @@ void RunDashboard::attach(JobRunner* runner, const QString& runDirectory) {
   clear();
   m_runner = runner;
   m_runDirectory = runDirectory;
+  m_metricsDirectory = runDirectory;
   connect(runner, &JobRunner::metricReported, this, &RunDashboard::addMetric);
   connect(runner, &JobRunner::progressed, this, &RunDashboard::setProgress);
   connect(runner, &JobRunner::lineLogged, this, [this](const jobs::LogLine& line) {
@@ -409,16 +413,31 @@ void RunDashboard::replotNow() {
   }
 }
 
+bool RunDashboard::isRunFolder(const QString& dir) {
+  return QFile::exists(dir + QStringLiteral("/metrics.jsonl")) || QFile::exists(dir + QStringLiteral("/pipeline.json"));
+}
+
 bool RunDashboard::loadRunDirectory(const QString& dir, QString* error) {
-  if (!QFile::exists(dir + QStringLiteral("/metrics.jsonl"))) {
+  if (!isRunFolder(dir)) {
     if (error) *error = tr("%1 has no metrics.jsonl: it is not a LowBit run directory, or the run never started").arg(dir);
     return false;
+  }
+  QString metricsDirectory = dir;
+  if (!QFile::exists(dir + QStringLiteral("/metrics.jsonl"))) {
+    try {
+      const std::optional<train::RunPlan> plan = train::read_pipeline(dir.toStdString());
+      metricsDirectory = plan ? QString::fromStdString(train::current_training_run(*plan).string()) : QString();
+    } catch (const Error& e) {
+      if (error) *error = QString::fromUtf8(e.what());
+      return false;
+    }
   }
   detachRunner();
   clear();
   m_runDirectory = dir;
+  m_metricsDirectory = metricsDirectory;
   // The run's length: what its settings came to ("total_steps"), or the settings' steps in earlier versions.
-  std::ifstream config_file(std::filesystem::path(dir.toStdString()) / "config.json");
+  std::ifstream config_file(std::filesystem::path(m_metricsDirectory.toStdString()) / "config.json");
   const nlohmann::json config = nlohmann::json::parse(config_file, nullptr, /*allow_exceptions=*/false);
   if (config.is_object()) {
     const nlohmann::json total = config.contains("total_steps") ? config["total_steps"] : config.value("steps", nlohmann::json());
@@ -432,7 +451,8 @@ bool RunDashboard::loadRunDirectory(const QString& dir, QString* error) {
 }
 
 void RunDashboard::readNewMetrics() {
-  if (!m_metricsReader) m_metricsReader = std::make_unique<train::MetricsLogReader>(m_runDirectory.toStdString() + "/metrics.jsonl");
+  if (m_metricsDirectory.isEmpty()) return;  // a pipeline before its first training step
+  if (!m_metricsReader) m_metricsReader = std::make_unique<train::MetricsLogReader>(m_metricsDirectory.toStdString() + "/metrics.jsonl");
   const train::MetricsLogReader::Update update = m_metricsReader->read_new();
   if (update.restarted) {  // resumed in another process: the file now holds the steps up to its checkpoint
     m_series.clear();

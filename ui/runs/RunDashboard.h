@@ -55,8 +55,11 @@ class RunDashboard : public QWidget {
   // `runDirectory`: the folder the job writes (for Open folder), when the owner knows it.
   void attach(JobRunner* runner, const QString& runDirectory = QString());
   // Reads <dir>/metrics.jsonl, config.json (total steps) and run_state.json (how the run ended, or that it is
-  // still going in another process, which is then followed live).
+  // still going in another process, which is then followed live). A pipeline's folder (pipeline.json) shows the
+  // curves of its latest training step and the pipeline's own state; Resume then continues the pipeline.
   bool loadRunDirectory(const QString& dir, QString* error = nullptr);
+  // A training run's folder (metrics.jsonl) or a pipeline's (pipeline.json).
+  static bool isRunFolder(const QString& dir);
 
   // Points of one series ("train/kl", "train/kl (smoothed)", "val/ppl", "train/lr", …): for tests and export.
   QVector<double> seriesValues(const QString& name) const;
@@ -65,7 +68,7 @@ class RunDashboard : public QWidget {
   QString statusText() const;
   QString runDirectory() const { return m_runDirectory; }
   bool isFollowing() const;
-  QString memoryText() const;  // the memory gauge as shown: "GPU memory 5.20 / 8.0 GiB", "RAM 0.31 / 23.4 GiB"
+  QString memoryText() const;  // the memory gauge as shown: "GPU memory 5.2 GiB / 8.0 GiB", "RAM 317.4 MiB / 23.4 GiB"
   // How Open folder shows a folder (the desktop's file manager by default; tests record it instead).
   void setFolderOpener(std::function<void(const QString&)> opener) { m_folderOpener = std::move(opener); }
 
@@ -118,6 +121,7 @@ class RunDashboard : public QWidget {
   std::function<void(const QString&)> m_folderOpener;
   QString m_runDirectory;
   std::unique_ptr<train::MetricsLogReader> m_metricsReader;  // the run folder's metrics.jsonl
+  QString m_metricsDirectory;  // where metrics.jsonl is: the run folder, or a pipeline's latest training step
   int64_t m_lastStep = 0;
   QString m_failure;
   bool m_dirty = false;

@@ -1,5 +1,3 @@
-#include "core/train/resume_run.h"
-#include "core/train/run_status.h"
 #include "ui/runs/RunsPage.h"
 
 #include <QDir>
@@ -14,6 +12,8 @@
 #include <QSplitter>
 #include <QVBoxLayout>
 
+#include "core/train/resume_run.h"
+#include "core/train/run_status.h"
 #include "ui/jobs/JobRunner.h"
 #include "ui/runs/RunDashboard.h"
 #include "ui/util/ErrorDialog.h"
@@ -24,10 +24,11 @@ namespace {
 constexpr int kRememberedRuns = 50;
 constexpr auto kRecentKey = "runs/recent";
 
-// "running", "stopped", "finished", "failed", "crashed", "not started" or "missing", from the folder alone.
+// "running", "stopped", "finished", "failed", "crashed", "not started" or "missing", from the folder alone (a
+// training run's, or a whole pipeline's).
 QString describeRun(const QString& dir) {
   if (!QFileInfo(dir).isDir()) return QObject::tr("missing");
-  if (!QFileInfo::exists(dir + QStringLiteral("/metrics.jsonl"))) return QObject::tr("not started");
+  if (!RunDashboard::isRunFolder(dir)) return QObject::tr("not started");
   const auto status = train::inspect_run_status(dir.toStdString());
   if (!status) return QObject::tr("stopped or failed");
   if (status->crashed) return QObject::tr("crashed");
@@ -52,7 +53,7 @@ RunsPage::RunsPage(QWidget* parent) : QWidget(parent), m_resumeRunner(new JobRun
   auto* row = new QHBoxLayout;
   m_dir = new QLineEdit(this);
   m_dir->setObjectName(QStringLiteral("runsDir"));
-  m_dir->setPlaceholderText(tr("a run folder made by Correct or Fine-tune (it holds metrics.jsonl)"));
+  m_dir->setPlaceholderText(tr("a run folder made by New run, Correct or Fine-tune"));
   auto* browse = new QPushButton(tr("Open…"), this);
   browse->setObjectName(QStringLiteral("runsBrowse"));
   row->addWidget(m_dir, 1);
@@ -83,7 +84,7 @@ RunsPage::RunsPage(QWidget* parent) : QWidget(parent), m_resumeRunner(new JobRun
   refresh();
   // Re-attach to the run shown last time: its curves, how it ended, or its progress if it still runs elsewhere.
   const QStringList runs = recentRuns();
-  if (!runs.isEmpty() && QFileInfo::exists(runs.front() + QStringLiteral("/metrics.jsonl"))) {
+  if (!runs.isEmpty() && RunDashboard::isRunFolder(runs.front())) {
     m_dir->setText(runs.front());
     m_dashboard->loadRunDirectory(runs.front());
   }

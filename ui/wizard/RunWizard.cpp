@@ -99,6 +99,7 @@ train::RunPlan RunWizard::plan() const {
   plan.model_dir = model;
   plan.device = f("device").toString().toStdString();
   if (plan.device.empty()) plan.device = "auto";
+  plan.output_dir = out;
   if (g != FineTune) {
     quant::QuantizeSettings q;
     q.model_dir = model;
