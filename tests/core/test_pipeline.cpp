@@ -14,83 +14,22 @@
 #include "core/train/run_status.h"
 #include "core/util/errors.h"
 #include "tests/support/testdata.h"
+#include "tests/support/tiny_pipeline.h"
 
 namespace lowbit::train {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::testdata_path;
-
-constexpr const char* kModel = "models/stories260K-hf";
-constexpr const char* kText = "train_text/tinystories_val_sample.txt";
-constexpr const char* kAlpaca = "alpaca/alpaca_data_1k.json";
-
-RunPlan tiny_pipeline(const fs::path& out) {
-  RunPlan plan;
-  plan.model_dir = testdata_path(kModel);
-  plan.device = "cpu";
-  plan.output_dir = out;
-  quant::QuantizeSettings q;
-  q.model_dir = plan.model_dir;
-  q.out_dir = out / "int2";
-  q.calibration = testdata_path(kText);
-  q.config.bits = 2;
-  q.config.group_size = 32;
-  q.nsamples = 8;
-  q.seqlen = 128;
-  plan.quantize = q;
-  LrecSettings c;
-  c.student_dir = q.out_dir;
-  c.teacher_dir = plan.model_dir;
-  c.calibration = testdata_path(kText);
-  c.run_dir = out / "lrec";
-  apply_preset(c, "int2");
-  set_lrec_rank(c, 4);
-  c.schedule.total_steps = 4;
-  c.eval_every = c.checkpoint_every = 2;
-  c.seqlen = 64;
-  c.calibration_windows = 8;
-  c.eval_windows = 2;
-  c.teacher_top_k = 16;
-  plan.correct = c;
-  EmefSettings f;
-  f.model_dir = q.out_dir;
-  f.base_adapters = {c.run_dir / "adapter"};
-  f.data = testdata_path(kAlpaca);
-  f.run_dir = out / "emef";
-  f.examples.cutoff = 128;
-  f.batch = 4;
-  f.micro_batch = 2;
-  f.steps = 4;
-  f.eval_every = f.checkpoint_every = 2;
-  f.eval_examples = 8;
-  plan.finetune = f;
-  return plan;
-}
-
-// Stops the pipeline when the step titled `step` reports `done` units of `phase`.
-class StopInStep : public jobs::IgnoreEvents {
- public:
-  StopInStep(jobs::CancelToken& token, std::string step, std::string phase, int64_t done)
-      : token_(token), step_(std::move(step)), phase_(std::move(phase)), done_(done) {}
-  void artifact(const jobs::Artifact& artifact) override {
-    if (artifact.kind == "pipeline_step") current_ = artifact.path;
-  }
-  void progress(const jobs::Progress& progress) override {
-    if (current_ == step_ && progress.phase == phase_ && progress.done == done_) token_.request();
-  }
-
- private:
-  jobs::CancelToken& token_;
-  std::string step_, phase_, current_;
-  int64_t done_;
-};
+using testing::kPipelineAlpaca;
+using testing::kPipelineModel;
+using testing::StopInStep;
+using testing::tiny_pipeline;
 
 class Pipeline : public ::testing::TestWithParam<std::tuple<const char*, const char*, int>> {
  protected:
   void SetUp() override {
-    LOWBIT_REQUIRE_TESTDATA(kModel);
-    LOWBIT_REQUIRE_TESTDATA(kAlpaca);
+    LOWBIT_REQUIRE_TESTDATA(kPipelineModel);
+    LOWBIT_REQUIRE_TESTDATA(kPipelineAlpaca);
   }
 };
 

@@ -1,5 +1,6 @@
 // The Runs page: runs are remembered across restarts with their state read from the folder, the most recent one
-// is shown again when the app starts (re-attached), and a folder that is not a run is explained in a dialog.
+// is shown again when the app starts (re-attached), a folder that is not a run is explained in a dialog, and a
+// New run pipeline stopped live or found stopped after a restart resumes from the dashboard to its end.
 #include <QFile>
 #include <QLineEdit>
 #include <QListWidget>
@@ -9,6 +10,13 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <QPushButton>
+
+#include <filesystem>
+#include <memory>
+
+#include "tests/support/tiny_pipeline.h"
+#include "ui/jobs/JobRunner.h"
 #include "ui/runs/RunDashboard.h"
 #include "ui/runs/RunsPage.h"
 
@@ -89,6 +97,72 @@ class TestRunsPage : public QObject {
     QVERIFY2(dialog->text().contains("has no metrics.jsonl"), qPrintable(dialog->text()));
     QVERIFY(dialog->text().contains(root.path()));
     QVERIFY(RunsPage::recentRuns().isEmpty());  // nothing remembered for a folder that is not a run
+  }
+
+  // The wizard's pipeline running live on the Runs page: Stop & save during the correction step, then Resume on
+  // the dashboard: the pipeline goes on from the checkpoint and fine-tunes on top of the correction adapter.
+  void aPipelineStoppedLiveResumesFromTheDashboardToItsEnd() {
+    namespace fs = std::filesystem;
+    if (!fs::exists(lowbit::testing::testdata_path(lowbit::testing::kPipelineModel))) QSKIP("stories260K not found (shared test assets missing)");
+    QTemporaryDir root;
+    const QString out = root.filePath("pipeline");
+    RunsPage page;
+    page.show();
+    lowbit::ui::JobRunner runner;
+    RunsPage::remember(out);
+    page.showLive(&runner, out);
+    auto* dashboard = page.findChild<RunDashboard*>();
+    auto* stop = dashboard->findChild<QPushButton*>("stopAndSave");
+    QString step;
+    bool stopped = false;
+    connect(&runner, &lowbit::ui::JobRunner::artifactProduced, this, [&](const lowbit::jobs::Artifact& artifact) {
+      if (artifact.kind == "pipeline_step") step = QString::fromStdString(artifact.path);
+    });
+    connect(&runner, &lowbit::ui::JobRunner::progressed, this, [&](const lowbit::jobs::Progress& progress) {
+      if (!stopped && step == QStringLiteral("Correct (LREC)") && progress.phase == "steps" && progress.done >= 2) {
+        stopped = true;
+        QTest::mouseClick(stop, Qt::LeftButton);
+      }
+    });
+    QVERIFY(runner.start(std::make_shared<lowbit::train::RunPlanJob>(lowbit::testing::tiny_pipeline(out.toStdString()))));
+    QTRY_COMPARE_WITH_TIMEOUT(dashboard->state(), RunDashboard::State::Cancelled, 120000);
+    QVERIFY(stopped);
+    QVERIFY(!fs::exists(fs::path(out.toStdString()) / "emef"));
+    auto* resume = dashboard->findChild<QPushButton*>("resumeRun");
+    QVERIFY(resume->isEnabled());
+    QTest::mouseClick(resume, Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(dashboard->state(), RunDashboard::State::Finished, 120000);
+    QVERIFY(fs::exists(fs::path(out.toStdString()) / "emef" / "adapter" / "adapter_model.safetensors"));
+    QVERIFY2(page.findChild<QListWidget*>("runsList")->item(0)->text().endsWith(QStringLiteral("finished")),
+             qPrintable(page.findChild<QListWidget*>("runsList")->item(0)->text()));
+  }
+
+  // A pipeline stopped in its fine-tuning step, found after a restart: one entry for the whole pipeline, shown
+  // stopped with the fine-tune curves; Resume runs it to its end.
+  void aStoppedPipelineFoundAfterARestartResumesToItsEnd() {
+    namespace fs = std::filesystem;
+    if (!fs::exists(lowbit::testing::testdata_path(lowbit::testing::kPipelineModel))) QSKIP("stories260K not found (shared test assets missing)");
+    QTemporaryDir root;
+    const QString out = root.filePath("pipeline");
+    {
+      lowbit::jobs::CancelToken cancel;
+      lowbit::testing::StopInStep stopper(cancel, "Fine-tune (EMEF)", "steps", 1);
+      QVERIFY_EXCEPTION_THROWN(lowbit::train::RunPlanJob(lowbit::testing::tiny_pipeline(out.toStdString())).run(stopper, cancel),
+                               lowbit::Cancelled);
+    }
+    RunsPage::remember(out);
+    RunsPage page;  // the app started again
+    page.show();
+    auto* list = page.findChild<QListWidget*>("runsList");
+    QCOMPARE(list->count(), 1);
+    QCOMPARE(list->item(0)->text(), QStringLiteral("pipeline — stopped"));
+    auto* dashboard = page.findChild<RunDashboard*>();
+    QCOMPARE(dashboard->state(), RunDashboard::State::Cancelled);
+    QVERIFY(!dashboard->seriesValues(QStringLiteral("train/ce")).isEmpty());  // the fine-tune step's curve
+    QTest::mouseClick(dashboard->findChild<QPushButton*>("resumeRun"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(dashboard->state(), RunDashboard::State::Finished, 120000);
+    QVERIFY(fs::exists(fs::path(out.toStdString()) / "emef" / "adapter" / "adapter_model.safetensors"));
+    QCOMPARE(list->item(0)->text(), QStringLiteral("pipeline — finished"));
   }
 };
 
