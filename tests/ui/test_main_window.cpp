@@ -50,6 +50,32 @@ class TestMainWindow : public QObject {
     QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageChat"));
   }
 
+  // A long status (a failure message, a run followed in another process) wraps: the window keeps its width on a
+  // laptop screen instead of growing past it and pushing Stop and Resume off-screen.
+  void theWindowKeepsItsWidthWhileStatusTextsGrow() {
+    MainWindow window;
+    window.resize(1100, 700);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    const QString longText = QStringLiteral("failed: ") + QString(QStringLiteral("a very long message naming a file and what to do ")).repeated(12);
+    const auto labels = window.findChildren<QLabel*>();
+    int changed = 0;
+    for (QLabel* label : labels) {
+      if (label->objectName() == QLatin1String("runStatus") || label->objectName() == QLatin1String("runSpeed") ||
+          label->objectName() == QLatin1String("chatStatus")) {
+        label->setText(longText);
+        ++changed;
+      }
+    }
+    QVERIFY(changed >= 3);
+    auto* navigation = window.findChild<QListWidget*>(QStringLiteral("navigation"));
+    for (int page = 0; page < navigation->count(); ++page) {
+      navigation->setCurrentRow(page);
+      QTest::qWait(20);
+      QCOMPARE(window.width(), 1100);
+    }
+  }
+
   void taskPagesOpenTheWizardWithTheirGoal() {
     MainWindow window;
     window.show();

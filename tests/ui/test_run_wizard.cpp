@@ -138,7 +138,18 @@ class TestRunWizard : public QObject {
     auto* advancedBox = wizard.findChild<QWidget*>("wizardAdvancedBox");
     QVERIFY(!advancedBox->isVisible());
     auto* advancedToggle = wizard.findChild<QCheckBox*>("wizardAdvanced");
+    auto* commandsBox = wizard.findChild<QPlainTextEdit*>("wizardCommands");
+    const QString basicCommands = commandsBox->toPlainText();
     QTest::mouseClick(advancedToggle, Qt::LeftButton);
+    QCOMPARE(commandsBox->toPlainText(), basicCommands);  // showing the settings changes none of them
+    QTest::mouseClick(advancedToggle, Qt::LeftButton);
+    QCOMPARE(commandsBox->toPlainText(), basicCommands);
+    QTest::mouseClick(advancedToggle, Qt::LeftButton);
+    // At the wizard's own size every advanced row is as tall as it needs to be, none squashed.
+    for (QSpinBox* box : advancedBox->findChildren<QSpinBox*>()) {
+      QTRY_VERIFY2(box->height() >= box->sizeHint().height(),
+                   qPrintable(box->objectName() + QStringLiteral(" is squashed: %1 of %2 px").arg(box->height()).arg(box->sizeHint().height())));
+    }
     QVERIFY2(advancedToggle->isChecked(), qPrintable(QStringLiteral("%1x%2").arg(advancedToggle->width()).arg(advancedToggle->height())));
     QVERIFY(advancedBox->isVisible());
     auto* lrecRank = wizard.findChild<QSpinBox*>("wizardLrecRank");

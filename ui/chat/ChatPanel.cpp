@@ -212,6 +212,7 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   layout->addLayout(inputRow);
   m_status = new QLabel(this);
   m_status->setObjectName(QStringLiteral("chatStatus"));
+  m_status->setWordWrap(true);  // a long message wraps instead of widening the window
   layout->addWidget(m_status);
 
   connect(m_compare, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int index) {

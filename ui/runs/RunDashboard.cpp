@@ -99,6 +99,11 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   m_status->setObjectName(QStringLiteral("runStatus"));
   m_speed = new QLabel(this);
   m_speed->setObjectName(QStringLiteral("runSpeed"));
+  // A long status (a failure message) wraps instead of widening the window past the screen.
+  for (QLabel* label : {m_status, m_speed}) {
+    label->setWordWrap(true);
+    label->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  }
   m_logScale = new QCheckBox(tr("Log scale"), this);
   m_logScale->setObjectName(QStringLiteral("logScale"));
   m_pause = new QPushButton(tr("Pause"), this);

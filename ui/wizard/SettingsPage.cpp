@@ -8,6 +8,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -40,7 +41,17 @@ SettingsPage::SettingsPage(RunWizard* wizard) : QWizardPage(wizard), m_wizard(wi
   setTitle(tr("Settings"));
   setSubTitle(tr("The paper's presets are filled in; Advanced shows every setting. The estimate is for the device "
                  "the run will use."));
-  auto* layout = new QVBoxLayout(this);
+  // The page scrolls rather than squashing its rows when Advanced shows every setting on a laptop screen.
+  auto* content = new QWidget;
+  auto* scroll = new QScrollArea(this);
+  scroll->setObjectName(QStringLiteral("wizardSettingsScroll"));
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setWidget(content);
+  auto* outer = new QVBoxLayout(this);
+  outer->setContentsMargins(0, 0, 0, 0);
+  outer->addWidget(scroll);
+  auto* layout = new QVBoxLayout(content);
   auto* form = new QFormLayout;
   m_bits = new QComboBox(this);
   m_bits->setObjectName(QStringLiteral("wizardBits"));
