@@ -1,5 +1,7 @@
 #include "core/train/run_status.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -95,6 +97,22 @@ void run_with_status(const fs::path& run_dir, const std::function<void()>& body)
     throw;
   }
   record(RunState::Finished, {});
+}
+
+int64_t latest_checkpoint_step(const std::filesystem::path& run_dir) {
+  namespace fs = std::filesystem;
+  int64_t latest = -1;
+  std::error_code error;
+  if (!fs::is_directory(run_dir / "checkpoints", error)) return latest;
+  for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints", error)) {
+    const std::string name = entry.path().filename().string();
+    // A folder still being written is "step-N.partial"; a complete one has its trainer_state.json.
+    if (name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos &&
+        fs::exists(entry.path() / "trainer_state.json")) {
+      latest = std::max<int64_t>(latest, std::stoll(name.substr(5)));
+    }
+  }
+  return latest;
 }
 
 }  // namespace lowbit::train

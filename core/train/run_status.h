@@ -36,6 +36,9 @@ std::optional<RunStatus> read_run_status(const std::filesystem::path& run_dir);
 // and as nullopt otherwise: stopped or failed, nobody can tell which.
 std::optional<RunStatus> inspect_run_status(const std::filesystem::path& run_dir);
 
+// The step of the latest complete checkpoint in <run>/checkpoints (-1 without one).
+int64_t latest_checkpoint_step(const std::filesystem::path& run_dir);
+
 // Writes Running (this process), runs `body`, then Finished; Stopped when it throws Cancelled, Failed with the
 // message for any other exception, which is rethrown.
 void run_with_status(const std::filesystem::path& run_dir, const std::function<void()>& body);

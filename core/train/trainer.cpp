@@ -16,6 +16,7 @@
 #include "core/jobs/eta.h"
 #include "core/system/memory_usage.h"
 #include "core/train/metric_names.h"
+#include "core/train/run_status.h"
 #include "core/train/metrics_log.h"
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
@@ -54,18 +55,7 @@ void set_training(const std::vector<lora::AdapterLayer>& adapter, bool training)
 Trainer::Trainer(TrainerSettings settings, std::vector<lora::AdapterLayer> adapter, lora::AdapterConfig config)
     : settings_(std::move(settings)), adapter_(std::move(adapter)), config_(std::move(config)) {}
 
-int64_t Trainer::latest_checkpoint(const fs::path& run_dir) {
-  int64_t latest = -1;
-  if (!fs::exists(run_dir / "checkpoints")) return latest;
-  for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints")) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos &&
-        fs::exists(entry.path() / "trainer_state.json")) {
-      latest = std::max<int64_t>(latest, std::stoll(name.substr(5)));
-    }
-  }
-  return latest;
-}
+int64_t Trainer::latest_checkpoint(const fs::path& run_dir) { return latest_checkpoint_step(run_dir); }
 
 int64_t Trainer::check_run_directory(const fs::path& run_dir, bool resume) {
   if (resume) {

@@ -1,6 +1,7 @@
 #include <QAction>
 #include <QCheckBox>
 #include <QLabel>
+#include <QMessageBox>
 #include <QSettings>
 #include <QListWidget>
 #include <QPlainTextEdit>
@@ -14,6 +15,7 @@
 #include "ui/about/AboutDialog.h"
 #include "ui/about/FirstStartNotice.h"
 #include "ui/main/MainWindow.h"
+#include "ui/runs/RunDashboard.h"
 #include "ui/wizard/RunWizard.h"
 
 using lowbit::ui::AboutDialog;
@@ -74,6 +76,27 @@ class TestMainWindow : public QObject {
       QTest::qWait(20);
       QCOMPARE(window.width(), 1100);
     }
+  }
+
+  // Quitting while a run is going asks first and says what is kept; "Keep running" keeps the window open.
+  void quittingDuringARunAsksFirst() {
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    auto* dashboard = window.findChild<lowbit::ui::RunDashboard*>();
+    QVERIFY(dashboard != nullptr);
+    dashboard->setState(lowbit::ui::RunDashboard::State::Running);
+    QVERIFY(!window.close());
+    QMessageBox* ask = nullptr;
+    QTRY_VERIFY((ask = window.findChild<QMessageBox*>("confirmQuit")) != nullptr);
+    QVERIFY2(ask->text().contains("checkpoint"), qPrintable(ask->text()));
+    QTest::mouseClick(ask->findChild<QPushButton*>("confirmQuitNo"), Qt::LeftButton);
+    QTRY_VERIFY(window.findChild<QMessageBox*>("confirmQuit") == nullptr);
+    QVERIFY(window.isVisible());
+    QVERIFY(!window.close());
+    QTRY_VERIFY((ask = window.findChild<QMessageBox*>("confirmQuit")) != nullptr);
+    QTest::mouseClick(ask->findChild<QPushButton*>("confirmQuitYes"), Qt::LeftButton);
+    QTRY_VERIFY(!window.isVisible());
   }
 
   void taskPagesOpenTheWizardWithTheirGoal() {

@@ -4,6 +4,7 @@
 #include <QCheckBox>
 #include <QDir>
 #include <QFile>
+#include <QMessageBox>
 #include <QProcess>
 #include <QProgressBar>
 #include <QPushButton>
@@ -176,10 +177,45 @@ class TestRunDashboard : public QObject {
     QTest::mouseClick(pause, Qt::LeftButton);
     QCOMPARE(dashboard.state(), RunDashboard::State::Running);
     QTRY_VERIFY(dashboard.seriesValues("train/kl").size() > held + 5);
+    // Cancel asks first and says what is kept; "Keep running" leaves the run going.
     QTest::mouseClick(dashboard.findChild<QPushButton*>("cancelRun"), Qt::LeftButton);
+    QMessageBox* ask = nullptr;
+    QTRY_VERIFY((ask = dashboard.findChild<QMessageBox*>("confirmCancel")) != nullptr);
+    QVERIFY2(ask->text().contains("no checkpoint yet"), qPrintable(ask->text()));  // this folder has none
+    QTest::mouseClick(ask->findChild<QPushButton*>("confirmCancelNo"), Qt::LeftButton);
+    QTest::qWait(200);
+    QCOMPARE(dashboard.state(), RunDashboard::State::Running);
+    QTest::mouseClick(dashboard.findChild<QPushButton*>("cancelRun"), Qt::LeftButton);
+    QTRY_VERIFY((ask = dashboard.findChild<QMessageBox*>("confirmCancel")) != nullptr);
+    QTest::mouseClick(ask->findChild<QPushButton*>("confirmCancelYes"), Qt::LeftButton);
     QTRY_COMPARE(dashboard.state(), RunDashboard::State::Cancelled);
     QVERIFY2(!job->savedOnStop, "Cancel stops without saving a checkpoint");
     QVERIFY(!pause->isEnabled());
+  }
+
+  // With checkpoints in the run folder, Cancel's question names the one kept and the steps lost after it.
+  void cancelSaysWhichCheckpointIsKeptAndWhatIsLost() {
+    QTemporaryDir dir;
+    QVERIFY(QDir().mkpath(dir.filePath("checkpoints/step-000003")));
+    writeFile(dir.filePath("checkpoints/step-000003/trainer_state.json"), "{\"step\": 3}\n");
+    QVERIFY(QDir().mkpath(dir.filePath("checkpoints/step-000006.partial")));  // being written: not a checkpoint
+    RunDashboard dashboard;
+    dashboard.show();
+    JobRunner runner;
+    dashboard.attach(&runner, dir.path());
+    auto job = std::make_shared<FakeTrainingJob>(0);
+    QVERIFY(runner.start(job));
+    QTRY_VERIFY(dashboard.seriesValues("train/kl").size() > 8);
+    QTest::mouseClick(dashboard.findChild<QPushButton*>("pauseRun"), Qt::LeftButton);
+    QTest::qWait(100);
+    QTest::mouseClick(dashboard.findChild<QPushButton*>("cancelRun"), Qt::LeftButton);
+    QMessageBox* ask = nullptr;
+    QTRY_VERIFY((ask = dashboard.findChild<QMessageBox*>("confirmCancel")) != nullptr);
+    const int reached = dashboard.seriesValues("train/kl").size();
+    QVERIFY2(ask->text().contains(QStringLiteral("last checkpoint, at step 3: the %1 steps after it are lost").arg(reached - 3)),
+             qPrintable(ask->text()));
+    QTest::mouseClick(ask->findChild<QPushButton*>("confirmCancelYes"), Qt::LeftButton);
+    QTRY_COMPARE(dashboard.state(), RunDashboard::State::Cancelled);
   }
 
   void stopAndSaveAsksToSave() {

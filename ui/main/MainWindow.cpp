@@ -1,6 +1,9 @@
 #include "ui/main/MainWindow.h"
 
 #include <QAction>
+#include <QCloseEvent>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QApplication>
 #include <QHBoxLayout>
 #include <QListWidget>
@@ -141,6 +144,32 @@ void MainWindow::showNewRunWizard(int goal) {
     showPage(static_cast<int>(pageNames().indexOf(QStringLiteral("Runs"))));
   });
   wizard->show();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  bool running = false;
+  for (const RunDashboard* dashboard : findChildren<RunDashboard*>()) {
+    running = running || dashboard->state() == RunDashboard::State::Running || dashboard->state() == RunDashboard::State::Paused;
+  }
+  if (!running || m_quitConfirmed) {
+    QMainWindow::closeEvent(event);
+    return;
+  }
+  event->ignore();
+  auto* box = new QMessageBox(QMessageBox::Question, tr("Quit LowBit Studio?"),
+                              tr("A run is going. Quitting stops it with a checkpoint at the step it reached; Resume on "
+                                 "the Runs page continues it from there."),
+                              QMessageBox::NoButton, this);
+  box->setObjectName(QStringLiteral("confirmQuit"));
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  QPushButton* quit = box->addButton(tr("Stop the run and quit"), QMessageBox::AcceptRole);
+  quit->setObjectName(QStringLiteral("confirmQuitYes"));
+  box->addButton(tr("Keep running"), QMessageBox::RejectRole)->setObjectName(QStringLiteral("confirmQuitNo"));
+  connect(quit, &QPushButton::clicked, this, [this] {
+    m_quitConfirmed = true;
+    close();
+  });
+  box->open();
 }
 
 void MainWindow::checkSystemAtStart() {

@@ -36,6 +36,10 @@ class MainWindow : public QMainWindow {
   void pageShown(int index);
   void systemChecked(const QStringList& notices);
 
+ protected:
+  // Quitting while a run is going asks first, and says that the run stops with a checkpoint it resumes from.
+  void closeEvent(QCloseEvent* event) override;
+
  private:
   void buildMenus();
   AboutDialog* aboutDialog();
@@ -46,6 +50,7 @@ class MainWindow : public QMainWindow {
   RunsPage* m_runsPage = nullptr;
   JobRunner* m_pipelineRunner = nullptr;
   JobRunner* m_systemCheck = nullptr;
+  bool m_quitConfirmed = false;
 };
 
 }  // namespace lowbit::ui

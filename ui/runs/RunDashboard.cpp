@@ -6,6 +6,7 @@
 #include <QFile>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
@@ -184,7 +185,7 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
     if (m_state == State::Running || m_state == State::Paused) setState(paused ? State::Paused : State::Running);
   });
   connect(m_stopAndSave, &QPushButton::clicked, this, &RunDashboard::stopAndSaveRequested);
-  connect(m_cancel, &QPushButton::clicked, this, &RunDashboard::cancelRequested);
+  connect(m_cancel, &QPushButton::clicked, this, &RunDashboard::confirmCancel);
   connect(m_resume, &QPushButton::clicked, this, &RunDashboard::resumeRequested);
   connect(m_openFolder, &QPushButton::clicked, this, [this] {
     if (m_folderOpener && !m_runDirectory.isEmpty()) m_folderOpener(m_runDirectory);
@@ -210,6 +211,40 @@ void RunDashboard::clear() {
   updateMemoryGauge();
   releasePauseButton();
   m_dirty = true;
+}
+
+QString RunDashboard::checkpointDirectory() const {
+  if (!QFile::exists(m_runDirectory + QStringLiteral("/pipeline.json"))) return m_runDirectory;
+  try {
+    const std::optional<train::RunPlan> plan = train::read_pipeline(m_runDirectory.toStdString());
+    return plan ? QString::fromStdString(train::current_training_run(*plan).string()) : QString();
+  } catch (const Error&) {
+    return QString();
+  }
+}
+
+void RunDashboard::confirmCancel() {
+  const int64_t checkpoint = checkpointDirectory().isEmpty() ? -1 : train::latest_checkpoint_step(checkpointDirectory().toStdString());
+  QString kept;
+  if (checkpoint < 0) {
+    kept = tr("It has no checkpoint yet: everything it did so far is lost.");
+  } else if (m_lastStep > checkpoint) {
+    kept = tr("It keeps its last checkpoint, at step %1: the %2 steps after it are lost.").arg(checkpoint).arg(m_lastStep - checkpoint);
+  } else {
+    kept = tr("It keeps its last checkpoint, at step %1.").arg(checkpoint);
+  }
+  auto* box = new QMessageBox(QMessageBox::Question, tr("Cancel the run?"),
+                              tr("Cancel without saving? %1 Stop && save keeps every step instead.").arg(kept),
+                              QMessageBox::NoButton, this);
+  box->setObjectName(QStringLiteral("confirmCancel"));
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  QPushButton* cancelRun = box->addButton(tr("Cancel the run"), QMessageBox::DestructiveRole);
+  cancelRun->setObjectName(QStringLiteral("confirmCancelYes"));
+  box->addButton(tr("Keep running"), QMessageBox::RejectRole)->setObjectName(QStringLiteral("confirmCancelNo"));
+  connect(cancelRun, &QPushButton::clicked, this, [this] {
+    if (m_state == State::Running || m_state == State::Paused) Q_EMIT cancelRequested();
+  });
+  box->open();
 }
 
 void RunDashboard::releasePauseButton() {
@@ -318,6 +353,7 @@ void RunDashboard::updateMemoryGauge() {
 QString RunDashboard::memoryText() const { return m_memory->text(); }
 
 void RunDashboard::setProgress(const jobs::Progress& progress) {
+  if (progress.phase == "steps") m_lastStep = progress.done;  // a training step done (what Cancel would lose)
   if (progress.total > 0) {
     m_progress->setRange(0, static_cast<int>(progress.total));
     m_progress->setValue(static_cast<int>(progress.done));

@@ -92,6 +92,10 @@ class RunDashboard : public QWidget {
   };
   void replotNow();
   void clear();
+  // Cancel asks first, saying which checkpoint is kept and how many steps are lost.
+  void confirmCancel();
+  // Where the running step keeps its checkpoints: the run folder, or a pipeline's latest training step.
+  QString checkpointDirectory() const;
   void detachRunner();
   void releasePauseButton();
   // Appends the complete lines metrics.jsonl gained since the last read (a line still being written waits).
