@@ -8,22 +8,26 @@
 namespace lowbit::data {
 
 DataPreview preview_data(const std::filesystem::path& path, const std::filesystem::path& model_dir, bool instruction,
-                         int64_t cutoff) {
+                         int64_t cutoff, PromptTemplate prompt_template) {
   const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(model_dir, model::load_llama_config(model_dir));
   DataPreview preview;
   if (instruction) {
     const InstructionDataset dataset = load_instruction_data(path);
     preview.format = dataset.json_lines ? "Alpaca JSON Lines" : "Alpaca JSON";
-    preview.records = static_cast<int64_t>(dataset.records.size());
+    const PromptFormat format = PromptFormat::for_model(model_dir, prompt_template, nullptr);
+    const PreparedExamples prepared = prepare_examples(dataset, tokenizer, {cutoff, false, true}, format);
+    preview.records = prepared.records_in_file();
+    preview.usable = static_cast<int64_t>(prepared.usable.size());
+    preview.malformed = prepared.malformed;
+    preview.prompt_fills_cutoff = prepared.prompt_fills_cutoff;
     const InstructionRecord& first = dataset.records.front();
-    preview.first_example = render_prompt(PromptTemplate::Alpaca, first.instruction, first.input) + first.output;
-    std::vector<TokenizedExample> examples;
-    for (const InstructionRecord& record : dataset.records) examples.push_back(tokenize_example(tokenizer, record, {cutoff, false, true}));
-    const LengthStatistics statistics = length_statistics(examples);
+    const auto [prompt, response] = format.instruction_example(first.instruction, first.input, first.output);
+    preview.first_example = prompt + response;
+    const LengthStatistics statistics = length_statistics(prepared.usable);
     preview.statistics = statistics.describe(cutoff);
     preview.mean_tokens = statistics.mean;
     preview.tokens = static_cast<int64_t>(std::llround(statistics.mean * static_cast<double>(statistics.count)));
-    for (const DataProblem& problem : dataset.problems) preview.problems.push_back(problem.describe(dataset.json_lines));
+    for (const DataProblem& problem : prepared.problems) preview.problems.push_back(problem.describe(dataset.json_lines));
     return preview;
   }
   const TextCorpus corpus = load_text_corpus(path);

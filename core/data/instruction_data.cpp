@@ -242,4 +242,25 @@ Split split_records(int64_t count, double validation, uint64_t seed) {
   return split;
 }
 
+PreparedExamples prepare_examples(const InstructionDataset& dataset, const tokenizer::Tokenizer& tokenizer,
+                                  const ExampleOptions& options, const PromptFormat& format) {
+  constexpr int64_t kIgnoredLabel = -100;
+  PreparedExamples prepared;
+  prepared.problems = dataset.problems;
+  prepared.malformed = static_cast<int64_t>(dataset.problems.size());
+  for (const InstructionRecord& record : dataset.records) {
+    TokenizedExample example = tokenize_example(tokenizer, record, options, format);
+    const bool learns = std::any_of(example.labels.begin() + 1, example.labels.end(),
+                                    [](int64_t label) { return label != kIgnoredLabel; });
+    if (learns) {
+      prepared.usable.push_back(std::move(example));
+    } else {
+      ++prepared.prompt_fills_cutoff;
+      prepared.problems.push_back({record.index, "", "its prompt alone fills the cutoff of " + std::to_string(options.cutoff) +
+                                                         " tokens; raise --cutoff"});
+    }
+  }
+  return prepared;
+}
+
 }  // namespace lowbit::data

@@ -82,6 +82,19 @@ inline bool operator==(const ExampleOptions& a, const ExampleOptions& b) {
 TokenizedExample tokenize_example(const tokenizer::Tokenizer& tokenizer, const InstructionRecord& record,
                                   const ExampleOptions& options, const PromptFormat& format = PromptFormat::alpaca());
 
+// A dataset as a fine-tuning run uses it: the examples it learns from, and every record it leaves out — the
+// malformed ones, then those whose prompt alone fills the cutoff (nothing left to learn from). One function, so
+// that the wizard's check and the run leave out the same records.
+struct PreparedExamples {
+  std::vector<TokenizedExample> usable;
+  std::vector<DataProblem> problems;  // every record left out, malformed first
+  int64_t malformed = 0;              // of the file's records
+  int64_t prompt_fills_cutoff = 0;
+  int64_t records_in_file() const { return static_cast<int64_t>(usable.size()) + malformed + prompt_fills_cutoff; }
+};
+PreparedExamples prepare_examples(const InstructionDataset& dataset, const tokenizer::Tokenizer& tokenizer,
+                                  const ExampleOptions& options, const PromptFormat& format);
+
 struct LengthStatistics {
   int64_t count = 0, min = 0, max = 0, median = 0, truncated = 0;
   double mean = 0;

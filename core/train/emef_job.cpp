@@ -98,23 +98,9 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   const data::InstructionDataset dataset = data::load_instruction_data(p.data, p.columns);
   const data::PromptFormat format = data::PromptFormat::for_model(p.model_dir, p.prompt_template, nullptr);
   events.log({jobs::LogLevel::Info, "prompt template: " + format.describe()});
-  std::vector<data::TokenizedExample> examples;
-  for (const data::InstructionRecord& record : dataset.records) {
-    examples.push_back(data::tokenize_example(tokenizer, record, p.examples, format));
-  }
-  // Examples whose prompt fills the whole cutoff have nothing left to learn from.
-  std::vector<data::DataProblem> problems = dataset.problems;
-  std::vector<data::TokenizedExample> usable;
-  for (size_t i = 0; i < examples.size(); ++i) {
-    const bool learns = std::any_of(examples[i].labels.begin() + 1, examples[i].labels.end(),
-                                    [](int64_t label) { return label != kIgnored; });
-    if (learns) {
-      usable.push_back(std::move(examples[i]));
-    } else {
-      problems.push_back({dataset.records[i].index, "", "its prompt alone fills the cutoff of " +
-                                                            std::to_string(p.examples.cutoff) + " tokens; raise --cutoff"});
-    }
-  }
+  data::PreparedExamples prepared = data::prepare_examples(dataset, tokenizer, p.examples, format);
+  const std::vector<data::DataProblem>& problems = prepared.problems;
+  std::vector<data::TokenizedExample>& usable = prepared.usable;
   if (usable.size() < 2) {
     throw InputError(p.data.string(), "has fewer than two usable records", "see the problems listed above");
   }
@@ -126,7 +112,7 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   if (validation_examples.empty()) throw InputError(p.data.string(), "leaves no record for validation", "use more data or --val");
 
   const data::LengthStatistics stats = data::length_statistics(usable);
-  std::string report = "data: " + p.data.string() + "\n" + std::to_string(dataset.records.size()) + " records read, " +
+  std::string report = "data: " + p.data.string() + "\n" + std::to_string(prepared.records_in_file()) + " records read, " +
                        std::to_string(problems.size()) + " left out\n" + stats.describe(p.examples.cutoff) + "\n" +
                        std::to_string(train_examples.size()) + " for training, " +
                        std::to_string(split.validation.size()) + " held out for validation (" +

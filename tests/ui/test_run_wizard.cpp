@@ -90,7 +90,7 @@ class TestRunWizard : public QObject {
     auto* preview = wizard.findChild<QPlainTextEdit*>("wizardPreview");
     QTest::keyClicks(wizard.findChild<QLineEdit*>("wizardCalibration"),
                      QString::fromStdString((testdata / "train_text/tinystories_val_sample.txt").string()));
-    QTRY_VERIFY(preview->toPlainText().contains("plain text, 1 records"));
+    QTRY_VERIFY2(preview->toPlainText().contains("Calibration text — ✓ plain text, 1 document;"), qPrintable(preview->toPlainText()));
     QVERIFY(!next->isEnabled());  // the pipeline also needs instructions
     const QString bad = dir.filePath("bad.json");
     QFile file(bad);
@@ -98,7 +98,8 @@ class TestRunWizard : public QObject {
     file.write(R"([{"instruction": "Name a colour.", "output": "Red."}, {"instruction": "No answer"}])");
     file.close();
     QTest::keyClicks(wizard.findChild<QLineEdit*>("wizardAlpaca"), bad);
-    QTRY_VERIFY(preview->toPlainText().contains("Alpaca JSON, 1 records"));
+    QTRY_VERIFY2(preview->toPlainText().contains("Instructions — ✓ Alpaca JSON: 2 records in the file, 1 usable, 1 left out"),
+                 qPrintable(preview->toPlainText()));
     QVERIFY(preview->toPlainText().contains("record 1, field \"output\": is missing"));
     QVERIFY(preview->toPlainText().contains("### Instruction:\nName a colour."));
     QTRY_VERIFY(next->isEnabled());
@@ -170,6 +171,18 @@ class TestRunWizard : public QObject {
     expectCommandsAreTheRun(wizard);
     QTest::mouseClick(next, Qt::LeftButton);
     QCOMPARE(wizard.currentId(), int(RunWizard::SummaryPageId));
+    // The instructions checked at the run's own cutoff: half of them are left out, so Finish waits for a yes.
+    auto* dataCheck = wizard.findChild<QLabel*>("wizardDataCheck");
+    QTRY_VERIFY2(dataCheck->text().startsWith(QStringLiteral("⚠ Fine-tuning learns from 1 of the 2 records at its cutoff of 256 tokens: 1 left out")),
+                 qPrintable(dataCheck->text()));
+    QVERIFY(dataCheck->text().contains("0 whose prompt alone fills the cutoff, 1 malformed"));
+    QAbstractButton* finish = wizard.button(QWizard::FinishButton);
+    QVERIFY(!finish->isEnabled());
+    auto* startAnyway = wizard.findChild<QCheckBox*>("wizardStartAnyway");
+    QVERIFY(startAnyway->isVisible());
+    QCOMPARE(startAnyway->text(), QStringLiteral("Start with the 1 usable records anyway"));
+    startAnyway->setChecked(true);
+    QVERIFY(finish->isEnabled());
     QVERIFY(wizard.findChild<QLabel*>("wizardSummary")->text().contains("lowbit finetune"));
     const auto job = wizard.makeJob();
     QCOMPARE(QString::fromStdString(job->title()), QStringLiteral("Quantize → Correct (LREC) → Fine-tune (EMEF)"));

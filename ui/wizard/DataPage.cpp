@@ -46,20 +46,30 @@ DataPage::DataPage(QWidget* parent) : QWizardPage(parent) {
             text = QStringLiteral("✗ ") + failure;
           } else {
             const data::DataPreview& p = job->preview();
-            text = tr("✓ %1, %2 records; %3\n").arg(QString::fromStdString(p.format)).arg(p.records)
-                       .arg(QString::fromStdString(p.statistics));
+            if (instruction) {
+              text = tr("✓ %1: %2 in the file, %3 usable, %4 left out; at the default cutoff of 256 tokens: %5\n")
+                         .arg(QString::fromStdString(p.format), p.records == 1 ? tr("1 record") : tr("%1 records").arg(p.records))
+                         .arg(p.usable)
+                         .arg(p.left_out())
+                         .arg(QString::fromStdString(p.statistics));
+            } else {
+              text = tr("✓ %1, %2; %3\n").arg(QString::fromStdString(p.format),
+                                                p.records == 1 ? tr("1 document") : tr("%1 documents").arg(p.records),
+                                                QString::fromStdString(p.statistics));
+            }
             if (!p.problems.empty()) {
-              text += tr("%1 record(s) will be left out:\n").arg(p.problems.size());
+              text += tr("Left out:\n");
               for (const std::string& problem : p.problems) text += QStringLiteral("  ") + QString::fromStdString(problem) + QLatin1Char('\n');
             }
             text += tr("\nFirst example:\n") + QString::fromStdString(p.first_example);
             (instruction ? m_alpacaOk : m_calibrationOk) = true;
             if (instruction) {
-              wizard()->setProperty("alpacaRecords", static_cast<qlonglong>(p.records));
+              wizard()->setProperty("alpacaRecords", static_cast<qlonglong>(p.usable));
               wizard()->setProperty("alpacaMeanTokens", p.mean_tokens);
             }
           }
-          m_preview->setPlainText(text);
+          (instruction ? m_alpacaText : m_calibrationText) = text;
+          showPreviews();
           Q_EMIT completeChanged();
         });
     m_checks.push_back({field, timer});
@@ -68,12 +78,21 @@ DataPage::DataPage(QWidget* parent) : QWizardPage(parent) {
   registerField(QStringLiteral("alpaca"), m_alpaca);
 }
 
+// Each file the goal needs, under its own heading, whichever check finished last.
+void DataPage::showPreviews() {
+  QStringList parts;
+  if (m_needsCalibration && !m_calibrationText.isEmpty()) parts << tr("Calibration text — ") + m_calibrationText;
+  if (m_needsAlpaca && !m_alpacaText.isEmpty()) parts << tr("Instructions — ") + m_alpacaText;
+  m_preview->setPlainText(parts.join(QStringLiteral("\n\n")));
+}
+
 void DataPage::initializePage() {
   const int goal = field_value("goal").toInt();
   m_needsCalibration = goal != RunWizard::FineTune;
   m_needsAlpaca = goal == RunWizard::FineTune || goal == RunWizard::FullPipeline;
   m_calibration->setEnabled(m_needsCalibration);
   m_alpaca->setEnabled(m_needsAlpaca);
+  showPreviews();
   // Remembered files are checked now that the model (whose tokenizer counts the tokens) is known.
   for (const auto& [field, timer] : m_checks) {
     if (!field->text().trimmed().isEmpty()) timer->start();

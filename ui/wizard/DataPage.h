@@ -21,10 +21,12 @@ class DataPage : public QWizardPage {
 
  private:
   QString field_value(const char* name) const { return wizard()->property(name).toString(); }
+  void showPreviews();
   QLineEdit* m_calibration;
   QLineEdit* m_alpaca;
   QPlainTextEdit* m_preview;
   std::vector<std::pair<QLineEdit*, QTimer*>> m_checks;
+  QString m_calibrationText, m_alpacaText;
   bool m_calibrationOk = false, m_alpacaOk = false, m_needsCalibration = true, m_needsAlpaca = true;
 };
 
