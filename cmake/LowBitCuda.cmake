@@ -1,8 +1,12 @@
 # Decides whether kernels/ is compiled with nvcc, and for which architectures.
 #  - CMAKE_CUDA_ARCHITECTURES is only chosen here when the user or a preset did not set it.
-#  - With a visible GPU the dev build targets it ("native"); without one (CI, this dev machine) it compiles
-#    sm_90, the GPU machine's architecture, so the CUDA sources are always compiled and linked.
+#  - LOWBIT_CUDA_FOR_USERS (the release preset) and a build with no visible GPU (CI, this dev machine, so every
+#    package CI builds) compile LOWBIT_USER_CUDA_ARCHITECTURES: our users' laptop GPUs, RTX 20 (sm_75) to RTX 50
+#    (sm_120), plus sm_120 PTX that newer GPUs JIT-compile. scripts/package.sh refuses a build without all of them.
+#  - With a visible GPU a dev build targets only it ("native"), which compiles faster.
 include(CheckLanguage)
+set(LOWBIT_USER_CUDA_ARCHITECTURES 75-real 80-real 86-real 89-real 90-real 120-real 120-virtual)
+option(LOWBIT_CUDA_FOR_USERS "Compile the kernels for every GPU generation our users have (for packages)" OFF)
 set(LOWBIT_CUDA_ENABLED OFF)
 if(NOT LOWBIT_CUDA STREQUAL "OFF")
   if(NOT DEFINED CMAKE_CUDA_COMPILER AND EXISTS "/usr/local/cuda/bin/nvcc")
@@ -10,7 +14,9 @@ if(NOT LOWBIT_CUDA STREQUAL "OFF")
   endif()
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
-    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    if(LOWBIT_CUDA_FOR_USERS)
+      set(CMAKE_CUDA_ARCHITECTURES ${LOWBIT_USER_CUDA_ARCHITECTURES})
+    elseif(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
       find_program(LOWBIT_NVIDIA_SMI nvidia-smi)
       set(_lowbit_gpu_list "")
       if(LOWBIT_NVIDIA_SMI)
@@ -20,7 +26,7 @@ if(NOT LOWBIT_CUDA STREQUAL "OFF")
       if(_lowbit_gpu_list MATCHES "GPU 0")
         set(CMAKE_CUDA_ARCHITECTURES native)
       else()
-        set(CMAKE_CUDA_ARCHITECTURES 90)
+        set(CMAKE_CUDA_ARCHITECTURES ${LOWBIT_USER_CUDA_ARCHITECTURES})
       endif()
     endif()
     enable_language(CUDA)

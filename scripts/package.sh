@@ -12,12 +12,26 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 log() { printf '\033[1m[package]\033[0m %s\n' "$*"; }
+source "$repo_root/scripts/lib/kernel_architectures.sh"
 
 [ -n "${LOWBIT_SETUP_DONE:-}" ] || "$repo_root/scripts/setup.sh" >/dev/null  # scripts/test.sh has just run it
 build="$repo_root/build/default"
 packages="$build/packages"
 version="$(sed -n 's/^project(LowBit VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
 mkdir -p "$packages"
+
+# A package must run on every laptop GPU our users have, not only on the GPU of the machine that built it.
+architectures="$(kernel_architectures "$build/app/lowbit")" || {
+  echo "package.sh: cannot read which GPUs $build/app/lowbit's kernels are compiled for: no cuobjdump (install the" \
+       "CUDA toolkit, or run scripts/setup.sh, whose .venv carries one)" >&2; exit 1; }
+missing="$(missing_user_architectures "$architectures")"
+if [ -n "$missing" ]; then
+  echo "package.sh: $build/app/lowbit's kernels are compiled for '${architectures:-no GPU at all}', which lacks $missing:" \
+       "the package would not run its kernels on every RTX 20-50 laptop. This build targets only the GPU it found." \
+       "Reconfigure for every user GPU and rebuild: cmake --preset default -DLOWBIT_CUDA_FOR_USERS=ON && cmake --build --preset default" >&2
+  exit 1
+fi
+log "kernels for $architectures"
 
 # Up to date: both packages newer than the programs and every packaging file.
 newest_input="$(find "$build/app/lowbit" "$build/app/lowbit-studio" "$repo_root/installer" -type f -printf '%T@\n' | sort -n | tail -1)"

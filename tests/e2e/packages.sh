@@ -11,6 +11,7 @@ testdata="$2"
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/check.sh"
 source "$here/../../scripts/lib/xvfb.sh"
+source "$here/../../scripts/lib/kernel_architectures.sh"
 model="$testdata/models/stories260K-hf"
 [ -d "$model" ] || { echo "SKIP: $model not found (shared test assets missing)"; exit 77; }
 deb="$(ls "$packages"/lowbit-studio_*_amd64.deb 2>/dev/null | head -1)"
@@ -64,6 +65,15 @@ if ls "$scratch/deb-root/usr/lib/lowbit" | grep -E -q '^lib(cuda|nvidia-ml)\.so'
 fi
 readelf -d "$scratch/deb-root/usr/bin/lowbit" | grep -q 'R.*PATH.*\$ORIGIN/../lib/lowbit' ||
   { echo "FAIL: .deb: lowbit's RUNPATH is not \$ORIGIN/../lib/lowbit"; failures=$((failures + 1)); }
+for program in lowbit lowbit-studio; do
+  if architectures="$(kernel_architectures "$scratch/deb-root/usr/bin/$program")"; then
+    missing="$(missing_user_architectures "$architectures")"
+    if [ -z "$missing" ]; then echo "ok: .deb: $program's kernels are compiled for $architectures"
+    else echo "FAIL: .deb: $program's kernels are compiled for '$architectures', lacking $missing"; failures=$((failures + 1)); fi
+  else
+    echo "FAIL: no cuobjdump to read $program's kernel architectures (scripts/setup.sh's .venv carries one)"; failures=$((failures + 1))
+  fi
+done
 check_tree ".deb" "$scratch/deb-root/usr/bin"
 
 # .run: unpacked as it is shipped, then installed and uninstalled for a scratch user.
