@@ -69,6 +69,10 @@ void CliEvents::log(const jobs::LogLine& line) {
 
 void CliEvents::artifact(const jobs::Artifact& artifact) {
   finish_line();
+  if (artifact.kind == "run_dir") {
+    std::fprintf(stderr, "run folder: %s\n", artifact.path.c_str());
+    return;
+  }
   std::fprintf(stderr, "wrote %s: %s\n", artifact.kind.c_str(), artifact.path.c_str());
 }
 

@@ -82,7 +82,8 @@ struct LogLine {
   std::string text;
 };
 
-// A file or folder the job produced: kind is "model", "adapter", "checkpoint", "run_dir", "report", ...
+// A file or folder the job produced: kind is "model", "adapter", "checkpoint", "report", ...; also "run_dir": a
+// training run's folder, announced before its first step, and "pipeline_step" (core/jobs/pipeline_job.h).
 struct Artifact {
   std::string kind;
   std::string path;

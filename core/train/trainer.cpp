@@ -95,6 +95,8 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     truncate_metrics(s.run_dir / "metrics.jsonl", result.start_step);
     last_checkpoint = from.string();
   }
+  // Before any step: a front end shows the steps the folder keeps (a resumed run's, up to its checkpoint).
+  events.artifact({"run_dir", s.run_dir.string()});
   std::ofstream metrics_file(s.run_dir / "metrics.jsonl", std::ios::app);
   // Each value goes out as an event and into metrics.jsonl under the same name, from the one list.
   auto report = [&](int64_t step, const std::vector<NamedValue>& values) {

@@ -1,5 +1,8 @@
 #include <QAction>
 #include <QCheckBox>
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
 #include <QLabel>
 #include <QMessageBox>
 #include <QSettings>
@@ -16,6 +19,7 @@
 #include "ui/about/FirstStartNotice.h"
 #include "ui/main/MainWindow.h"
 #include "ui/runs/RunDashboard.h"
+#include "ui/runs/RunsPage.h"
 #include "ui/wizard/RunWizard.h"
 
 using lowbit::ui::AboutDialog;
@@ -27,6 +31,12 @@ class TestMainWindow : public QObject {
   Q_OBJECT
 
  private Q_SLOTS:
+  void initTestCase() {
+    QCoreApplication::setOrganizationName(QStringLiteral("LowBitTests"));
+    QCoreApplication::setApplicationName(QStringLiteral("test_main_window"));
+  }
+  void init() { QSettings().clear(); }  // each test starts as a first start: no remembered runs or choices
+
   void navigationHasTheProductsSections() {
     MainWindow window;
     auto* navigation = window.findChild<QListWidget*>(QStringLiteral("navigation"));
@@ -97,6 +107,32 @@ class TestMainWindow : public QObject {
     QTRY_VERIFY((ask = window.findChild<QMessageBox*>("confirmQuit")) != nullptr);
     QTest::mouseClick(ask->findChild<QPushButton*>("confirmQuitYes"), Qt::LeftButton);
     QTRY_VERIFY(!window.isVisible());
+  }
+
+  // After a restart the app opens on the Runs page when the last run was stopped (by Quit, say) and can be
+  // resumed; after a finished run it opens on Models.
+  void aRestartOpensOnTheRunThatWasGoing() {
+    QSettings().clear();
+    QTemporaryDir root;
+    const QString run = root.filePath("lrec");
+    QVERIFY(QDir().mkpath(run));
+    auto write = [](const QString& path, const QByteArray& text) {
+      QFile file(path);
+      QVERIFY(file.open(QIODevice::WriteOnly));
+      file.write(text);
+    };
+    write(run + "/metrics.jsonl", "{\"step\":1,\"train/kl\":2.0}\n{\"step\":2,\"train/kl\":1.5}\n");
+    write(run + "/run_state.json", R"({"state": "stopped", "pid": 1, "message": "", "updated_unix_s": 1})");
+    lowbit::ui::RunsPage::remember(run);
+    {
+      MainWindow window;
+      QCOMPARE(window.findChild<QStackedWidget*>("pages")->currentWidget()->objectName(), QStringLiteral("pageRuns"));
+      QCOMPARE(window.findChild<QListWidget*>("navigation")->currentItem()->text(), QStringLiteral("Runs"));
+    }
+    write(run + "/run_state.json", R"({"state": "finished", "pid": 1, "message": "", "updated_unix_s": 1})");
+    MainWindow window;
+    QCOMPARE(window.findChild<QStackedWidget*>("pages")->currentWidget()->objectName(), QStringLiteral("pageModels"));
+    QSettings().clear();
   }
 
   void taskPagesOpenTheWizardWithTheirGoal() {

@@ -4,10 +4,12 @@
 #include <QCheckBox>
 #include <QDir>
 #include <QFile>
+#include <QLabel>
 #include <QMessageBox>
 #include <QProcess>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSet>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -337,6 +339,55 @@ class TestRunDashboard : public QObject {
 
     QVERIFY(!dashboard.loadRunDirectory(dir.filePath("nothing-here"), &error));
     QVERIFY(error.contains("has no metrics.jsonl"));
+  }
+
+  // The plots as a fine-tune's first evaluation shows them: one validation point gets an axis around it with ticks
+  // that differ (not -2..2 with "242.076" repeated), axes are named after what is on them (no "KL" for a run that has
+  // none), and legends sit beside the curves, never over them.
+  void plotsReadWellWithOnePointAndNameWhatTheyShow() {
+    RunDashboard dashboard;
+    dashboard.resize(1000, 700);
+    dashboard.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dashboard));
+    dashboard.addMetric({"val/ce", 0, 5.4893});
+    dashboard.addMetric({"val/ppl", 0, 242.076});
+    for (int64_t step = 1; step <= 5; ++step) {
+      dashboard.addMetric({"train/ce", step, 5.0 - 0.1 * static_cast<double>(step)});
+      dashboard.addMetric({"train/total", step, 5.0 - 0.1 * static_cast<double>(step)});
+    }
+    QTRY_VERIFY(dashboard.replotCount() >= 1);
+    auto* validation = dashboard.findChild<QCustomPlot*>("validationPlot");
+    auto* loss = dashboard.findChild<QCustomPlot*>("lossPlot");
+    for (QCustomPlot* plot : {validation, loss}) plot->replot();  // lays out the ticks and the legend now
+    const QCPRange ppl = validation->yAxis->range();
+    QVERIFY2(ppl.contains(242.076) && ppl.size() > 10 && ppl.size() < 100, qPrintable(QStringLiteral("%1..%2").arg(ppl.lower).arg(ppl.upper)));
+    QVERIFY(validation->xAxis->range().contains(0) && validation->xAxis->range().size() >= 2);
+    const QVector<QString> ticks = validation->yAxis->tickVectorLabels();
+    QVERIFY(ticks.size() >= 2);
+    QCOMPARE(QSet<QString>(ticks.begin(), ticks.end()).size(), ticks.size());
+    QCOMPARE(validation->yAxis->label(), QStringLiteral("val PPL"));
+    QCOMPARE(validation->yAxis2->label(), QStringLiteral("val CE"));
+    QCOMPARE(loss->yAxis->label(), QStringLiteral("loss"));
+    QCOMPARE(loss->yAxis2->label(), QStringLiteral("CE"));
+    QVERIFY(!dashboard.findChild<QCustomPlot*>("optimizerPlot")->yAxis2->visible());  // nothing plotted on it
+    for (QCustomPlot* plot : {validation, loss}) {
+      QVERIFY(plot->legend->visible());
+      QVERIFY2(!plot->legend->outerRect().intersects(plot->axisRect()->rect()),
+               qPrintable(plot->objectName() + QStringLiteral(": the legend covers the curves")));
+    }
+    QCOMPARE(loss->graph(0)->name(), QStringLiteral("loss"));  // the legend says "loss", "CE", not metric keys
+  }
+
+  // A stopped run's speed is its last one, and says so; a live one shows it plainly.
+  void aStoppedRunSaysItsSpeedWasItsLast() {
+    RunDashboard dashboard;
+    JobRunner runner;
+    dashboard.attach(&runner);
+    dashboard.addMetric({"train/tokens_per_s", 3, 812.4});
+    auto* speed = dashboard.findChild<QLabel*>("runSpeed");
+    QCOMPARE(speed->text(), QStringLiteral("812 tokens/s"));
+    dashboard.setState(RunDashboard::State::Cancelled);
+    QCOMPARE(speed->text(), QStringLiteral("last speed 812 tokens/s"));
   }
 
   // A real short LREC run on stories260K, its folder read three ways — by the dashboard, by the reader the CLI

@@ -12,8 +12,11 @@
 
 #include <QPushButton>
 
+#include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "tests/support/tiny_pipeline.h"
 #include "ui/jobs/JobRunner.h"
@@ -99,70 +102,99 @@ class TestRunsPage : public QObject {
     QVERIFY(RunsPage::recentRuns().isEmpty());  // nothing remembered for a folder that is not a run
   }
 
-  // The wizard's pipeline running live on the Runs page: Stop & save during the correction step, then Resume on
-  // the dashboard: the pipeline goes on from the checkpoint and fine-tunes on top of the correction adapter.
-  void aPipelineStoppedLiveResumesFromTheDashboardToItsEnd() {
-    namespace fs = std::filesystem;
-    if (!fs::exists(lowbit::testing::testdata_path(lowbit::testing::kPipelineModel))) QSKIP("stories260K not found (shared test assets missing)");
-    QTemporaryDir root;
-    const QString out = root.filePath("pipeline");
-    RunsPage page;
-    page.show();
-    lowbit::ui::JobRunner runner;
-    RunsPage::remember(out);
-    page.showLive(&runner, out);
-    auto* dashboard = page.findChild<RunDashboard*>();
-    auto* stop = dashboard->findChild<QPushButton*>("stopAndSave");
-    QString step;
-    bool stopped = false;
-    connect(&runner, &lowbit::ui::JobRunner::artifactProduced, this, [&](const lowbit::jobs::Artifact& artifact) {
-      if (artifact.kind == "pipeline_step") step = QString::fromStdString(artifact.path);
-    });
-    connect(&runner, &lowbit::ui::JobRunner::progressed, this, [&](const lowbit::jobs::Progress& progress) {
-      if (!stopped && step == QStringLiteral("Correct (LREC)") && progress.phase == "steps" && progress.done >= 2) {
-        stopped = true;
-        QTest::mouseClick(stop, Qt::LeftButton);
-      }
-    });
-    QVERIFY(runner.start(std::make_shared<lowbit::train::RunPlanJob>(lowbit::testing::tiny_pipeline(out.toStdString()))));
-    QTRY_COMPARE_WITH_TIMEOUT(dashboard->state(), RunDashboard::State::Cancelled, 120000);
-    QVERIFY(stopped);
-    QVERIFY(!fs::exists(fs::path(out.toStdString()) / "emef"));
-    auto* resume = dashboard->findChild<QPushButton*>("resumeRun");
-    QVERIFY(resume->isEnabled());
-    QTest::mouseClick(resume, Qt::LeftButton);
-    QTRY_COMPARE_WITH_TIMEOUT(dashboard->state(), RunDashboard::State::Finished, 120000);
-    QVERIFY(fs::exists(fs::path(out.toStdString()) / "emef" / "adapter" / "adapter_model.safetensors"));
-    QVERIFY2(page.findChild<QListWidget*>("runsList")->item(0)->text().endsWith(QStringLiteral("finished")),
-             qPrintable(page.findChild<QListWidget*>("runsList")->item(0)->text()));
+  // The wizard's pipeline stopped in each of its three steps, then resumed as a user would: live, with Stop & save
+  // and Resume on the dashboard; or after a restart, from the one entry the Runs page lists for the pipeline. It runs
+  // to its end and fine-tunes on top of the correction adapter; a step resumed from a checkpoint shows its curves
+  // from step 1, not only the steps after the checkpoint.
+  void aStoppedPipelineResumesToItsEnd_data() {
+    QTest::addColumn<QString>("step");
+    QTest::addColumn<QString>("phase");
+    QTest::addColumn<int>("done");
+    QTest::addColumn<bool>("afterRestart");
+    for (const bool afterRestart : {false, true}) {
+      const char* how = afterRestart ? "after a restart, from the Runs page" : "live, from the dashboard";
+      QTest::addRow("quantize, %s", how) << "Quantize" << "layers" << 2 << afterRestart;
+      QTest::addRow("correct, %s", how) << "Correct (LREC)" << "steps" << 3 << afterRestart;
+      QTest::addRow("fine-tune, %s", how) << "Fine-tune (EMEF)" << "steps" << 3 << afterRestart;
+    }
   }
 
-  // A pipeline stopped in its fine-tuning step, found after a restart: one entry for the whole pipeline, shown
-  // stopped with the fine-tune curves; Resume runs it to its end.
-  void aStoppedPipelineFoundAfterARestartResumesToItsEnd() {
+  void aStoppedPipelineResumesToItsEnd() {
     namespace fs = std::filesystem;
+    QFETCH(QString, step);
+    QFETCH(QString, phase);
+    QFETCH(int, done);
+    QFETCH(bool, afterRestart);
     if (!fs::exists(lowbit::testing::testdata_path(lowbit::testing::kPipelineModel))) QSKIP("stories260K not found (shared test assets missing)");
     QTemporaryDir root;
     const QString out = root.filePath("pipeline");
-    {
+    const auto plan = lowbit::testing::tiny_pipeline(out.toStdString());
+    std::unique_ptr<RunsPage> page;
+    lowbit::ui::JobRunner runner;
+    if (afterRestart) {
       lowbit::jobs::CancelToken cancel;
-      lowbit::testing::StopInStep stopper(cancel, "Fine-tune (EMEF)", "steps", 1);
-      QVERIFY_EXCEPTION_THROWN(lowbit::train::RunPlanJob(lowbit::testing::tiny_pipeline(out.toStdString())).run(stopper, cancel),
-                               lowbit::Cancelled);
+      lowbit::testing::StopInStep stopper(cancel, step.toStdString(), phase.toStdString(), done);
+      QVERIFY_EXCEPTION_THROWN(lowbit::train::RunPlanJob(plan).run(stopper, cancel), lowbit::Cancelled);
+      RunsPage::remember(out);
+      page = std::make_unique<RunsPage>();  // the app started again
+      page->show();
+      auto* list = page->findChild<QListWidget*>("runsList");
+      QCOMPARE(list->count(), 1);
+      QCOMPARE(list->item(0)->text(), QStringLiteral("pipeline — stopped"));
+    } else {
+      page = std::make_unique<RunsPage>();
+      page->show();
+      RunsPage::remember(out);
+      page->showLive(&runner, out);
+      // Stop & save is clicked when the step reports `done`. The job is held there first (on its own thread, at
+      // that event), so that the click lands in that step and not in a later one on a fast machine.
+      QString current;
+      std::atomic<bool> stopped{false};
+      connect(&runner, &lowbit::ui::JobRunner::artifactProduced, this, [&](const lowbit::jobs::Artifact& artifact) {
+        if (artifact.kind == "pipeline_step") current = QString::fromStdString(artifact.path);
+      }, Qt::DirectConnection);
+      auto* stop = page->dashboard()->findChild<QPushButton*>("stopAndSave");
+      connect(&runner, &lowbit::ui::JobRunner::progressed, this, [&](const lowbit::jobs::Progress& progress) {
+        if (!stopped && current == step && progress.phase == phase.toStdString() && progress.done >= done) {
+          stopped = true;
+          runner.setPaused(true);
+          QMetaObject::invokeMethod(stop, [stop] { QTest::mouseClick(stop, Qt::LeftButton); }, Qt::QueuedConnection);
+        }
+      }, Qt::DirectConnection);
+      QVERIFY(runner.start(std::make_shared<lowbit::train::RunPlanJob>(plan)));
+      QTRY_COMPARE_WITH_TIMEOUT(page->dashboard()->state(), RunDashboard::State::Cancelled, 120000);
+      QVERIFY(stopped);
+      disconnect(&runner, nullptr, this, nullptr);
     }
-    RunsPage::remember(out);
-    RunsPage page;  // the app started again
-    page.show();
-    auto* list = page.findChild<QListWidget*>("runsList");
-    QCOMPARE(list->count(), 1);
-    QCOMPARE(list->item(0)->text(), QStringLiteral("pipeline — stopped"));
-    auto* dashboard = page.findChild<RunDashboard*>();
+    RunDashboard* dashboard = page->dashboard();
     QCOMPARE(dashboard->state(), RunDashboard::State::Cancelled);
-    QVERIFY(!dashboard->seriesValues(QStringLiteral("train/ce")).isEmpty());  // the fine-tune step's curve
+    QVERIFY(!fs::exists(plan.finetune->run_dir / "adapter"));
+    // The first step that goes on from a checkpoint shows the steps it kept as soon as its first live step comes.
+    const bool fromCheckpoint = step != QLatin1String("Quantize");
+    int pointsAtFirstLiveStep = -1;
+    connect(page->findChild<lowbit::ui::JobRunner*>(), &lowbit::ui::JobRunner::progressed, this,
+            [&](const lowbit::jobs::Progress& progress) {
+              if (pointsAtFirstLiveStep < 0 && progress.phase == "steps" && progress.done > 0) {
+                pointsAtFirstLiveStep = static_cast<int>(dashboard->seriesValues("train/total").size());
+              }
+            });
     QTest::mouseClick(dashboard->findChild<QPushButton*>("resumeRun"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(page->findChild<QListWidget*>("runsList")->item(0)->text().endsWith(QStringLiteral("running")), 10000);
     QTRY_COMPARE_WITH_TIMEOUT(dashboard->state(), RunDashboard::State::Finished, 120000);
-    QVERIFY(fs::exists(fs::path(out.toStdString()) / "emef" / "adapter" / "adapter_model.safetensors"));
-    QCOMPARE(list->item(0)->text(), QStringLiteral("pipeline — finished"));
+    QVERIFY(fs::exists(plan.finetune->run_dir / "adapter" / "adapter_model.safetensors"));
+    QVERIFY(fs::exists(plan.correct->run_dir / "adapter" / "adapter_model.safetensors"));
+    std::ifstream config(plan.finetune->run_dir / "config.json");
+    const auto emef = nlohmann::json::parse(config);
+    QCOMPARE(QString::fromStdString(emef["base_adapters"][0].get<std::string>()),
+             QString::fromStdString((plan.correct->run_dir / "adapter").string()));
+    QCOMPARE(page->findChild<QListWidget*>("runsList")->item(0)->text(), QStringLiteral("pipeline — finished"));
+    if (fromCheckpoint) {
+      // Stopped after step 3, it saved a checkpoint there: steps 1 to 3 stay on the curve when step 4 comes in
+      // (the dashboard used to start its curves afresh, with step 4 alone).
+      QVERIFY2(pointsAtFirstLiveStep >= 3, qPrintable(QString::number(pointsAtFirstLiveStep)));
+    }
+    // The fine-tune curves of the whole run: steps 0 (evaluation) to 4.
+    QCOMPARE(dashboard->seriesValues("train/total").size(), 4);
   }
 };
 

@@ -104,7 +104,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::showPage);
   buildMenus();
-  m_navigation->setCurrentRow(0);
+  // After a restart the run that was going (stopped by Quit, or still going elsewhere) is what the user comes back to.
+  m_navigation->setCurrentRow(m_runsPage->showsUnfinishedRun() ? static_cast<int>(pageNames().indexOf(QStringLiteral("Runs"))) : 0);
   statusBar()->showMessage(tr("Ready"));
 }
 

@@ -57,19 +57,29 @@ const Curve kCurves[] = {
     {train::metrics::kTrainLr, "optimizer", QColor(140, 86, 75), false, true},
 };
 
-QCustomPlot* makePlot(QWidget* parent, const QString& name, const QString& yLabel) {
+// The legend sits in a row of its own above the curves, so that it never hides them.
+QCustomPlot* makePlot(QWidget* parent, const QString& name) {
   auto* plot = new QCustomPlot(parent);
   plot->setObjectName(name);
   plot->setMinimumHeight(160);
   plot->xAxis->setLabel(QObject::tr("step"));
-  plot->yAxis->setLabel(yLabel);
   plot->legend->setVisible(true);
   plot->legend->setFont(QFont(plot->font().family(), 8));
-  plot->legend->setBrush(QColor(255, 255, 255, 190));
+  plot->legend->setBorderPen(Qt::NoPen);
+  plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  plot->axisRect()->insetLayout()->take(plot->legend);
+  plot->plotLayout()->insertRow(0);
+  plot->plotLayout()->addElement(0, 0, plot->legend);
+  plot->plotLayout()->setRowStretchFactor(0, 0.001);
+  plot->plotLayout()->setRowSpacing(0);
   plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
-  plot->yAxis2->setVisible(true);
   plot->yAxis2->setTickLabels(true);
   return plot;
+}
+
+QString metricLabel(const char* name) {
+  const train::metrics::MetricInfo* info = train::metrics::find_metric(name);
+  return QString::fromLatin1(info != nullptr ? info->label : name);
 }
 
 // The y range of the visible data with values above the 99th percentile left out (one diverging step should
@@ -86,7 +96,8 @@ QCPRange clippedRange(const QVector<QVector<double>>& columns, bool logScale) {
   const double low = all.front();
   const double high = all[static_cast<int>(std::floor(0.99 * (all.size() - 1)))];
   if (logScale) return QCPRange(low / 1.2, std::max(high * 1.2, low * 1.5));
-  const double pad = std::max((high - low) * 0.05, 1e-9);
+  // One point (or a flat line) gets a range around it of a tenth of its size, so that its ticks differ.
+  const double pad = std::max({(high - low) * 0.05, std::abs(high) * 0.05, 1e-6});
   return QCPRange(low - pad, high + pad);
 }
 
@@ -148,12 +159,9 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   bars->addWidget(m_memory);
   layout->addLayout(bars);
 
-  m_lossPlot = makePlot(this, QStringLiteral("lossPlot"), tr("KL, total"));
-  m_lossPlot->yAxis2->setLabel(tr("CE"));
-  m_validationPlot = makePlot(this, QStringLiteral("validationPlot"), tr("validation KL, PPL"));
-  m_validationPlot->yAxis2->setLabel(tr("validation CE"));
-  m_optimizerPlot = makePlot(this, QStringLiteral("optimizerPlot"), tr("grad norm"));
-  m_optimizerPlot->yAxis2->setLabel(tr("learning rate"));
+  m_lossPlot = makePlot(this, QStringLiteral("lossPlot"));
+  m_validationPlot = makePlot(this, QStringLiteral("validationPlot"));
+  m_optimizerPlot = makePlot(this, QStringLiteral("optimizerPlot"));
   layout->addWidget(m_lossPlot, 3);
   auto* lower = new QHBoxLayout;
   lower->addWidget(m_validationPlot);
@@ -201,6 +209,7 @@ void RunDashboard::clear() {
   m_progress->setRange(0, 1);
   m_progress->setValue(0);
   m_speed->clear();
+  m_tokensPerSecond = 0;
   m_eta.clear();
   m_failure.clear();
   m_metricsReader.reset();
@@ -282,6 +291,10 @@ void RunDashboard::attach(JobRunner* runner, const QString& runDirectory) {
       appendLog(tr("— %1 —").arg(QString::fromStdString(artifact.path)));
       return;
     }
+    if (artifact.kind == "run_dir") {
+      showStepsAlreadyRun(QString::fromStdString(artifact.path));
+      return;
+    }
     appendLog(tr("wrote %1: %2").arg(QString::fromStdString(artifact.kind), QString::fromStdString(artifact.path)));
   });
   connect(runner, &JobRunner::jobFinished, this, [this] { setState(State::Finished); });
@@ -299,11 +312,26 @@ void RunDashboard::attach(JobRunner* runner, const QString& runDirectory) {
 
 bool RunDashboard::isFollowing() const { return m_followTimer->isActive(); }
 
+// A training run announces its folder before its first step; a resumed one has by then cut its metrics.jsonl back
+// to the checkpoint it goes on from, so the curves start with every step it keeps, and the live steps follow.
+void RunDashboard::showStepsAlreadyRun(const QString& runFolder) {
+  m_metricsDirectory = runFolder;
+  m_series.clear();
+  m_lastStep = 0;
+  for (const train::MetricRecord& record : train::read_metrics_log(runFolder.toStdString())) {
+    m_lastStep = std::max(m_lastStep, record.step);
+    for (const auto& [name, value] : record.values) addMetric({name, record.step, value});
+  }
+  if (m_lastStep > 0) appendLog(tr("kept its %1 steps up to the checkpoint it goes on from").arg(m_lastStep));
+  m_dirty = true;
+}
+
 void RunDashboard::addMetric(const jobs::Metric& metric) {
   namespace names = train::metrics;
   const std::string& key = metric.name;
   if (key == names::kTrainTokensPerS) {
-    m_speed->setText(tr("%1 tokens/s").arg(metric.value, 0, 'f', 0));
+    m_tokensPerSecond = metric.value;
+    m_speed->setText(speedText());
     return;
   }
   if (key == names::kTrainEpoch) return;
@@ -325,6 +353,8 @@ void RunDashboard::addMetric(const jobs::Metric& metric) {
   }
   const QString name = QString::fromStdString(key);
   Series& series = m_series[name];
+  // Already read from the run's metrics.jsonl (the folder was read while the step came in live).
+  if (!series.steps.isEmpty() && metric.step <= series.steps.back()) return;
   const double previous = series.smoothed.isEmpty() ? metric.value : series.smoothed.back();
   series.steps.push_back(static_cast<double>(metric.step));
   series.values.push_back(metric.value);
@@ -390,6 +420,7 @@ void RunDashboard::setState(State state) {
   m_openFolder->setEnabled(!m_runDirectory.isEmpty());
   if (state != State::Running && state != State::Paused) releasePauseButton();
   m_status->setText(statusText());
+  m_speed->setText(speedText());
   Q_EMIT stateChanged(state);
 }
 
@@ -409,6 +440,13 @@ QString RunDashboard::statusText() const {
   return {};
 }
 
+// A speed is live only while the run goes; afterwards it is the run's last one, and says so.
+QString RunDashboard::speedText() const {
+  if (m_tokensPerSecond <= 0) return {};
+  const QString speed = tr("%1 tokens/s").arg(m_tokensPerSecond, 0, 'f', 0);
+  return m_state == State::Running ? speed : tr("last speed %1").arg(speed);
+}
+
 QVector<double> RunDashboard::seriesValues(const QString& name) const {
   const bool smoothed = name.endsWith(QLatin1String(" (smoothed)"));
   const QString key = smoothed ? name.chopped(11) : name;
@@ -422,6 +460,7 @@ void RunDashboard::replotNow() {
   ++m_replots;
   const bool logScale = m_logScale->isChecked();
   QMap<QCPAxis*, QVector<QVector<double>>> columns;
+  QMap<QCPAxis*, QStringList> labels;  // each axis is labelled with what is plotted on it (a fine-tune has no KL)
   for (QCustomPlot* plot : {m_lossPlot, m_validationPlot, m_optimizerPlot}) plot->clearGraphs();
   for (const Curve& curve : kCurves) {
     const auto found = m_series.find(QString::fromLatin1(curve.series));
@@ -431,7 +470,9 @@ void RunDashboard::replotNow() {
                                                                                    : m_optimizerPlot;
     QCPAxis* valueAxis = curve.rightAxis ? plot->yAxis2 : plot->yAxis;
     QCPGraph* raw = plot->addGraph(plot->xAxis, valueAxis);
-    raw->setName(QString::fromLatin1(curve.series));
+    const QString label = metricLabel(curve.series);
+    raw->setName(label);
+    labels[valueAxis] << label;
     raw->setData(found->steps, found->values, true);
     QColor faint = curve.colour;
     if (curve.smoothed) faint.setAlpha(70);
@@ -440,16 +481,21 @@ void RunDashboard::replotNow() {
     columns[valueAxis].push_back(found->values);
     if (curve.smoothed) {
       QCPGraph* smooth = plot->addGraph(plot->xAxis, valueAxis);
-      smooth->setName(QString::fromLatin1(curve.series) + tr(" (smoothed)"));
+      smooth->setName(tr("%1 (smoothed)").arg(label));
       smooth->setData(found->steps, found->smoothed, true);
       smooth->setPen(QPen(curve.colour, 2));
     }
   }
   for (QCustomPlot* plot : {m_lossPlot, m_validationPlot, m_optimizerPlot}) {
     plot->xAxis->rescale();
-    if (plot->xAxis->range().size() < 1) plot->xAxis->setRange(plot->xAxis->range().lower, plot->xAxis->range().lower + 1);
-    plot->yAxis->setRange(clippedRange(columns.value(plot->yAxis), logScale));
-    plot->yAxis2->setRange(clippedRange(columns.value(plot->yAxis2), logScale));
+    // A single step (the first evaluation) sits in the middle of steps around it, not on a zero-width axis.
+    if (plot->xAxis->range().size() < 2) plot->xAxis->setRange(plot->xAxis->range().center() - 1, plot->xAxis->range().center() + 1);
+    for (QCPAxis* axis : {plot->yAxis, plot->yAxis2}) {
+      axis->setRange(clippedRange(columns.value(axis), logScale));
+      axis->setLabel(labels.value(axis).join(QStringLiteral(", ")));
+    }
+    plot->yAxis2->setVisible(!columns.value(plot->yAxis2).isEmpty());
+    plot->legend->setVisible(plot->graphCount() > 0);
     plot->replot(QCustomPlot::rpQueuedReplot);
   }
 }

@@ -66,6 +66,7 @@ class RunDashboard : public QWidget {
   int replotCount() const { return m_replots; }
   State state() const { return m_state; }
   QString statusText() const;
+  QString speedText() const;  // "1234 tokens/s" while running, "last speed 1234 tokens/s" after
   QString runDirectory() const { return m_runDirectory; }
   bool isFollowing() const;
   QString memoryText() const;  // the memory gauge as shown: "GPU memory 5.2 GiB / 8.0 GiB", "RAM 317.4 MiB / 23.4 GiB"
@@ -92,6 +93,7 @@ class RunDashboard : public QWidget {
   };
   void replotNow();
   void clear();
+  void showStepsAlreadyRun(const QString& runFolder);
   // Cancel asks first, saying which checkpoint is kept and how many steps are lost.
   void confirmCancel();
   // Where the running step keeps its checkpoints: the run folder, or a pipeline's latest training step.
@@ -112,6 +114,7 @@ class RunDashboard : public QWidget {
   QProgressBar* m_memory = nullptr;
   QLabel* m_status = nullptr;
   QLabel* m_speed = nullptr;
+  double m_tokensPerSecond = 0;
   QPlainTextEdit* m_log = nullptr;
   QCheckBox* m_logScale = nullptr;
   QPushButton* m_pause = nullptr;

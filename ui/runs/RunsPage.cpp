@@ -95,11 +95,21 @@ void RunsPage::refresh() {
   m_list->clear();
   for (const QString& dir : recentRuns()) {
     const QFileInfo info(dir);
-    auto* item = new QListWidgetItem(tr("%1 — %2").arg(info.fileName(), describeRun(dir)), m_list);
+    // The run shown live is described by its job, not by a run_state.json its worker may not have rewritten yet.
+    QString state = describeRun(dir);
+    if (dir == selected && m_dashboard->state() == RunDashboard::State::Running) state = tr("running");
+    if (dir == selected && m_dashboard->state() == RunDashboard::State::Paused) state = tr("paused");
+    auto* item = new QListWidgetItem(tr("%1 — %2").arg(info.fileName(), state), m_list);
     item->setData(Qt::UserRole, dir);
     item->setToolTip(dir);
     if (dir == selected) m_list->setCurrentItem(item);
   }
+}
+
+bool RunsPage::showsUnfinishedRun() const {
+  const RunDashboard::State state = m_dashboard->state();
+  return state == RunDashboard::State::Running || state == RunDashboard::State::Paused ||
+         state == RunDashboard::State::Cancelled || state == RunDashboard::State::Failed;
 }
 
 bool RunsPage::open(const QString& dir) {

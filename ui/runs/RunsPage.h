@@ -21,6 +21,8 @@ class RunsPage : public QWidget {
  public:
   explicit RunsPage(QWidget* parent = nullptr);
   RunDashboard* dashboard() const { return m_dashboard; }
+  // The run shown (the most recent one at start-up) is going on, stopped or failed: there is something to resume.
+  bool showsUnfinishedRun() const;
 
   // The remembered run folders, most recent first (QSettings "runs/recent").
   static QStringList recentRuns();
