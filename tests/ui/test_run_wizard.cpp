@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "core/train/run_plan.h"
+#include "tests/support/tiny_pipeline.h"
 #include "tests/support/shell_words.h"
 #include "ui/wizard/RunWizard.h"
 
@@ -180,13 +181,82 @@ class TestRunWizard : public QObject {
     QVERIFY(!finish->isEnabled());
     auto* startAnyway = wizard.findChild<QCheckBox*>("wizardStartAnyway");
     QVERIFY(startAnyway->isVisible());
-    QCOMPARE(startAnyway->text(), QStringLiteral("Start with the 1 usable records anyway"));
+    QCOMPARE(startAnyway->text(), QStringLiteral("Start with the 1 usable record anyway"));
     startAnyway->setChecked(true);
     QVERIFY(finish->isEnabled());
     QVERIFY(wizard.findChild<QLabel*>("wizardSummary")->text().contains("lowbit finetune"));
     const auto job = wizard.makeJob();
     QCOMPARE(QString::fromStdString(job->title()), QStringLiteral("Quantize → Correct (LREC) → Fine-tune (EMEF)"));
     QCOMPARE(wizard.runFolders(), (QStringList{dir.filePath("run/lrec"), dir.filePath("run/emef")}));
+  }
+
+  // Fine-tuning on its own a model that a Quantize + correct run made: the wizard offers that run's correction
+  // adapter (stacked, frozen, under the new one), checks any adapter typed there against the model, and the
+  // command and the job carry it.
+  void aFineTuneIsGivenTheCorrectionAdapterMadeForItsModel() {
+    namespace fs = std::filesystem;
+    if (!fs::exists(lowbit::testing::testdata_path(lowbit::testing::kPipelineModel))) QSKIP("stories260K not found (shared test assets missing)");
+    QTemporaryDir dir;
+    lowbit::train::RunPlan made = lowbit::testing::tiny_pipeline((dir.path() + "/run").toStdString());
+    made.finetune.reset();
+    lowbit::jobs::IgnoreEvents quiet;
+    lowbit::jobs::CancelToken cancel;
+    lowbit::train::RunPlanJob(made).run(quiet, cancel);
+    const QString quantized = QString::fromStdString(made.quantize->out_dir.string());
+    const QString correction = QString::fromStdString((made.correct->run_dir / "adapter").string());
+    const QString original = QString::fromStdString(made.model_dir.string());
+    const QString alpaca = QString::fromStdString(lowbit::testing::testdata_path(lowbit::testing::kPipelineAlpaca).string());
+
+    auto openDataPage = [](RunWizard& wizard, const QString& model) {
+      wizard.show();
+      QTest::keyClicks(wizard.findChild<QLineEdit*>("wizardModel"), model);
+      QTRY_VERIFY(wizard.button(QWizard::NextButton)->isEnabled());
+      QTest::mouseClick(wizard.button(QWizard::NextButton), Qt::LeftButton);
+      wizard.findChild<QRadioButton*>("goalFinetune")->click();
+      QTest::mouseClick(wizard.button(QWizard::NextButton), Qt::LeftButton);
+      QCOMPARE(wizard.currentId(), int(RunWizard::DataPageId));
+    };
+    {
+      RunWizard wizard;
+      openDataPage(wizard, quantized);
+      auto* adapter = wizard.findChild<QLineEdit*>("wizardBaseAdapter");
+      auto* status = wizard.findChild<QLabel*>("wizardBaseAdapterStatus");
+      QVERIFY(wizard.findChild<QRadioButton*>("goalFinetune")->isChecked());
+      QVERIFY(adapter->isVisible());
+      QCOMPARE(adapter->text(), correction);  // the correction beside the quantized model, offered
+      QTRY_VERIFY2(status->text().startsWith(QStringLiteral("✓ LoRA rank 4 on ")), qPrintable(status->text()));
+      QVERIFY2(status->text().contains("made for int2"), qPrintable(status->text()));
+      QTest::keyClicks(wizard.findChild<QLineEdit*>("wizardAlpaca"), alpaca);
+      QTRY_VERIFY(wizard.button(QWizard::NextButton)->isEnabled());
+      // A folder that is not an adapter is explained, and holds the wizard on this page.
+      adapter->clear();
+      QTest::keyClicks(adapter, dir.path());
+      QTRY_VERIFY2(status->text().contains("has no adapter_config.json"), qPrintable(status->text()));
+      QVERIFY(!wizard.button(QWizard::NextButton)->isEnabled());
+      adapter->clear();
+      QTest::keyClicks(adapter, correction);
+      QTRY_VERIFY(wizard.button(QWizard::NextButton)->isEnabled());
+      QTest::mouseClick(wizard.button(QWizard::NextButton), Qt::LeftButton);
+      QCOMPARE(wizard.currentId(), int(RunWizard::SettingsPageId));
+      const QString command = wizard.findChild<QPlainTextEdit*>("wizardCommands")->toPlainText();
+      QVERIFY2(command.startsWith("lowbit finetune " + quantized) && command.contains(" --adapters " + correction), qPrintable(command));
+      expectCommandsAreTheRun(wizard);
+      const auto job = std::dynamic_pointer_cast<lowbit::train::RunPlanJob>(wizard.makeJob());
+      QCOMPARE(job->plan().finetune->base_adapters, std::vector<fs::path>{correction.toStdString()});
+    }
+    {
+      // The same adapter for the full-precision model it was not made for: refused, saying which model it fits.
+      RunWizard wizard;
+      openDataPage(wizard, original);
+      auto* adapter = wizard.findChild<QLineEdit*>("wizardBaseAdapter");
+      QVERIFY(adapter->text().isEmpty());  // nothing made for this model beside it
+      QTest::keyClicks(wizard.findChild<QLineEdit*>("wizardAlpaca"), alpaca);
+      QTRY_VERIFY(wizard.button(QWizard::NextButton)->isEnabled());
+      QTest::keyClicks(adapter, correction);
+      auto* status = wizard.findChild<QLabel*>("wizardBaseAdapterStatus");
+      QTRY_VERIFY2(status->text().contains("was made for " + quantized + ", not for " + original), qPrintable(status->text()));
+      QVERIFY(!wizard.button(QWizard::NextButton)->isEnabled());
+    }
   }
 };
 

@@ -28,6 +28,7 @@
 #include "core/util/errors.h"
 #include "core/util/format.h"
 #include "ui/jobs/JobRunner.h"
+#include "ui/util/Count.h"
 #include "ui/util/Eta.h"
 
 namespace lowbit::ui {
@@ -322,7 +323,7 @@ void RunDashboard::showStepsAlreadyRun(const QString& runFolder) {
     m_lastStep = std::max(m_lastStep, record.step);
     for (const auto& [name, value] : record.values) addMetric({name, record.step, value});
   }
-  if (m_lastStep > 0) appendLog(tr("kept its %1 steps up to the checkpoint it goes on from").arg(m_lastStep));
+  if (m_lastStep > 0) appendLog(tr("kept its %1 up to the checkpoint it goes on from").arg(countOf(m_lastStep, tr("step"), tr("steps"))));
   m_dirty = true;
 }
 
@@ -428,7 +429,7 @@ QString RunDashboard::statusText() const {
   switch (m_state) {
     case State::Idle: return tr("No run");
     case State::Running:
-      if (isFollowing()) return tr("Running in another process — following its metrics (%1 steps so far)").arg(m_lastStep);
+      if (isFollowing()) return tr("Running in another process — following its metrics (%1 so far)").arg(countOf(m_lastStep, tr("step"), tr("steps")));
       return m_eta.isEmpty() ? tr("Running") : tr("Running — %1 left").arg(m_eta);
     case State::Paused: return tr("Paused — Continue goes on from here");
     case State::Finished: return tr("Finished");

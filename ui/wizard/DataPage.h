@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+class QFormLayout;
+class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QTimer;
@@ -24,10 +26,14 @@ class DataPage : public QWizardPage {
   void showPreviews();
   QLineEdit* m_calibration;
   QLineEdit* m_alpaca;
+  QLineEdit* m_baseAdapter;
+  QLabel* m_baseAdapterStatus;
+  QWidget* m_baseAdapterRow;
+  QFormLayout* m_form;
   QPlainTextEdit* m_preview;
   std::vector<std::pair<QLineEdit*, QTimer*>> m_checks;
   QString m_calibrationText, m_alpacaText;
-  bool m_calibrationOk = false, m_alpacaOk = false, m_needsCalibration = true, m_needsAlpaca = true;
+  bool m_calibrationOk = false, m_alpacaOk = false, m_baseAdapterOk = true, m_needsCalibration = true, m_needsAlpaca = true;
 };
 
 }  // namespace lowbit::ui

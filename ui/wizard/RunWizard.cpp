@@ -134,6 +134,8 @@ train::RunPlan RunWizard::plan() const {
     train::EmefSettings p;
     p.model_dir = g == FineTune ? model : quantized;
     if (g == FullPipeline) p.base_adapters = {out / "lrec" / "adapter"};
+    const QString baseAdapter = f("baseAdapter").toString().trimmed();
+    if (g == FineTune && !baseAdapter.isEmpty()) p.base_adapters = {baseAdapter.toStdString()};
     p.data = f("alpaca").toString().trimmed().toStdString();
     p.epochs = f("epochs").toInt();
     p.run_dir = out / "emef";

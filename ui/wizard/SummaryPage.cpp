@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "ui/util/Count.h"
 #include "core/data/data_preview.h"
 #include "core/train/run_plan.h"
 #include "ui/jobs/JobRunner.h"
@@ -69,8 +70,8 @@ void SummaryPage::initializePage() {
   m_checkRunner->start(job, [this, job, cutoff] {
     const data::DataPreview& p = job->preview();
     m_checking = false;
-    QString text = tr("Fine-tuning learns from %1 of the %2 records at its cutoff of %3 tokens")
-                       .arg(p.usable).arg(p.records).arg(cutoff);
+    QString text = tr("Fine-tuning learns from %1 of the %2 at its cutoff of %3 tokens")
+                       .arg(p.usable).arg(countOf(p.records, tr("record"), tr("records"))).arg(cutoff);
     if (p.left_out() > 0) {
       text += tr(": %1 left out — %2 whose prompt alone fills the cutoff, %3 malformed (listed on the data page).")
                   .arg(p.left_out()).arg(p.prompt_fills_cutoff).arg(p.malformed);
@@ -80,7 +81,7 @@ void SummaryPage::initializePage() {
     m_needsConsent = p.records > 0 && static_cast<double>(p.left_out()) > kLeftOutToAsk * static_cast<double>(p.records);
     if (m_needsConsent) {
       text = QStringLiteral("⚠ ") + text + tr(" Raise the cutoff under Advanced (Back), or start with these records.");
-      m_startAnyway->setText(tr("Start with the %1 usable records anyway").arg(p.usable));
+      m_startAnyway->setText(tr("Start with the %1 anyway").arg(countOf(p.usable, tr("usable record"), tr("usable records"))));
       m_startAnyway->show();
     }
     m_dataCheck->setText(text);
