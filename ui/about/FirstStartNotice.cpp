@@ -1,9 +1,9 @@
 #include "ui/about/FirstStartNotice.h"
 
-#include <QCheckBox>
 #include <QCryptographicHash>
 #include <QDialogButtonBox>
 #include <QLabel>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QVBoxLayout>
 
@@ -12,9 +12,12 @@ namespace {
 
 constexpr auto kDismissedKey = "firstStart/dismissedNotices";
 
-// Notices name versions and free memory; dismissing them is remembered for this exact text.
+// Seen once, the notices stay dismissed until they change: a new GPU or driver names another version, but free
+// memory, which differs at every start, does not count as a change.
 QString fingerprint(const QStringList& notices) {
-  return QString::fromLatin1(QCryptographicHash::hash(notices.join(QLatin1Char('\n')).toUtf8(), QCryptographicHash::Sha1).toHex());
+  QString facts = notices.join(QLatin1Char('\n'));
+  facts.remove(QRegularExpression(QStringLiteral("[0-9]+(\\.[0-9]+)? ?[KMGT]iB")));
+  return QString::fromLatin1(QCryptographicHash::hash(facts.toUtf8(), QCryptographicHash::Sha1).toHex());
 }
 
 }  // namespace
@@ -33,22 +36,18 @@ FirstStartNotice::FirstStartNotice(const QStringList& notices, QWidget* parent) 
     if (!sentence.isEmpty()) sentence[0] = sentence[0].toUpper();
     text += QStringLiteral("<li>%1.</li>").arg(sentence);
   }
-  text += tr("</ul><p>Everything still works on the CPU. Help → System information shows these facts again.</p>");
+  text += tr("</ul><p>Everything still works on the CPU. Help → System information shows these facts again; this note "
+            "comes back only when they change.</p>");
   auto* label = new QLabel(text, this);
   label->setObjectName(QStringLiteral("firstStartText"));
   label->setWordWrap(true);
   label->setTextInteractionFlags(Qt::TextSelectableByMouse);
   label->setMinimumWidth(520);
-  m_dontShowAgain = new QCheckBox(tr("Don't show this again (until something changes)"), this);
-  m_dontShowAgain->setObjectName(QStringLiteral("dontShowAgain"));
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok, this);
   layout->addWidget(label);
-  layout->addWidget(m_dontShowAgain);
   layout->addWidget(buttons);
   connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
-  connect(this, &QDialog::finished, this, [this] {
-    if (m_dontShowAgain->isChecked()) QSettings().setValue(QString::fromLatin1(kDismissedKey), fingerprint(m_notices));
-  });
+  connect(this, &QDialog::finished, this, [this] { QSettings().setValue(QString::fromLatin1(kDismissedKey), fingerprint(m_notices)); });
 }
 
 }  // namespace lowbit::ui

@@ -6,6 +6,8 @@
 #include <QPushButton>
 #include <QApplication>
 #include <QHBoxLayout>
+#include <QLabel>
+#include <QVBoxLayout>
 #include <QListWidget>
 #include <QMenuBar>
 #include <QStackedWidget>
@@ -27,26 +29,33 @@
 namespace lowbit::ui {
 namespace {
 
+// Each page says what it does for the user in plain words first; the method's name follows in brackets.
 struct PageSpec {
-  const char* name;
+  const char* name;     // the navigation entry
+  const char* heading;
   const char* purpose;
   const char* command;
 };
 
 const PageSpec kPages[] = {
-    {"Models", "Your model library: LLaMA-family models and quantized checkpoints, with their size, precision, "
-               "adapters and whether each task fits your GPU.", "lowbit info MODEL"},
-    {"Quantize", "Quantize a model to 2, 3, 4 or 8 bits with GPTQ, one layer at a time so that a 7B model fits "
-                 "a laptop GPU.", "lowbit quantize MODEL --bits 4 --group-size 128 --calib FILE --out DIR"},
-    {"Correct", "Repair the quantization damage with low-rank error correction (LREC): adapters trained to match "
-                "the full-precision model, with live KL and cross-entropy curves.",
-     "lowbit correct QUANT_DIR --teacher FP_DIR --calib FILE --out DIR"},
-    {"Fine-tune", "Instruction-tune the quantized model on Alpaca-style data with LoRA on the frozen bit-packed "
-                  "weights (EMEF).", "lowbit finetune MODEL --data FILE --out DIR"},
-    {"Chat", "Chat with a model and its adapters, with streaming answers, and compare two models side by side.",
+    {"Models", "Your models",
+     "The models on this computer (LLaMA-family, full size or already shrunk), what each one is, the adapters made "
+     "for it, and whether chatting, repairing and fine-tuning it fit your GPU.", "lowbit info MODEL"},
+    {"Quantize", "Make a model smaller (GPTQ quantization)",
+     "Store a model's weights in 2, 3, 4 or 8 bits so that it takes a quarter to a sixteenth of its size, one layer "
+     "at a time so that a 7B model fits a laptop GPU.", "lowbit quantize MODEL --bits 4 --group-size 128 --calib FILE --out DIR"},
+    {"Correct", "Repair quantization damage (LREC)",
+     "Small adapters learn to make the shrunk model answer like the full one (low-rank error correction), "
+     "with live curves of how far apart the two still are.", "lowbit correct QUANT_DIR --teacher FP_DIR --calib FILE --out DIR"},
+    {"Fine-tune", "Teach it to follow instructions (EMEF fine-tuning)",
+     "Train an adapter on instruction and answer pairs (Alpaca-style) on top of the shrunk model, without unpacking "
+     "its weights, so that 7B fits in about 5 GB of GPU memory.", "lowbit finetune MODEL --data FILE --out DIR"},
+    {"Chat", "Chat with a model",
+     "Talk to a model with the adapters you made, answers streaming in; or ask two or three at once side by side.",
      "lowbit chat MODEL"},
-    {"Runs", "Every quantization, correction and fine-tuning run with its curves, logs and outputs; runs can be "
-             "resumed after a restart.", "lowbit correct ... --out DIR"},
+    {"Runs", "Your runs",
+     "Everything you started: progress, curves and logs; Stop, Resume (also after a restart) and the folder with "
+     "what each run made.", "lowbit resume RUN_DIR"},
 };
 
 QString pageObjectName(const QString& name) {
@@ -90,7 +99,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
       m_runsPage = new RunsPage(m_pages);
       page = m_runsPage;
     } else {
-      auto* launcher = new TaskLauncherPage(name, QString::fromLatin1(spec.purpose), QString::fromLatin1(spec.command), m_pages);
+      auto* launcher = new TaskLauncherPage(name, QString::fromLatin1(spec.command), m_pages);
       const RunWizard::Goal goal = name == QLatin1String("Quantize") ? RunWizard::Quantize : RunWizard::FineTune;
       connect(launcher, &TaskLauncherPage::wizardRequested, this, [this, goal] { showNewRunWizard(goal); });
       page = launcher;
@@ -98,8 +107,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     page->setObjectName(pageObjectName(name));
     m_pages->addWidget(page);
   }
+  auto* pageColumn = new QVBoxLayout;
+  m_pageHeading = new QLabel(central);
+  m_pageHeading->setObjectName(QStringLiteral("pageHeading"));
+  m_pageHeading->setWordWrap(true);
+  m_pageHeading->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  pageColumn->addWidget(m_pageHeading);
+  pageColumn->addWidget(m_pages, 1);
   layout->addWidget(m_navigation);
-  layout->addWidget(m_pages, 1);
+  layout->addLayout(pageColumn, 1);
   setCentralWidget(central);
 
   connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::showPage);
@@ -191,6 +207,8 @@ void MainWindow::checkSystemAtStart() {
 void MainWindow::showPage(int index) {
   if (index < 0 || index >= m_pages->count()) return;
   m_pages->setCurrentIndex(index);
+  m_pageHeading->setText(QStringLiteral("<h2 style=\"margin-bottom:2px\">%1</h2>%2")
+                             .arg(tr(kPages[index].heading).toHtmlEscaped(), tr(kPages[index].purpose).toHtmlEscaped()));
   if (m_navigation->currentRow() != index) m_navigation->setCurrentRow(index);
   Q_EMIT pageShown(index);
 }

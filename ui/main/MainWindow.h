@@ -4,6 +4,7 @@
 
 #include <QMainWindow>
 
+class QLabel;
 class QListWidget;
 class QStackedWidget;
 
@@ -46,6 +47,7 @@ class MainWindow : public QMainWindow {
 
   QListWidget* m_navigation = nullptr;
   QStackedWidget* m_pages = nullptr;
+  QLabel* m_pageHeading = nullptr;  // the shown page's heading and purpose, in plain words
   AboutDialog* m_aboutDialog = nullptr;
   RunsPage* m_runsPage = nullptr;
   JobRunner* m_pipelineRunner = nullptr;

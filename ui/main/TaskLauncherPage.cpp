@@ -6,14 +6,8 @@
 
 namespace lowbit::ui {
 
-TaskLauncherPage::TaskLauncherPage(const QString& title, const QString& purpose, const QString& commandLine,
-                                   QWidget* parent)
-    : QWidget(parent) {
+TaskLauncherPage::TaskLauncherPage(const QString& title, const QString& commandLine, QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
-  auto* heading = new QLabel(QStringLiteral("<h2>%1</h2>").arg(title.toHtmlEscaped()), this);
-  heading->setObjectName(QStringLiteral("pageTitle"));
-  auto* purposeLabel = new QLabel(purpose, this);
-  purposeLabel->setWordWrap(true);
   auto* start = new QPushButton(tr("New %1 run…").arg(title.toLower()), this);
   start->setObjectName(QStringLiteral("openWizard"));
   start->setToolTip(tr("The wizard checks the model and the data, estimates memory and time, then starts the run"));
@@ -23,9 +17,6 @@ TaskLauncherPage::TaskLauncherPage(const QString& title, const QString& purpose,
   command->setObjectName(QStringLiteral("commandLine"));
   command->setWordWrap(true);
   command->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  layout->addWidget(heading);
-  layout->addWidget(purposeLabel);
-  layout->addSpacing(12);
   layout->addWidget(start, 0, Qt::AlignLeft);
   layout->addSpacing(12);
   layout->addWidget(command);

@@ -1,6 +1,6 @@
-// A task page whose form is the New run wizard (Quantize, Fine-tune): what the task does, the button that opens
-// the wizard with that goal chosen, and the equivalent `lowbit` command. One way to set up each run: the wizard's
-// pages check the model and the data before anything starts.
+// A task page whose form is the New run wizard (Quantize, Fine-tune): the button that opens the wizard with that
+// goal chosen, and the equivalent `lowbit` command (the main window says above it what the task does). One way to set
+// up each run: the wizard's pages check the model and the data before anything starts.
 #pragma once
 
 #include <QWidget>
@@ -11,7 +11,7 @@ class TaskLauncherPage : public QWidget {
   Q_OBJECT
 
  public:
-  TaskLauncherPage(const QString& title, const QString& purpose, const QString& commandLine, QWidget* parent = nullptr);
+  TaskLauncherPage(const QString& title, const QString& commandLine, QWidget* parent = nullptr);
 
  Q_SIGNALS:
   void wizardRequested();

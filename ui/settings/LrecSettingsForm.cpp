@@ -16,7 +16,7 @@ LrecSettingsForm::LrecSettingsForm(const QString& namePrefix, QWidget* parent) :
   m_preset->setObjectName(namePrefix + QStringLiteral("Preset"));
   m_preset->addItems({QStringLiteral("int2"), QStringLiteral("int3"), QStringLiteral("int4")});
   m_preset->setCurrentText(QString::fromStdString(defaults.preset));
-  m_preset->setToolTip(tr("The paper's Table 4: rank 32 on all projections, λ_CE 120 / 40 / 10, lr 3e-5 / 2e-5 / 1e-5"));
+  m_preset->setToolTip(tr("The settings the INT2.1 paper found best for each bit width (its Table 4): rank 32 on all projections, λ_CE 120 / 40 / 10, lr 3e-5 / 2e-5 / 1e-5"));
   auto spinBox = [&](const char* name, int low, int high, int64_t value) {
     auto* box = new QSpinBox(this);
     box->setObjectName(namePrefix + QLatin1String(name));
@@ -29,7 +29,7 @@ LrecSettingsForm::LrecSettingsForm(const QString& namePrefix, QWidget* parent) :
   m_rank = spinBox("Rank", 1, 1024, defaults.lora.rank);
   m_seqlen = spinBox("Seqlen", 16, 32768, defaults.seqlen);
   m_microBatch = spinBox("MicroBatch", 1, 1024, defaults.micro_batch);
-  m_form->addRow(tr("Preset (paper's Table 4)"), m_preset);
+  m_form->addRow(tr("Settings for"), m_preset);
   m_form->addRow(tr("Correction steps"), m_steps);
   m_form->addRow(tr("LoRA rank (α = 4 × rank)"), m_rank);
   m_form->addRow(tr("Window length (tokens)"), m_seqlen);

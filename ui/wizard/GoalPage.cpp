@@ -11,14 +11,16 @@
 namespace lowbit::ui {
 
 GoalPage::GoalPage(QWidget* parent) : QWizardPage(parent) {
-  setTitle(tr("Goal"));
+  setTitle(tr("What do you want to do?"));
   auto* layout = new QVBoxLayout(this);
   m_group = new QButtonGroup(this);
   const std::pair<const char*, QString> goals[] = {
-      {"goalQuantize", tr("Quantize (GPTQ)")},
-      {"goalCorrect", tr("Quantize + correct (GPTQ, then LREC adapters distilled from the full model)")},
-      {"goalFinetune", tr("Fine-tune (EMEF: LoRA on Alpaca-style instructions)")},
-      {"goalPipeline", tr("The full pipeline: quantize → correct → fine-tune (the paper's INT2 + LREC + EMEF)")}};
+      {"goalQuantize", tr("Make it smaller: quantize to 2, 3, 4 or 8 bits (GPTQ)")},
+      {"goalCorrect", tr("Make it smaller and repair the damage: quantize, then train small adapters to answer like "
+                         "the full model (GPTQ + LREC)")},
+      {"goalFinetune", tr("Teach it to follow instructions: fine-tune on Alpaca-style data (LoRA on the quantized "
+                          "weights, EMEF)")},
+      {"goalPipeline", tr("All three: make it smaller → repair → teach it (the INT2.1 paper's GPTQ + LREC + EMEF)")}};
   int id = 0;
   for (const auto& [name, text] : goals) {
     auto* button = new QRadioButton(text, this);
