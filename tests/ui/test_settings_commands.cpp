@@ -86,6 +86,24 @@ class TestSettingsCommands : public QObject {
     QCOMPARE(QString::fromStdString(started.preset), QStringLiteral("int3"));
     QTRY_VERIFY(!runner->isRunning());  // the student does not exist: the run fails, saying so
   }
+
+  // The Correct page, like the wizard, says before Start what the run takes on this machine.
+  void theCorrectPageEstimatesTheRunBeforeItStarts() {
+    const std::filesystem::path model = std::filesystem::path(LOWBIT_TESTDATA_DIR) / "models/stories260K-hf";
+    if (!std::filesystem::exists(model)) QSKIP("stories260K not found (shared test assets missing)");
+    QTemporaryDir dir;
+    ui::CorrectPage page;
+    page.show();
+    auto* estimate = page.findChild<QLabel*>("correctEstimate");
+    QVERIFY(estimate != nullptr);
+    for (const char* name : {"correctStudent", "correctTeacher"}) page.findChild<QLineEdit*>(QString::fromLatin1(name))->clear();
+    QTRY_VERIFY2(estimate->text().contains("Fill in both models"), qPrintable(estimate->text()));
+    page.findChild<QLineEdit*>("correctStudent")->setText(QString::fromStdString(model.string()));
+    page.findChild<QLineEdit*>("correctTeacher")->setText(QString::fromStdString(model.string()));
+    page.findChild<QLineEdit*>("correctRunDir")->setText(dir.filePath("lrec"));
+    QTRY_VERIFY_WITH_TIMEOUT(estimate->text().contains("correct (LREC): "), 30000);
+    QVERIFY2(estimate->text().contains(" (fits), about "), qPrintable(estimate->text()));
+  }
 };
 
 QTEST_MAIN(TestSettingsCommands)

@@ -18,6 +18,7 @@
 #include "ui/runs/RunDashboard.h"
 #include "ui/runs/RunsPage.h"
 #include "ui/settings/LrecSettingsForm.h"
+#include "ui/settings/RunEstimateLabel.h"
 
 namespace lowbit::ui {
 namespace {
@@ -48,6 +49,17 @@ CorrectPage::CorrectPage(QWidget* parent) : QWidget(parent), m_runner(new JobRun
   m_start->setObjectName(QStringLiteral("correctStart"));
   m_start->setShortcut(QKeySequence(QStringLiteral("Ctrl+Return")));
   m_start->setToolTip(tr("Start the run (Ctrl+Enter)"));
+  // What the run will take on this machine, before Start: the same estimate as the wizard's.
+  m_estimate = new RunEstimateLabel([this] { return plan(); },
+                                    [this]() -> QString {
+                                      for (QLineEdit* field : {m_student, m_teacher}) {
+                                        if (field->text().trimmed().isEmpty()) return tr("Fill in both models to see the memory and time this run takes.");
+                                      }
+                                      return QString();
+                                    },
+                                    this);
+  m_estimate->setObjectName(QStringLiteral("correctEstimate"));
+  form->addRow(tr("Memory and time"), m_estimate);
   form->addRow(QString(), m_start);
   m_command = new QLabel(this);
   m_command->setObjectName(QStringLiteral("correctCommand"));
@@ -58,7 +70,10 @@ CorrectPage::CorrectPage(QWidget* parent) : QWidget(parent), m_runner(new JobRun
   m_dashboard = new RunDashboard(this);
   layout->addWidget(m_dashboard, 1);
 
-  auto refreshCommand = [this] { m_command->setText(command()); };
+  auto refreshCommand = [this] {
+    m_command->setText(command());
+    m_estimate->refresh();
+  };
   for (QLineEdit* field : {m_student, m_teacher, m_calibration, m_runDir}) {
     connect(field, &QLineEdit::textChanged, this, refreshCommand);
   }
@@ -99,20 +114,24 @@ void CorrectPage::start(bool resume) {
       return;
     }
   }
-  const train::LrecSettings p = settings();
   if (m_runner->isRunning()) return;
   const QString runDir = m_runDir->text().trimmed();
   RunsPage::remember(runDir);
   m_dashboard->attach(m_runner, runDir);
   if (resume) {
-    m_runner->start(std::make_shared<train::ResumeRunJob>(p.run_dir, "auto"));
+    m_runner->start(std::make_shared<train::ResumeRunJob>(runDir.toStdString(), "auto"));
     return;
   }
+  m_runner->start(std::make_shared<train::RunPlanJob>(plan()));
+}
+
+train::RunPlan CorrectPage::plan() const {
+  const train::LrecSettings p = settings();
   train::RunPlan plan;
   plan.model_dir = p.teacher_dir;
   plan.device = p.device;
   plan.correct = p;
-  m_runner->start(std::make_shared<train::RunPlanJob>(std::move(plan)));
+  return plan;
 }
 
 }  // namespace lowbit::ui

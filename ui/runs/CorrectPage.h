@@ -8,6 +8,7 @@
 #include <QWidget>
 
 #include "core/train/lrec_settings.h"
+#include "core/train/run_plan.h"
 
 class QLabel;
 class QLineEdit;
@@ -18,6 +19,7 @@ namespace lowbit::ui {
 class JobRunner;
 class LrecSettingsForm;
 class RunDashboard;
+class RunEstimateLabel;
 
 class CorrectPage : public QWidget {
   Q_OBJECT
@@ -32,12 +34,14 @@ class CorrectPage : public QWidget {
   void start(bool resume = false);
 
  private:
+  train::RunPlan plan() const;  // the settings as a one-step run: what Start runs and the estimate is of
   QLineEdit* m_student = nullptr;
   QLineEdit* m_teacher = nullptr;
   QLineEdit* m_calibration = nullptr;
   QLineEdit* m_runDir = nullptr;
   LrecSettingsForm* m_settings = nullptr;
   QLabel* m_command = nullptr;
+  RunEstimateLabel* m_estimate = nullptr;
   QPushButton* m_start = nullptr;
   JobRunner* m_runner = nullptr;
   RunDashboard* m_dashboard = nullptr;

@@ -10,15 +10,14 @@
 #include <QPlainTextEdit>
 #include <QScrollArea>
 #include <QSpinBox>
-#include <QTimer>
 #include <QVBoxLayout>
 
 #include <algorithm>
 #include <initializer_list>
 
 #include "core/train/run_plan.h"
-#include "ui/jobs/JobRunner.h"
 #include "ui/settings/LrecSettingsForm.h"
+#include "ui/settings/RunEstimateLabel.h"
 #include "ui/util/PathField.h"
 #include "ui/wizard/RunWizard.h"
 
@@ -115,10 +114,8 @@ SettingsPage::SettingsPage(RunWizard* wizard) : QWizardPage(wizard), m_wizard(wi
   m_advancedBox->setVisible(false);
   layout->addWidget(m_advancedBox);
 
-  m_estimate = new QLabel(tr("Estimating…"), this);
+  m_estimate = new RunEstimateLabel([this] { return m_wizard->plan(); }, nullptr, this);
   m_estimate->setObjectName(QStringLiteral("wizardEstimate"));
-  m_estimate->setWordWrap(true);
-  m_estimate->setTextInteractionFlags(Qt::TextSelectableByMouse);
   m_commands = new QPlainTextEdit(this);
   m_commands->setObjectName(QStringLiteral("wizardCommands"));
   m_commands->setReadOnly(true);
@@ -144,14 +141,6 @@ SettingsPage::SettingsPage(RunWizard* wizard) : QWizardPage(wizard), m_wizard(wi
   registerField(QStringLiteral("emefBatch"), m_emefBatch);
   registerField(QStringLiteral("emefMicroBatch"), m_emefMicroBatch);
 
-  m_estimateTimer = new QTimer(this);
-  m_estimateTimer->setSingleShot(true);
-  m_estimateTimer->setInterval(400);
-  m_estimateRunner = new JobRunner(this);
-  connect(m_estimateTimer, &QTimer::timeout, this, &SettingsPage::estimate);
-  connect(m_estimateRunner, &JobRunner::jobFailed, this, [this](const QString& message) {
-    m_estimate->setText(QStringLiteral("✗ ") + message);
-  });
   connect(m_advanced, &QCheckBox::toggled, m_advancedBox, &QWidget::setVisible);
   connect(m_advanced, &QCheckBox::toggled, m_lrec, &LrecSettingsForm::setAdvancedVisible);
   auto changed = [this] {
@@ -159,7 +148,7 @@ SettingsPage::SettingsPage(RunWizard* wizard) : QWizardPage(wizard), m_wizard(wi
     m_lrec->lockPreset(QString::fromStdString(train::lrec_preset_for_bits(m_bits->currentText().toInt())));
     m_commands->setPlainText(m_wizard->commands().join(QLatin1Char('\n')));
     Q_EMIT completeChanged();
-    if (isVisible()) m_estimateTimer->start();
+    if (isVisible()) m_estimate->refresh();
   };
   for (QComboBox* box : {m_bits, m_device, m_groupSize, m_emefTemplate}) {
     connect(box, &QComboBox::currentTextChanged, this, changed);
@@ -194,7 +183,7 @@ void SettingsPage::initializePage() {
   for (QWidget* w : std::initializer_list<QWidget*>{m_groupSize, m_actOrder, m_samples, m_quantizeSeqlen}) w->setEnabled(quantizes);
   for (QWidget* w : std::initializer_list<QWidget*>{m_emefRank, m_emefLr, m_emefCutoff, m_emefBatch, m_emefMicroBatch}) w->setEnabled(finetunes);
   m_refresh();
-  m_estimateTimer->start();
+  m_estimate->refresh();
 }
 
 bool SettingsPage::isComplete() const {
@@ -222,27 +211,6 @@ QWidget* SettingsPage::pair(QWidget* first, QWidget* second) {
   layout->addWidget(first);
   layout->addWidget(second);
   return row;
-}
-
-void SettingsPage::estimate() {
-  if (m_estimateRunner->isRunning()) {
-    m_estimateTimer->start();  // the previous estimate is still measuring; estimate the newest settings after it
-    return;
-  }
-  Q_EMIT completeChanged();
-  auto job = std::make_shared<train::RunEstimateJob>(m_wizard->plan());
-  m_estimate->setText(tr("Estimating (measuring this machine's speed)…"));
-  m_estimateRunner->start(job, [this, job] {
-    QString text = QString::fromStdString(job->estimate().describe()).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"));
-    for (const train::StepEstimate& step : job->estimate().steps) {
-      if (step.fit == train::Fit::Exceeds) {
-        text += tr("<br><b>%1 does not fit</b>: lower the micro-batch or the window length (Advanced), or use fewer "
-                   "bits.").arg(QString::fromStdString(step.step).toHtmlEscaped());
-      }
-    }
-    m_estimate->setText(text + tr("<br><i>Rough: the work each step does over a speed test of this machine (loading models and "
-                                  "reading data not counted); the dashboard's ETA replaces it once the run starts.</i>"));
-  });
 }
 
 }  // namespace lowbit::ui

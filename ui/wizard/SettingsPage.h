@@ -16,12 +16,11 @@ class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QSpinBox;
-class QTimer;
 
 namespace lowbit::ui {
 
-class JobRunner;
 class LrecSettingsForm;
+class RunEstimateLabel;
 class RunWizard;
 
 class SettingsPage : public QWizardPage {
@@ -36,7 +35,6 @@ class SettingsPage : public QWizardPage {
  private:
   QSpinBox* spinBox(const char* name, int low, int high, int value);
   QWidget* pair(QWidget* first, QWidget* second);
-  void estimate();
 
   RunWizard* m_wizard;
   QComboBox* m_bits;
@@ -53,10 +51,8 @@ class SettingsPage : public QWizardPage {
   QSpinBox *m_emefRank, *m_emefCutoff, *m_emefBatch, *m_emefMicroBatch;
   QComboBox* m_emefTemplate;
   QLineEdit* m_emefLr;
-  QLabel* m_estimate;
+  RunEstimateLabel* m_estimate;
   QPlainTextEdit* m_commands;
-  QTimer* m_estimateTimer;
-  JobRunner* m_estimateRunner;
   std::function<void()> m_refresh;
 };
 
