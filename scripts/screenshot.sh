@@ -3,13 +3,15 @@
 #   scripts/screenshot.sh [OUT_DIR]   # writes into OUT_DIR: main-window.png, about-system.png, wizard.png (model
 #     page), wizard-settings.png (presets, memory/time estimate, commands), lrec-dashboard.png (a real LREC run on
 #     stories260K), runs.png (the Runs page after a restart), chat.png and chat-compare.png (INT2 beside INT2 + LREC),
-#     first-start.png (what the app says at start on a machine without a usable NVIDIA GPU, if it is one)
+#     first-start.png (what the app says at start on a machine without a usable NVIDIA GPU, if it is one), and
+#     walk/*.png: a new user's path through the whole pipeline (see "The walk" below)
+# Everything at 1366x768, the common laptop screen.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out_dir="${1:-$repo_root/build/screenshots}"
 mkdir -p "$out_dir"
 source "$repo_root/scripts/lib/xvfb.sh"
-xvfb_start
+xvfb_start 1366x768
 # The app's settings are those of a returning user (model folders added, the Correct form and the chat filled
 # in), in a private config folder; a 2-bit GPTQ stories260K is made for the LREC run and the chat.
 testdata="$repo_root/../shared/testdata"
@@ -18,6 +20,7 @@ text="$testdata/train_text/tinystories_val_sample.txt"
 [ -d "$model" ] || { echo "screenshot: $model missing (../shared/testdata)" >&2; exit 1; }
 work="$(mktemp -d)"
 export XDG_CONFIG_HOME="$work/config"
+export XDG_DATA_HOME="$work/data"  # where New run puts its runs (and the models library's imports)
 mkdir -p "$XDG_CONFIG_HOME/LowBit"
 "$repo_root/scripts/run.sh" quantize "$model" --bits 2 --group-size 32 --calib "$text" --nsamples 32 \
   --seqlen 256 --device cpu --out "$work/int2" > "$work/quantize.log" 2>&1
@@ -141,4 +144,59 @@ sed -i "s|^adapters=\$|adapters=$work/lrec/adapter|" "$XDG_CONFIG_HOME/LowBit/Lo
 chat_exchange "$out_dir/chat.png"
 sed -i "s|^adapters=$work/lrec/adapter\$|adapters=|; s|^columns=1\$|columns=2|" "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf"
 chat_exchange "$out_dir/chat-compare.png"
+
+# The walk: what a new user does with the whole pipeline, window maximized on the laptop screen. New run (the
+# remembered choices, 40 correction steps and one fine-tuning epoch so that it takes minutes) → Stop & save during
+# the correction → quit → start again (the app opens on the stopped run) → Resume → finished → chat with the result.
+walk="$out_dir/walk"
+mkdir -p "$walk"
+sed -i "s|^steps=200\$|steps=40|; s|^epochs=3\$|epochs=1|; s|^columns=2\$|columns=1|" "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf"
+sed -i "/^recent=/d" "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf"  # no earlier runs: the app opens on Models
+runs_root="$XDG_DATA_HOME/LowBit/LowBit Studio/runs"
+shot() {  # $1: the window title, $2: the PNG
+  sleep 1
+  import -window "$(xvfb_window_id "$1")" "$walk/$2"
+  echo "wrote $walk/$2"
+}
+start_app() {
+  QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" &
+  app_pid=$!
+  xvfb_wait_for_window "LowBit Studio" 120
+  dismiss_first_start_notice
+  xdotool windowsize --sync "$(xvfb_window_id "LowBit Studio")" 100% 100%
+  sleep 2
+}
+pipeline_state() { sed -n 's/.*"state": *"\([a-z]*\)".*/\1/p' "$runs_root"/*/run_state.json 2>/dev/null | head -1; }
+start_app
+shot "LowBit Studio" 01-opens-on-models.png
+xdotool search --name '^LowBit Studio$' windowfocus --sync key --delay 200 Escape ctrl+n
+xvfb_wait_for_window "New run — LowBit Studio" 30
+sleep 3
+for _ in 1 2 3; do xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key alt+n; sleep 3; done
+sleep 4
+shot "New run — LowBit Studio" 02-wizard-settings.png
+xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key alt+n
+sleep 8  # the summary checks the instructions at the run's cutoff
+shot "New run — LowBit Studio" 03-wizard-summary.png
+xdotool key alt+s 2>/dev/null || true  # "Start with the N usable records anyway", where the check asks
+sleep 1
+xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key alt+f
+for _ in $(seq 300); do
+  [ "$(cat "$runs_root"/*/lrec/metrics.jsonl 2>/dev/null | wc -l)" -ge 12 ] && break
+  sleep 1
+done
+shot "LowBit Studio" 04-correcting.png
+xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+s  # Stop & save
+for _ in $(seq 60); do [ "$(pipeline_state)" = stopped ] && break; sleep 1; done
+shot "LowBit Studio" 05-stopped.png
+xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+q
+wait "$app_pid" 2>/dev/null || true
+start_app  # after a restart: on the Runs page, the stopped pipeline shown
+shot "LowBit Studio" 06-after-restart.png
+xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+r  # Resume
+sleep 6
+shot "LowBit Studio" 07-resumed.png
+for _ in $(seq 900); do [ "$(pipeline_state)" = finished ] && break; sleep 1; done
+shot "LowBit Studio" 08-finished.png
+kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
 rm -rf "$work"

@@ -1,6 +1,6 @@
 # Sourced by scripts and e2e tests that need an X display: starts a private Xvfb and waits for windows on it.
 #   source scripts/lib/xvfb.sh
-#   xvfb_start            # sets DISPLAY, registers cleanup on exit
+#   xvfb_start [WxH]      # sets DISPLAY, registers cleanup on exit; the screen is 1280x800 unless given
 #   xvfb_wait_for_window "LowBit Studio" 60 || exit 1
 
 xvfb_start() {
@@ -8,7 +8,7 @@ xvfb_start() {
   local display_file
   display_file="$(mktemp)"
   # -displayfd picks a free display number, so parallel test runs never collide.
-  Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$display_file" 2>/dev/null &
+  Xvfb -displayfd 3 -screen 0 "${1:-1280x800}x24" -nolisten tcp 3>"$display_file" 2>/dev/null &
   XVFB_PID=$!
   trap 'kill "$XVFB_PID" 2>/dev/null' EXIT
   local waited=0

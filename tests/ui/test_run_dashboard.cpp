@@ -157,6 +157,23 @@ class TestRunDashboard : public QObject {
     QCOMPARE(resume.count(), 1);
   }
 
+  // Stop & save and Resume from the keyboard (Ctrl+S, Ctrl+R), as the buttons' tooltips say.
+  void stopAndResumeFromTheKeyboard() {
+    RunDashboard dashboard;
+    dashboard.show();
+    QApplication::setActiveWindow(&dashboard);
+    QVERIFY(QTest::qWaitForWindowActive(&dashboard));
+    JobRunner runner;
+    dashboard.attach(&runner);
+    QSignalSpy resume(&dashboard, &RunDashboard::resumeRequested);
+    QVERIFY(runner.start(std::make_shared<FakeTrainingJob>(0)));
+    QTRY_VERIFY(dashboard.seriesValues("train/kl").size() > 5);
+    QTest::keyClick(&dashboard, Qt::Key_S, Qt::ControlModifier);
+    QTRY_COMPARE(dashboard.state(), RunDashboard::State::Cancelled);
+    QTest::keyClick(&dashboard, Qt::Key_R, Qt::ControlModifier);
+    QTRY_COMPARE(resume.count(), 1);  // a shortcut clicks the button as a mouse would (animated, ~100 ms)
+  }
+
   void pauseHoldsTheJobContinueGoesOnAndCancelAsksNotToSave() {
     RunDashboard dashboard;
     dashboard.show();

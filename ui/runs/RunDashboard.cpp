@@ -122,16 +122,20 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   m_pause = new QPushButton(tr("Pause"), this);
   m_pause->setObjectName(QStringLiteral("pauseRun"));
   m_pause->setCheckable(true);
-  m_pause->setToolTip(tr("Hold the run after its current step; Continue goes on where it stopped"));
+  // Keys for the visible dashboard (a hidden page's shortcuts are off): Ctrl+P, Ctrl+S, Ctrl+R.
+  m_pause->setShortcut(QKeySequence(QStringLiteral("Ctrl+P")));
+  m_pause->setToolTip(tr("Hold the run after its current step; Continue goes on where it stopped (Ctrl+P)"));
   m_stopAndSave = new QPushButton(tr("Stop && save"), this);
   m_stopAndSave->setObjectName(QStringLiteral("stopAndSave"));
-  m_stopAndSave->setToolTip(tr("Stop after the current step; a checkpoint is saved there and the run can be resumed"));
+  m_stopAndSave->setShortcut(QKeySequence(QStringLiteral("Ctrl+S")));
+  m_stopAndSave->setToolTip(tr("Stop after the current step; a checkpoint is saved there and the run can be resumed (Ctrl+S)"));
   m_cancel = new QPushButton(tr("Cancel"), this);
   m_cancel->setObjectName(QStringLiteral("cancelRun"));
   m_cancel->setToolTip(tr("Stop now without saving this step; the last periodic checkpoint stays and can be resumed"));
   m_resume = new QPushButton(tr("Resume"), this);
   m_resume->setObjectName(QStringLiteral("resumeRun"));
-  m_resume->setToolTip(tr("Continue from the last checkpoint with the same data order: the curves go on as if never stopped"));
+  m_resume->setShortcut(QKeySequence(QStringLiteral("Ctrl+R")));
+  m_resume->setToolTip(tr("Continue from the last checkpoint with the same data order: the curves go on as if never stopped (Ctrl+R)"));
   m_openFolder = new QPushButton(tr("Open folder"), this);
   m_openFolder->setObjectName(QStringLiteral("openRunFolder"));
   m_openFolder->setToolTip(tr("Show the run folder: adapter, checkpoints, metrics.jsonl, config.json"));

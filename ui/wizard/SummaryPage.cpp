@@ -81,7 +81,7 @@ void SummaryPage::initializePage() {
     m_needsConsent = p.records > 0 && static_cast<double>(p.left_out()) > kLeftOutToAsk * static_cast<double>(p.records);
     if (m_needsConsent) {
       text = QStringLiteral("⚠ ") + text + tr(" Raise the cutoff under Advanced (Back), or start with these records.");
-      m_startAnyway->setText(tr("Start with the %1 anyway").arg(countOf(p.usable, tr("usable record"), tr("usable records"))));
+      m_startAnyway->setText(tr("&Start with the %1 anyway").arg(countOf(p.usable, tr("usable record"), tr("usable records"))));
       m_startAnyway->show();
     }
     m_dataCheck->setText(text);
