@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Screenshots of LowBit Studio under Xvfb, started the way a user starts it (scripts/run.sh).
-#   scripts/screenshot.sh [OUT_DIR]   # writes into OUT_DIR: main-window.png, about-system.png, wizard.png (model
+#   scripts/screenshot.sh [OUT_DIR [--walk]]   # --walk: only the walk; writes into OUT_DIR: main-window.png, about-system.png, wizard.png (model
 #     page), wizard-settings.png (presets, memory/time estimate, commands), lrec-dashboard.png (a real LREC run on
 #     stories260K), runs.png (the Runs page after a restart), chat.png and chat-compare.png (INT2 beside INT2 + LREC),
 #     first-start.png (what the app says at start on a machine without a usable NVIDIA GPU, if it is one), and
@@ -65,9 +65,11 @@ dismiss_first_start_notice() {  # $1: where to save a picture of it (optional)
     sleep 1
   fi
 }
+app_pid=""
+trap 'kill "$app_pid" 2>/dev/null || true; kill "$XVFB_PID" 2>/dev/null || true' EXIT
+if [ "${2:-}" != "--walk" ]; then
 QT_QPA_PLATFORM=xcb "$repo_root/scripts/run.sh" &
 app_pid=$!
-trap 'kill "$app_pid" 2>/dev/null || true; kill "$XVFB_PID" 2>/dev/null || true' EXIT
 xvfb_wait_for_window "LowBit Studio" 600
 dismiss_first_start_notice "$out_dir/first-start.png"
 sleep 1
@@ -144,6 +146,7 @@ sed -i "s|^adapters=\$|adapters=$work/lrec/adapter|" "$XDG_CONFIG_HOME/LowBit/Lo
 chat_exchange "$out_dir/chat.png"
 sed -i "s|^adapters=$work/lrec/adapter\$|adapters=|; s|^columns=1\$|columns=2|" "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf"
 chat_exchange "$out_dir/chat-compare.png"
+fi
 
 # The walk: what a new user does with the whole pipeline, window maximized on the laptop screen. New run (the
 # remembered choices, 40 correction steps and one fine-tuning epoch so that it takes minutes) → Stop & save during
@@ -166,34 +169,41 @@ start_app() {
   xdotool windowsize --sync "$(xvfb_window_id "LowBit Studio")" 100% 100%
   sleep 2
 }
+keys() {  # $1: the window title, then the keys
+  local window
+  window="$(xvfb_window_id "$1")"
+  shift
+  xdotool windowactivate --sync "$window" 2>/dev/null || xdotool windowfocus --sync "$window"
+  xdotool key --delay 200 "$@"
+}
 pipeline_state() { sed -n 's/.*"state": *"\([a-z]*\)".*/\1/p' "$runs_root"/*/run_state.json 2>/dev/null | head -1; }
 start_app
 shot "LowBit Studio" 01-opens-on-models.png
-xdotool search --name '^LowBit Studio$' windowfocus --sync key --delay 200 Escape ctrl+n
+keys 'LowBit Studio' Escape ctrl+n
 xvfb_wait_for_window "New run — LowBit Studio" 30
 sleep 3
-for _ in 1 2 3; do xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key alt+n; sleep 3; done
+for _ in 1 2 3; do keys 'New run — LowBit Studio' alt+n; sleep 3; done
 sleep 4
 shot "New run — LowBit Studio" 02-wizard-settings.png
-xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key alt+n
+keys 'New run — LowBit Studio' alt+n
 sleep 8  # the summary checks the instructions at the run's cutoff
 shot "New run — LowBit Studio" 03-wizard-summary.png
 xdotool key alt+s 2>/dev/null || true  # "Start with the N usable records anyway", where the check asks
 sleep 1
-xdotool search --name '^New run — LowBit Studio$' windowfocus --sync key alt+f
+keys 'New run — LowBit Studio' alt+f
 for _ in $(seq 300); do
   [ "$(cat "$runs_root"/*/lrec/metrics.jsonl 2>/dev/null | wc -l)" -ge 12 ] && break
   sleep 1
 done
 shot "LowBit Studio" 04-correcting.png
-xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+s  # Stop & save
+keys 'LowBit Studio' ctrl+s  # Stop & save
 for _ in $(seq 60); do [ "$(pipeline_state)" = stopped ] && break; sleep 1; done
 shot "LowBit Studio" 05-stopped.png
-xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+q
+keys 'LowBit Studio' ctrl+q
 wait "$app_pid" 2>/dev/null || true
 start_app  # after a restart: on the Runs page, the stopped pipeline shown
 shot "LowBit Studio" 06-after-restart.png
-xdotool search --name '^LowBit Studio$' windowfocus --sync key ctrl+r  # Resume
+keys 'LowBit Studio' ctrl+r  # Resume
 sleep 6
 shot "LowBit Studio" 07-resumed.png
 for _ in $(seq 900); do [ "$(pipeline_state)" = finished ] && break; sleep 1; done

@@ -112,11 +112,11 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   m_status->setObjectName(QStringLiteral("runStatus"));
   m_speed = new QLabel(this);
   m_speed->setObjectName(QStringLiteral("runSpeed"));
-  // A long status (a failure message) wraps instead of widening the window past the screen.
-  for (QLabel* label : {m_status, m_speed}) {
-    label->setWordWrap(true);
-    label->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
-  }
+  // A long status (a failure message) wraps instead of widening the window past the screen; the speed is short
+  // and keeps its room beside it.
+  for (QLabel* label : {m_status, m_speed}) label->setWordWrap(true);
+  m_status->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  m_speed->setMaximumWidth(220);
   m_logScale = new QCheckBox(tr("Log scale"), this);
   m_logScale->setObjectName(QStringLiteral("logScale"));
   m_pause = new QPushButton(tr("Pause"), this);

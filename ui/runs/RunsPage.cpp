@@ -63,6 +63,7 @@ RunsPage::RunsPage(QWidget* parent) : QWidget(parent), m_resumeRunner(new JobRun
   m_list = new QListWidget(splitter);
   m_list->setObjectName(QStringLiteral("runsList"));
   m_list->setMinimumWidth(180);
+  m_list->setTextElideMode(Qt::ElideMiddle);  // a long run name keeps its state in view: "stories26…0613 — stopped"
   m_dashboard = new RunDashboard(splitter);
   splitter->addWidget(m_list);
   splitter->addWidget(m_dashboard);
