@@ -66,7 +66,7 @@ const std::vector<Command>& commands() {
                      "instruction-tune a quantized model with LoRA on Alpaca-style data (EMEF)", lowbit::cli::run_finetune,
                      {{"--estimate", "print the memory the run needs and stop"}}),
       {"resume", "lowbit resume RUN_DIR [--device cpu|cuda|auto]",
-       "continue a stopped or crashed correct/finetune run from its last checkpoint", "", lowbit::cli::run_resume},
+       "continue a stopped or crashed run (correct, finetune, or a New run pipeline) from its last checkpoint", "", lowbit::cli::run_resume},
       {"chat", "lowbit chat MODEL [--adapters DIR ... --template model|alpaca|none --system TEXT --max-new-tokens N "
                "--temperature T --top-k K --top-p P --repetition-penalty R --greedy --seed S --no-history --device D "
                "--dtype T]",
