@@ -12,6 +12,7 @@
 #include <QSet>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QVBoxLayout>
 #include <QtTest>
 #include "ui/util/QCustomPlot.h"
 
@@ -393,6 +394,35 @@ class TestRunDashboard : public QObject {
                qPrintable(plot->objectName() + QStringLiteral(": the legend covers the curves")));
     }
     QCOMPARE(loss->graph(0)->name(), QStringLiteral("loss"));  // the legend says "loss", "CE", not metric keys
+  }
+
+  // A fine-tune's first moments on a laptop screen: no training step yet, one evaluation at step 0. The empty
+  // plots keep their full width, the point sits on a short axis around step 0, and nothing makes the dashboard
+  // taller than the screen it was given.
+  void anEmptyOrOnePointPlotKeepsItsShapeAndTheScreenSize() {
+    QWidget window;
+    auto* layout = new QVBoxLayout(&window);
+    auto* dashboard = new RunDashboard(&window);
+    layout->addWidget(dashboard);
+    window.resize(1180, 640);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    JobRunner runner;
+    dashboard->attach(&runner);
+    dashboard->addMetric({"val/ce", 0, 6.2});
+    dashboard->addMetric({"val/ppl", 0, 507.0});
+    QTRY_VERIFY(dashboard->replotCount() >= 1);
+    QTest::qWait(200);
+    for (const char* name : {"lossPlot", "validationPlot", "optimizerPlot"}) {
+      auto* plot = dashboard->findChild<QCustomPlot*>(name);
+      plot->replot();
+      QVERIFY2(plot->axisRect()->width() > plot->width() / 2,
+               qPrintable(QStringLiteral("%1: axis rect %2 of %3 px").arg(name).arg(plot->axisRect()->width()).arg(plot->width())));
+    }
+    const QCPRange steps = dashboard->findChild<QCustomPlot*>("validationPlot")->xAxis->range();
+    QVERIFY2(steps.contains(0) && steps.size() <= 4, qPrintable(QStringLiteral("%1..%2").arg(steps.lower).arg(steps.upper)));
+    QCOMPARE(window.height(), 640);
+    QVERIFY2(window.minimumSizeHint().height() <= 640, qPrintable(QString::number(window.minimumSizeHint().height())));
   }
 
   // A stopped run's speed is its last one, and says so; a live one shows it plainly.

@@ -162,7 +162,7 @@ class TestRunsPage : public QObject {
         }
       }, Qt::DirectConnection);
       QVERIFY(runner.start(std::make_shared<lowbit::train::RunPlanJob>(plan)));
-      QTRY_COMPARE_WITH_TIMEOUT(page->dashboard()->state(), RunDashboard::State::Cancelled, 120000);
+      QTRY_COMPARE_WITH_TIMEOUT(page->dashboard()->state(), RunDashboard::State::Cancelled, 300000);
       QVERIFY(stopped);
       disconnect(&runner, nullptr, this, nullptr);
     }
@@ -180,7 +180,7 @@ class TestRunsPage : public QObject {
             });
     QTest::mouseClick(dashboard->findChild<QPushButton*>("resumeRun"), Qt::LeftButton);
     QTRY_VERIFY_WITH_TIMEOUT(page->findChild<QListWidget*>("runsList")->item(0)->text().endsWith(QStringLiteral("running")), 10000);
-    QTRY_COMPARE_WITH_TIMEOUT(dashboard->state(), RunDashboard::State::Finished, 120000);
+    QTRY_COMPARE_WITH_TIMEOUT(dashboard->state(), RunDashboard::State::Finished, 300000);
     QVERIFY(fs::exists(plan.finetune->run_dir / "adapter" / "adapter_model.safetensors"));
     QVERIFY(fs::exists(plan.correct->run_dir / "adapter" / "adapter_model.safetensors"));
     std::ifstream config(plan.finetune->run_dir / "config.json");

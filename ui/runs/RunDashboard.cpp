@@ -69,10 +69,17 @@ QCustomPlot* makePlot(QWidget* parent, const QString& name) {
   plot->legend->setBorderPen(Qt::NoPen);
   plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
   plot->axisRect()->insetLayout()->take(plot->legend);
+  // The legend's row holds a filler beside it: an empty legend's width limit (its margins) would otherwise be the
+  // whole column's and squeeze the axes to a sliver before the first point comes.
+  auto* legendRow = new QCPLayoutGrid;
   plot->plotLayout()->insertRow(0);
-  plot->plotLayout()->addElement(0, 0, plot->legend);
+  plot->plotLayout()->addElement(0, 0, legendRow);
   plot->plotLayout()->setRowStretchFactor(0, 0.001);
   plot->plotLayout()->setRowSpacing(0);
+  legendRow->addElement(0, 0, plot->legend);
+  legendRow->addElement(0, 1, new QCPLayoutElement(plot));
+  legendRow->setColumnStretchFactors({1.0, 0.001});
+  legendRow->setMargins(QMargins());
   plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot->yAxis2->setTickLabels(true);
   return plot;
@@ -84,7 +91,7 @@ QString metricLabel(const char* name) {
 }
 
 // The y range of the visible data with values above the 99th percentile left out (one diverging step should
-// not flatten every other point).
+// not flatten every other point); a handful of points (two evaluations) keeps its top one, which is no outlier there.
 QCPRange clippedRange(const QVector<QVector<double>>& columns, bool logScale) {
   QVector<double> all;
   for (const auto& column : columns) {
@@ -95,7 +102,7 @@ QCPRange clippedRange(const QVector<QVector<double>>& columns, bool logScale) {
   if (all.isEmpty()) return QCPRange(logScale ? 0.1 : 0, 1);
   std::sort(all.begin(), all.end());
   const double low = all.front();
-  const double high = all[static_cast<int>(std::floor(0.99 * (all.size() - 1)))];
+  const double high = all.size() < 20 ? all.back() : all[static_cast<int>(std::floor(0.99 * (all.size() - 1)))];
   if (logScale) return QCPRange(low / 1.2, std::max(high * 1.2, low * 1.5));
   // One point (or a flat line) gets a range around it of a tenth of its size, so that its ticks differ.
   const double pad = std::max({(high - low) * 0.05, std::abs(high) * 0.05, 1e-6});
@@ -492,15 +499,24 @@ void RunDashboard::replotNow() {
     }
   }
   for (QCustomPlot* plot : {m_lossPlot, m_validationPlot, m_optimizerPlot}) {
-    plot->xAxis->rescale();
-    // A single step (the first evaluation) sits in the middle of steps around it, not on a zero-width axis.
-    if (plot->xAxis->range().size() < 2) plot->xAxis->setRange(plot->xAxis->range().center() - 1, plot->xAxis->range().center() + 1);
+    // A single step (the first evaluation) sits in the middle of the steps around it, not on a zero-width axis
+    // (QCustomPlot's own rescale keeps the previous width there: -2.5 to 2.5 around step 0).
+    bool anyStep = false;
+    QCPRange steps = plot->xAxis->range();
+    for (int i = 0; i < plot->graphCount(); ++i) {
+      bool found = false;
+      const QCPRange keys = plot->graph(i)->getKeyRange(found);
+      if (!found) continue;
+      steps = anyStep ? QCPRange(std::min(steps.lower, keys.lower), std::max(steps.upper, keys.upper)) : keys;
+      anyStep = true;
+    }
+    if (anyStep && steps.size() < 2) steps = QCPRange(steps.center() - 1, steps.center() + 1);
+    plot->xAxis->setRange(steps);
     for (QCPAxis* axis : {plot->yAxis, plot->yAxis2}) {
       axis->setRange(clippedRange(columns.value(axis), logScale));
       axis->setLabel(labels.value(axis).join(QStringLiteral(", ")));
     }
     plot->yAxis2->setVisible(!columns.value(plot->yAxis2).isEmpty());
-    plot->legend->setVisible(plot->graphCount() > 0);
     plot->replot(QCustomPlot::rpQueuedReplot);
   }
 }
