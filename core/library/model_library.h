@@ -20,30 +20,61 @@ struct TaskFit {
   train::Fit fit = train::Fit::NoGpu;
 };
 
+// An adapter folder made for a model, and what it stacks on: a fine-tune (EMEF) trained on top of a correction
+// (LREC) adapter chats with both, the correction first.
+struct AdapterInfo {
+  std::filesystem::path folder;
+  std::string kind;                                 // "correction (LREC)", "fine-tune (EMEF)" or "adapter"
+  std::filesystem::path run;                        // the LowBit run folder that made it; empty for others
+  std::vector<std::filesystem::path> base_adapters; // loaded under it, in order (from its run's config.json)
+};
+
 struct ModelCard {
   model::ModelSummary summary;
-  std::vector<std::filesystem::path> adapters;  // adapter folders whose base_model_name_or_path is this model
-  std::vector<TaskFit> tasks;
-  std::string problem;                          // non-empty when the folder could not be read (why)
+  std::vector<AdapterInfo> adapters;  // adapter folders whose base_model_name_or_path is this model
+  std::vector<TaskFit> tasks;         // empty when the model cannot be used
+  std::string problem;                // non-empty when the folder could not be read (why)
+  std::string unusable;               // read, but LowBit cannot run it: why, and what to do
+  std::filesystem::path made_by_run;  // the run folder that wrote this model (a quantized one); empty for others
+
+  // What the model can chat with: itself, then each adapter with the adapters it stacks on (in load order).
+  std::vector<std::vector<std::filesystem::path>> adapter_stacks() const;
+};
+
+// An added folder as the user sees it: how many models it gave, and what in it was passed over and why.
+struct FolderReport {
+  std::filesystem::path folder;
+  int models = 0;
+  std::vector<std::filesystem::path> gguf_files;  // GGUF files in it or one level down: importable
+  std::vector<std::string> notes;                 // "no model in it: …", "x.bin: LowBit does not read …"
 };
 
 struct ModelLibrary {
   std::vector<ModelCard> cards;
+  std::vector<FolderReport> folders;  // one per added folder, in order
   std::string gpu;         // "NVIDIA GeForce RTX 3070 Laptop GPU, 7.6 GiB free" or "no NVIDIA GPU found"
   int64_t free_bytes = 0;  // of the first GPU
 };
 
-ModelLibrary scan_model_library(const std::vector<std::filesystem::path>& folders);
+// Why LowBit cannot quantize, train or chat with a model it could read ("" when it can): no tokenizer, or no weights.
+std::string unusable_reason(const model::ModelSummary& summary);
+
+// `folders`: the folders the user added (each a model, or a folder of models). `run_folders`: the user's runs; the
+// models they wrote (a quantized model) become cards of their own, and their adapters join their models' cards.
+ModelLibrary scan_model_library(const std::vector<std::filesystem::path>& folders,
+                                const std::vector<std::filesystem::path>& run_folders = {});
 
 class ModelLibraryJob : public jobs::Job {
  public:
-  explicit ModelLibraryJob(std::vector<std::filesystem::path> folders) : folders_(std::move(folders)) {}
+  explicit ModelLibraryJob(std::vector<std::filesystem::path> folders, std::vector<std::filesystem::path> run_folders = {})
+      : folders_(std::move(folders)), run_folders_(std::move(run_folders)) {}
   std::string title() const override { return "Scan models"; }
-  void run(jobs::JobEvents&, const jobs::CancelToken&) override { library_ = scan_model_library(folders_); }
+  void run(jobs::JobEvents&, const jobs::CancelToken&) override { library_ = scan_model_library(folders_, run_folders_); }
   const ModelLibrary& library() const { return library_; }
 
  private:
   std::vector<std::filesystem::path> folders_;
+  std::vector<std::filesystem::path> run_folders_;
   ModelLibrary library_;
 };
 

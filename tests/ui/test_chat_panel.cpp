@@ -82,6 +82,10 @@ class TestChatPanel : public QObject {
     QVERIFY(input->text().isEmpty());
     QVERIFY(panel.findChild<QPushButton*>("chatSend")->isEnabled());
     QVERIFY(!panel.findChild<QPushButton*>("chatStop")->isEnabled());
+    // A job that reports no token count: each streamed piece counts as one token.
+    const QString status = panel.findChild<QLabel*>("chatModelStatus")->text();
+    QVERIFY2(QRegularExpression("\nlast answer: 6 tokens in [0-9.]+ s, [0-9.]+ tokens/s$").match(status).hasMatch(),
+             qPrintable(status));
   }
 
   void stopEndsTheAnswerAndKeepsWhatCame() {
@@ -179,10 +183,20 @@ class TestChatPanel : public QObject {
     QVERIFY(QTest::qWaitForWindowActive(&panel));
     QSignalSpy loaded(&panel, &ChatPanel::modelLoaded);
     QSignalSpy answered(&panel, &ChatPanel::answerFinished);
-    auto* modelDir = panel.findChild<QLineEdit*>("chatModel");
-    modelDir->clear();
-    QTest::keyClicks(modelDir, dir.filePath("int4"));
-    panel.findChild<QLineEdit*>("chatAdapters")->clear();
+    auto* library = panel.findChild<QComboBox*>("chatLibrary");
+    QCOMPARE(library->count(), 1);
+    QCOMPARE(library->itemText(0), QStringLiteral("(no models in the library yet: add them on the Models page)"));
+    // Picked from the library (the Models page's choices), not pasted: the model field fills itself.
+    panel.setLibraryChoices({{QStringLiteral("stories260K-hf"), QString::fromStdString(model.string()), {}},
+                             {QStringLiteral("int4"), dir.filePath("int4"), {}}});
+    QCOMPARE(library->itemText(0), QStringLiteral("Pick a model…"));
+    QCOMPARE(library->count(), 3);
+    library->setFocus();
+    QTest::keyClick(library, Qt::Key_Down);
+    QTest::keyClick(library, Qt::Key_Down);
+    QCOMPARE(library->currentText(), QStringLiteral("int4"));
+    QCOMPARE(panel.findChild<QLineEdit*>("chatModel")->text(), dir.filePath("int4"));
+    QCOMPARE(panel.findChild<QLineEdit*>("chatAdapters")->text(), QString());
     QTest::mouseClick(panel.findChild<QPushButton*>("chatLoad"), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
     QTRY_VERIFY2(panel.findChild<QLineEdit*>("chatInput")->hasFocus(), "after loading, typing goes to the message box");
@@ -194,6 +208,11 @@ class TestChatPanel : public QObject {
     const QString answer = transcript.mid(transcript.indexOf("Model:") + 6).trimmed();
     QVERIFY2(answer.size() > 5, qPrintable(transcript));
     QVERIFY2(!answer.contains("### "), qPrintable(transcript));
+    // The answer's speed, counted from the generator's own token count.
+    const QString status = panel.findChild<QLabel*>("chatModelStatus")->text();
+    const auto speed = QRegularExpression("\nlast answer: ([0-9]+) tokens in ([0-9.]+) s, ([0-9.]+) tokens/s$").match(status);
+    QVERIFY2(speed.hasMatch(), qPrintable(status));
+    QVERIFY2(speed.captured(1).toInt() > 0 && speed.captured(3).toDouble() > 0, qPrintable(status));
   }
 
   // A real instruct model in its own chat template (SmolLM2, imported from its GGUF by the ctest fixture): the

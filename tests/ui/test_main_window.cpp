@@ -16,9 +16,16 @@
 #include <QTextDocumentFragment>
 #include <QtTest>
 
+#include <QComboBox>
+#include <QLineEdit>
+#include <filesystem>
+
+#include "core/quant/quantize_job.h"
 #include "ui/about/AboutDialog.h"
 #include "ui/about/FirstStartNotice.h"
+#include "ui/jobs/JobRunner.h"
 #include "ui/main/MainWindow.h"
+#include "ui/models/ModelsPage.h"
 #include "ui/runs/RunDashboard.h"
 #include "ui/runs/RunsPage.h"
 #include "ui/wizard/RunWizard.h"
@@ -165,6 +172,67 @@ class TestMainWindow : public QObject {
     RunWizard* wizard = nullptr;
     QTRY_VERIFY((wizard = window.findChild<RunWizard*>(QStringLiteral("runWizard"))) != nullptr);
     QVERIFY(wizard->findChild<QRadioButton*>(QStringLiteral("goalFinetune"))->isChecked());
+    wizard->close();
+  }
+
+  // A model card's actions lead somewhere: Chat opens the Chat page with the model filled in (and the Chat page's
+  // library list holds the same models), Fine-tune opens the wizard on that model, Correct on a quantized model
+  // opens the Correct page with it as the model to repair.
+  void modelCardsLeadToChatTheWizardAndTheCorrectPage() {
+    const std::filesystem::path stories = std::filesystem::path(LOWBIT_TESTDATA_DIR) / "models/stories260K-hf";
+    if (!std::filesystem::exists(stories)) QSKIP("stories260K not found (shared test assets missing)");
+    QTemporaryDir library;
+    QDir(library.path()).mkpath(QStringLiteral("stories"));
+    for (const char* file : {"config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json"}) {
+      std::filesystem::copy_file(stories / file, library.filePath(QStringLiteral("stories/") + QLatin1String(file)).toStdString());
+    }
+    lowbit::quant::QuantizeSettings params;
+    params.device = "cpu";
+    params.model_dir = stories;
+    params.out_dir = library.filePath(QStringLiteral("stories-int4")).toStdString();
+    params.config.bits = 4;
+    params.config.group_size = 32;
+    params.config.method = lowbit::quant::QuantMethod::Rtn;
+    lowbit::ui::JobRunner quantize;
+    QSignalSpy quantized(&quantize, &lowbit::ui::JobRunner::jobFinished);
+    QVERIFY(quantize.start(std::make_shared<lowbit::quant::QuantizeJob>(params)));
+    QTRY_COMPARE_WITH_TIMEOUT(quantized.count(), 1, 60000);
+    QSettings().setValue(QStringLiteral("models/folders"), QStringList{library.path()});
+    const QString full = library.filePath(QStringLiteral("stories"));
+    const QString int4 = library.filePath(QStringLiteral("stories-int4"));
+
+    MainWindow window;
+    window.show();
+    auto* models = window.findChild<lowbit::ui::ModelsPage*>();
+    const auto cardOf = [&](const QString& folder) -> QWidget* {
+      for (QWidget* card : models->findChildren<QWidget*>(QStringLiteral("modelCard"))) {
+        if (card->findChild<QLabel*>(QStringLiteral("modelTitle"))->text().contains(folder)) return card;
+      }
+      return nullptr;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(cardOf(full) != nullptr && cardOf(int4) != nullptr, 60000);
+    auto* chatLibrary = window.findChild<QComboBox*>(QStringLiteral("chatLibrary"));
+    QTRY_COMPARE(chatLibrary->count(), 3);  // "Pick a model…", stories, stories-int4
+
+    QTest::mouseClick(cardOf(full)->findChild<QPushButton*>(QStringLiteral("cardChat")), Qt::LeftButton);
+    QCOMPARE(window.findChild<QStackedWidget*>("pages")->currentWidget()->objectName(), QStringLiteral("pageChat"));
+    QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("chatModel"))->text(), full);
+    QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("chatAdapters"))->text(), QString());
+
+    window.showPage(MainWindow::pageNames().indexOf("Models"));
+    QTRY_VERIFY_WITH_TIMEOUT(cardOf(int4) != nullptr, 60000);  // the page scans again when shown
+    QTest::mouseClick(cardOf(int4)->findChild<QPushButton*>(QStringLiteral("cardCorrect")), Qt::LeftButton);
+    QCOMPARE(window.findChild<QStackedWidget*>("pages")->currentWidget()->objectName(), QStringLiteral("pageCorrect"));
+    QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("correctStudent"))->text(), int4);
+    QVERIFY(!cardOf(int4)->findChild<QPushButton*>(QStringLiteral("cardQuantize"))->isEnabled());
+
+    window.showPage(MainWindow::pageNames().indexOf("Models"));
+    QTRY_VERIFY_WITH_TIMEOUT(cardOf(full) != nullptr, 60000);
+    QTest::mouseClick(cardOf(full)->findChild<QPushButton*>(QStringLiteral("cardFineTune")), Qt::LeftButton);
+    RunWizard* wizard = nullptr;
+    QTRY_VERIFY((wizard = window.findChild<RunWizard*>(QStringLiteral("runWizard"))) != nullptr);
+    QVERIFY(wizard->findChild<QRadioButton*>(QStringLiteral("goalFinetune"))->isChecked());
+    QCOMPARE(wizard->field(QStringLiteral("model")).toString(), full);
     wizard->close();
   }
 

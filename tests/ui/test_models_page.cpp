@@ -1,18 +1,62 @@
 // The Models page lists the real stories260K model as a card with its facts and a fit badge per task, scanned
-// on a worker thread.
+// on a worker thread; each added folder says what it gave (no model, GGUF files to import, files LowBit does not
+// read) and can be removed; a model LowBit cannot use says why; the models and adapters of the user's runs join
+// the library, and a card's actions lead to Chat (alone or with an adapter stack) and to new runs.
+#include <QAction>
 #include <QDir>
 #include <QFileInfo>
 #include <QLabel>
+#include <QMenu>
+#include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include <filesystem>
+#include <fstream>
 
 #include "ui/models/ModelsPage.h"
 
 using lowbit::ui::ModelsPage;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kModels = fs::path(LOWBIT_TESTDATA_DIR) / "models";
+
+QLabel* label(QWidget* in, const char* name) {
+  QLabel* found = in->findChild<QLabel*>(QLatin1String(name));
+  if (found == nullptr) qFatal("no label %s", name);
+  return found;
+}
+
+QWidget* folderRow(ModelsPage& page, const QString& folder) {
+  for (QWidget* row : page.findChildren<QWidget*>(QStringLiteral("modelFolder"))) {
+    if (row->findChild<QLabel*>(QStringLiteral("modelFolderTitle"))->text().startsWith(QStringLiteral("Folder ") + folder + QStringLiteral(" —"))) return row;
+  }
+  return nullptr;
+}
+
+QStringList texts(QWidget* in, const char* name) {
+  QStringList all;
+  for (QLabel* found : in->findChildren<QLabel*>(QLatin1String(name))) all << found->text();
+  return all;
+}
+
+void writeJson(const fs::path& file, const std::string& json) {
+  fs::create_directories(file.parent_path());
+  std::ofstream(file) << json;
+}
+
+// Rescans and waits for the scan that follows.
+void scanWith(ModelsPage& page, const QString& folder) {
+  QSignalSpy scanned(&page, &ModelsPage::scanned);
+  page.addFolder(folder);
+  QTRY_VERIFY_WITH_TIMEOUT(scanned.count() >= 1, 60000);
+}
+
+}  // namespace
 
 class TestModelsPage : public QObject {
   Q_OBJECT
@@ -25,14 +69,16 @@ class TestModelsPage : public QObject {
     QSettings().clear();  // folders added by an earlier run of this test
   }
 
+  void init() {
+    QSettings().remove(QStringLiteral("models/folders"));
+    QSettings().remove(QStringLiteral("runs/recent"));
+  }
+
   void showsACardPerModelWithFitBadges() {
-    const std::filesystem::path models = std::filesystem::path(LOWBIT_TESTDATA_DIR) / "models";
-    if (!std::filesystem::exists(models / "stories260K-hf")) QSKIP("stories260K not found (shared test assets missing)");
+    if (!fs::exists(kModels / "stories260K-hf")) QSKIP("stories260K not found (shared test assets missing)");
     ModelsPage page;
     page.show();
-    QSignalSpy scanned(&page, &ModelsPage::scanned);
-    page.addFolder(QString::fromStdString(models.string()));
-    QTRY_VERIFY(scanned.count() >= 1);
+    scanWith(page, QString::fromStdString(kModels.string()));
     const auto cards = page.findChildren<QWidget*>("modelCard");
     QCOMPARE(cards.size(), 1);  // stories260K-hf; the gguf/llama2.c folders are not HF model folders
     const auto facts = cards[0]->findChild<QLabel*>("modelFacts");
@@ -41,17 +87,128 @@ class TestModelsPage : public QObject {
     const auto badges = cards[0]->findChildren<QLabel*>("fitBadge");
     QCOMPARE(badges.size(), 3);
     for (QLabel* badge : badges) {
-      QVERIFY2(QRegularExpression("(chat|correct \\(LREC\\)|fine-tune \\(EMEF\\)): (fits|tight|exceeds|no GPU)")
+      // Said as an outcome: on a machine without a GPU the task runs on the CPU, which is not a failure.
+      QVERIFY2(QRegularExpression("^ (chat|correct \\(LREC\\)|fine-tune \\(EMEF\\)): (fits the GPU|tight on the GPU|"
+                                  "too big for the GPU|on the CPU, no GPU found) \\(needs [0-9.]+ [KMG]iB( of memory)?\\) $")
                    .match(badge->text()).hasMatch(), qPrintable(badge->text()));
     }
-    QVERIFY(page.findChild<QLabel*>("modelsGpu")->text().contains("1 model(s)"));
+    QVERIFY(label(&page, "modelsGpu")->text().startsWith("1 model · GPU: "));
+    QCOMPARE(label(cards[0], "modelAdapters")->text(), QStringLiteral("No adapters made for it yet"));
+    for (const char* action : {"cardChat", "cardQuantize", "cardCorrect", "cardFineTune", "cardOpenFolder"}) {
+      QVERIFY2(cards[0]->findChild<QPushButton*>(action) != nullptr, action);
+    }
+
+    // The files LowBit passes over are named, each GGUF file with its Import button.
+    QWidget* row = folderRow(page, QString::fromStdString(kModels.string()));
+    QVERIFY(row != nullptr);
+    QCOMPARE(label(row, "modelFolderTitle")->text(), QStringLiteral("Folder %1 — 1 model").arg(QString::fromStdString(kModels.string())));
+    const QString notes = texts(row, "modelFolderNote").join("\n");
+    QVERIFY2(notes.contains("stories260K/stories260K.gguf is a GGUF file: import it to make a model LowBit can use"), qPrintable(notes));
+    QVERIFY2(notes.contains("stories260K/stories260K.bin: LowBit does not read .bin files"), qPrintable(notes));
+    QStringList imports;
+    for (QPushButton* button : row->findChildren<QPushButton*>("importFoundGguf")) imports << button->text();
+    QVERIFY2(imports.contains("Import stories260K.gguf"), qPrintable(imports.join(", ")));
+    QVERIFY(row->findChild<QPushButton*>("removeFolder") != nullptr);
+  }
+
+  // A folder without a model was accepted silently and stayed for good: now it says so and can be removed.
+  void anEmptyFolderSaysSoAndCanBeRemoved() {
+    QTemporaryDir empty;
+    ModelsPage page;
+    page.show();
+    scanWith(page, empty.path());
+    QWidget* row = folderRow(page, empty.path());
+    QVERIFY(row != nullptr);
+    QCOMPARE(label(row, "modelFolderTitle")->text(), QStringLiteral("Folder %1 — no model").arg(empty.path()));
+    QVERIFY(texts(row, "modelFolderNote").join("\n").contains("no model in it"));
+    QVERIFY(QSettings().value("models/folders").toStringList().contains(empty.path()));
+    QSignalSpy scanned(&page, &ModelsPage::scanned);
+    QTest::mouseClick(row->findChild<QPushButton*>("removeFolder"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(scanned.count() >= 1, 60000);
+    QVERIFY(folderRow(page, empty.path()) == nullptr);
+    QVERIFY(!QSettings().value("models/folders").toStringList().contains(empty.path()));
+    QVERIFY(!ModelsPage().folders().contains(empty.path()));  // and stays removed at the next start
+    // The default models folder, where imports go, has no Remove.
+    QWidget* defaultRow = folderRow(page, ModelsPage::defaultModelsFolder());
+    QVERIFY(defaultRow != nullptr);
+    QVERIFY(defaultRow->findChild<QPushButton*>("removeFolder") == nullptr);
+  }
+
+  // A model without a tokenizer showed normal fit badges and a grey "no tokenizer.model".
+  void aModelLowBitCannotUseSaysWhyAndOffersNoTasks() {
+    if (!fs::exists(kModels / "stories260K-hf")) QSKIP("stories260K not found (shared test assets missing)");
+    QTemporaryDir root;
+    const fs::path model = fs::path(root.path().toStdString()) / "no-tokenizer";
+    fs::create_directories(model);
+    for (const char* file : {"config.json", "model.safetensors"}) fs::copy_file(kModels / "stories260K-hf" / file, model / file);
+    ModelsPage page;
+    page.show();
+    scanWith(page, root.path());
+    const auto cards = page.findChildren<QWidget*>("modelCard");
+    QCOMPARE(cards.size(), 1);
+    const QString why = label(cards[0], "modelUnusable")->text();
+    QVERIFY2(why.startsWith("cannot be used: ") && why.contains("has no tokenizer (tokenizer.json or tokenizer.model)"), qPrintable(why));
+    QVERIFY(cards[0]->findChildren<QLabel*>("fitBadge").isEmpty());
+    QVERIFY(cards[0]->findChild<QPushButton*>("cardChat") == nullptr);
+    QVERIFY(cards[0]->findChild<QPushButton*>("cardOpenFolder") != nullptr);
+    QVERIFY(page.chatChoices().isEmpty());
+  }
+
+  // The model and adapters a pipeline made appear without adding anything: the run is among the recent runs.
+  void aRunsModelAndAdaptersBecomeChatStacksAndCardsLeadToRuns() {
+    if (!fs::exists(kModels / "stories260K-hf")) QSKIP("stories260K not found (shared test assets missing)");
+    QTemporaryDir root;
+    const fs::path run = fs::path(root.path().toStdString()) / "pipeline";
+    fs::create_directories(run);
+    fs::copy(kModels / "stories260K-hf", run / "int2");
+    const std::string model = fs::weakly_canonical(run / "int2").string();
+    const std::string lrec = fs::weakly_canonical(run / "lrec").string() + "/adapter";
+    const std::string emef = fs::weakly_canonical(run / "emef").string() + "/adapter";
+    writeJson(run / "lrec" / "config.json", R"({"kind":"lrec","total_steps":8})");
+    writeJson(run / "lrec" / "adapter" / "adapter_config.json", R"({"base_model_name_or_path":")" + model + R"(","r":4})");
+    writeJson(run / "emef" / "config.json", R"({"kind":"emef","total_steps":8,"base_adapters":[")" + lrec + R"("]})");
+    writeJson(run / "emef" / "adapter" / "adapter_config.json", R"({"base_model_name_or_path":")" + model + R"(","r":4})");
+    QSettings().setValue("runs/recent", QStringList{QString::fromStdString(run.string())});
+
+    ModelsPage page;
+    page.show();
+    QSignalSpy scanned(&page, &ModelsPage::scanned);
+    page.rescan();
+    QTRY_VERIFY_WITH_TIMEOUT(scanned.count() >= 1, 60000);
+    const auto cards = page.findChildren<QWidget*>("modelCard");
+    QCOMPARE(cards.size(), 1);
+    QCOMPARE(label(cards[0], "modelMadeBy")->text(), QStringLiteral("Made by your run %1").arg(QString::fromStdString(run.string())));
+    const QString adapters = label(cards[0], "modelAdapters")->text();
+    QVERIFY2(adapters == QString::fromStdString("Adapters made for it: fine-tune (EMEF) in " + emef + "; correction (LREC) in " + lrec),
+             qPrintable(adapters));
+
+    // Chat offers the model alone and each stack, the fine-tune on top of the correction it was trained with.
+    auto* menu = cards[0]->findChild<QMenu*>("cardChatMenu");
+    QVERIFY(menu != nullptr);
+    QStringList labels;
+    for (QAction* action : menu->actions()) labels << action->text();
+    QCOMPARE(labels, (QStringList{"int2", "int2 + correction (LREC) + fine-tune (EMEF)", "int2 + correction (LREC)"}));
+    QCOMPARE(page.chatChoices().size(), 3);
+    QSignalSpy chat(&page, &ModelsPage::chatRequested);
+    menu->actions()[1]->trigger();
+    QCOMPARE(chat.count(), 1);
+    QCOMPARE(chat.at(0).at(0).toString(), QString::fromStdString(model));
+    QCOMPARE(chat.at(0).at(1).toStringList(), (QStringList{QString::fromStdString(lrec), QString::fromStdString(emef)}));
+
+    QSignalSpy runs(&page, &ModelsPage::runRequested);
+    QTest::mouseClick(cards[0]->findChild<QPushButton*>("cardCorrect"), Qt::LeftButton);
+    QTest::mouseClick(cards[0]->findChild<QPushButton*>("cardFineTune"), Qt::LeftButton);
+    QTest::mouseClick(cards[0]->findChild<QPushButton*>("cardQuantize"), Qt::LeftButton);
+    QCOMPARE(runs.count(), 3);
+    QCOMPARE(runs.at(0), (QList<QVariant>{"correct", QString::fromStdString(model)}));
+    QCOMPARE(runs.at(1), (QList<QVariant>{"finetune", QString::fromStdString(model)}));
+    QCOMPARE(runs.at(2), (QList<QVariant>{"quantize", QString::fromStdString(model)}));
   }
 
   // Import GGUF: the file becomes a model folder in the default models folder and its card appears.
   void importsAGgufFileIntoTheLibrary() {
-    const std::filesystem::path gguf =
-        std::filesystem::path(LOWBIT_TESTDATA_DIR) / "models" / "stories260K" / "stories260K.gguf";
-    if (!std::filesystem::exists(gguf)) QSKIP("stories260K.gguf not found (shared test assets missing)");
+    const fs::path gguf = kModels / "stories260K" / "stories260K.gguf";
+    if (!fs::exists(gguf)) QSKIP("stories260K.gguf not found (shared test assets missing)");
     QDir(ModelsPage::defaultModelsFolder() + QStringLiteral("/stories260K")).removeRecursively();
     ModelsPage page;
     page.show();

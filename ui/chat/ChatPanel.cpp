@@ -1,5 +1,8 @@
 #include "ui/chat/ChatPanel.h"
 
+#include <QDateTime>
+#include <QDir>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -38,12 +41,19 @@ ChatColumn::ChatColumn(int index, QWidget* parent) : QWidget(parent), m_index(in
   m_adapters = new QLineEdit(stored.value(settingsKey("adapters", index)).toString(), this);
   m_adapters->setObjectName(QStringLiteral("chatAdapters") + suffix(index));
   m_adapters->setPlaceholderText(tr("adapter folders stacked in order, separated by ';' (LREC first, then EMEF)"));
+  m_library = new QComboBox(this);
+  m_library->setObjectName(QStringLiteral("chatLibrary") + suffix(index));
+  m_library->setToolTip(tr("Pick a model of the Models page, alone or with the adapters made for it"));
+  m_library->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  m_library->setMinimumContentsLength(24);
+  setLibraryChoices({});
   m_load = new QPushButton(tr("Load"), this);
   m_load->setObjectName(QStringLiteral("chatLoad") + suffix(index));
   m_load->setToolTip(tr("Load this model and its adapters"));
   auto* modelRow = new QHBoxLayout;
   modelRow->addWidget(withBrowseButton(m_modelDir, PathKind::Folder, tr("Choose a model folder")), 1);
   modelRow->addWidget(m_load);
+  form->addRow(tr("From the library"), m_library);
   form->addRow(tr("Model"), modelRow);
   form->addRow(tr("Adapters"), withBrowseButton(m_adapters, PathKind::AppendFolder, tr("Add an adapter folder to the stack")));
   layout->addLayout(form);
@@ -55,7 +65,16 @@ ChatColumn::ChatColumn(int index, QWidget* parent) : QWidget(parent), m_index(in
   m_status->setWordWrap(true);
   layout->addWidget(m_status);
 
+  connect(m_library, qOverload<int>(&QComboBox::activated), this, [this](int row) {
+    const QStringList stack = m_library->itemData(row).toStringList();
+    if (!stack.isEmpty()) choose(stack.front(), stack.mid(1));
+  });
+  // The generator counts its tokens in its progress ("tokens"); a streamed piece can hold several.
+  connect(m_runner, &JobRunner::progressed, this, [this](const jobs::Progress& progress) {
+    if (progress.phase == "tokens") m_answerTokens = static_cast<int>(progress.done);
+  });
   connect(m_runner, &JobRunner::tokenStreamed, this, [this](const jobs::Token& token) {
+    ++m_answerPieces;
     m_transcript->moveCursor(QTextCursor::End);
     m_transcript->insertPlainText(QString::fromStdString(token.text));
   });
@@ -71,6 +90,22 @@ ChatColumn::ChatColumn(int index, QWidget* parent) : QWidget(parent), m_index(in
     Q_EMIT answerEnded();
     Q_EMIT busyChanged();
   });
+}
+
+void ChatColumn::setLibraryChoices(const QVector<ChatChoice>& choices) {
+  m_library->clear();
+  m_library->addItem(choices.isEmpty() ? tr("(no models in the library yet: add them on the Models page)")
+                                       : tr("Pick a model…"));
+  for (const ChatChoice& choice : choices) {
+    m_library->addItem(choice.label, QStringList{choice.model} + choice.adapters);
+    m_library->setItemData(m_library->count() - 1, (QStringList{choice.model} + choice.adapters).join(QStringLiteral("\n")), Qt::ToolTipRole);
+  }
+}
+
+void ChatColumn::choose(const QString& model, const QStringList& adapters) {
+  m_modelDir->setText(model);
+  m_adapters->setText(adapters.join(QLatin1Char(';')));
+  m_status->setText(tr("Load to chat with %1.").arg(QDir(model).dirName()));
 }
 
 QString ChatColumn::modelFolder() const { return m_modelDir->text().trimmed(); }
@@ -122,8 +157,19 @@ bool ChatColumn::answer(const QString& message, std::shared_ptr<jobs::Job> job) 
   appendHtml(QStringLiteral("<p><b>%1</b> %2</p>").arg(tr("You:"), message.toHtmlEscaped()));
   appendHtml(QStringLiteral("<b>%1</b> ").arg(tr("Model:")));
   m_status->setText(tr("Answering…"));
+  m_answerTokens = 0;
+  m_answerPieces = 0;
+  m_answerStartedMs = QDateTime::currentMSecsSinceEpoch();
   const bool started = m_runner->start(std::move(job), [this] {
-    m_status->setText(m_readyText.isEmpty() ? tr("Ready") : m_readyText);
+    const double seconds = std::max<qint64>(1, QDateTime::currentMSecsSinceEpoch() - m_answerStartedMs) / 1000.0;
+    // A job that does not report its token count: each streamed piece is at least one token.
+    const int tokens = m_answerTokens > 0 ? m_answerTokens : m_answerPieces;
+    // How fast this model answers on this machine: what a user compares between INT2, +LREC and full precision.
+    const QString speed = tr("last answer: %1 tokens in %2 s, %3 tokens/s")
+                              .arg(tokens)
+                              .arg(seconds, 0, 'f', 1)
+                              .arg(tokens / seconds, 0, 'f', 1);
+    m_status->setText((m_readyText.isEmpty() ? tr("Ready") : m_readyText) + QStringLiteral("\n") + speed);
     Q_EMIT answerEnded();
     Q_EMIT busyChanged();
   });
@@ -269,6 +315,17 @@ void ChatPanel::updateButtons() {
   m_send->setEnabled(!busy && ready);
   m_input->setEnabled(ready);
   m_stop->setEnabled(busy);
+}
+
+void ChatPanel::setLibraryChoices(const QVector<ChatChoice>& choices) {
+  for (ChatColumn* column : m_columns) column->setLibraryChoices(choices);
+}
+
+void ChatPanel::chatWith(const QString& model, const QStringList& adapters) {
+  setColumnCount(1);
+  m_compare->setCurrentIndex(0);
+  m_columns[0]->choose(model, adapters);
+  m_columns[0]->load(settings());
 }
 
 void ChatPanel::loadModel() {

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "core/jobs/job.h"
+#include "ui/models/ChatChoice.h"
 
 // No LibTorch header here: Qt's `slots`/`signals` macros would rewrite names in them (moc includes this file).
 namespace lowbit::generate {
@@ -50,6 +51,10 @@ class ChatColumn : public QWidget {
   std::shared_ptr<generate::ChatSession> session() const { return m_session; }
 
   void load(const generate::ChatSettings& settings);
+  // The library's models and adapter stacks, offered in the column's "From the library" list.
+  void setLibraryChoices(const QVector<ChatChoice>& choices);
+  // Fills the model and adapter fields (the next load uses them).
+  void choose(const QString& model, const QStringList& adapters);
   // Shows the message and starts `job` streaming the answer into this column.
   bool answer(const QString& message, std::shared_ptr<jobs::Job> job);
   void stop();
@@ -64,6 +69,7 @@ class ChatColumn : public QWidget {
   void appendHtml(const QString& html);
 
   int m_index;
+  QComboBox* m_library = nullptr;
   QLineEdit* m_modelDir = nullptr;
   QLineEdit* m_adapters = nullptr;
   QPushButton* m_load = nullptr;
@@ -72,6 +78,9 @@ class ChatColumn : public QWidget {
   JobRunner* m_runner = nullptr;
   std::shared_ptr<generate::ChatSession> m_session;
   QString m_readyText;  // the loaded model, its adapters and the template it chats in
+  int m_answerTokens = 0;
+  int m_answerPieces = 0;
+  qint64 m_answerStartedMs = 0;
 };
 
 class ChatPanel : public QWidget {
@@ -91,6 +100,9 @@ class ChatPanel : public QWidget {
   QString transcript(int column = 0) const;
   bool isAnswering() const;
   generate::ChatSettings settings() const;  // from the widgets
+  void setLibraryChoices(const QVector<ChatChoice>& choices);  // every column's "From the library" list
+  // A model card's Chat: one model in the first column, loaded at once.
+  void chatWith(const QString& model, const QStringList& adapters);
 
  public Q_SLOTS:
   void loadModel();  // every shown column

@@ -118,6 +118,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   layout->addLayout(pageColumn, 1);
   setCentralWidget(central);
 
+  connectModelLibrary();
   connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::showPage);
   buildMenus();
   // After a restart the run that was going (stopped by Quit, or still going elsewhere) is what the user comes back to.
@@ -140,10 +141,11 @@ void MainWindow::buildMenus() {
   system->setObjectName(QStringLiteral("actionSystemInformation"));
 }
 
-void MainWindow::showNewRunWizard(int goal) {
+void MainWindow::showNewRunWizard(int goal, const QString& model) {
   auto* wizard = new RunWizard(this);
   wizard->setAttribute(Qt::WA_DeleteOnClose);
   wizard->setGoal(static_cast<RunWizard::Goal>(goal));
+  if (!model.isEmpty()) wizard->setModelFolder(model);
   connect(wizard, &QWizard::accepted, this, [this, wizard] {
     if (m_pipelineRunner == nullptr) {
       m_pipelineRunner = new JobRunner(this);
@@ -201,6 +203,35 @@ void MainWindow::checkSystemAtStart() {
       notice->open();
     }
     Q_EMIT systemChecked(notices);
+  });
+}
+
+// The Models page is where a model's tasks start: its cards' actions open the Chat page, the wizard or the Correct
+// page with that model; its scans give the Chat page its choices. It scans again when shown, so that what a run
+// made since (a quantized model, an adapter) is there.
+void MainWindow::connectModelLibrary() {
+  auto* models = findChild<ModelsPage*>();
+  auto* chat = findChild<ChatPanel*>();
+  auto* correct = findChild<CorrectPage*>();
+  const auto pageIndex = [](const char* name) { return static_cast<int>(pageNames().indexOf(QLatin1String(name))); };
+  connect(models, &ModelsPage::scanned, chat, [models, chat] { chat->setLibraryChoices(models->chatChoices()); });
+  connect(models, &ModelsPage::chatRequested, this, [this, chat, pageIndex](const QString& model, const QStringList& adapters) {
+    showPage(pageIndex("Chat"));
+    chat->chatWith(model, adapters);
+  });
+  connect(models, &ModelsPage::runRequested, this, [this, models, correct, pageIndex](const QString& task, const QString& model) {
+    if (task == QLatin1String("correct") && models->isQuantized(model)) {
+      correct->setQuantizedModel(model);
+      showPage(pageIndex("Correct"));
+      return;
+    }
+    const RunWizard::Goal goal = task == QLatin1String("quantize") ? RunWizard::Quantize
+                                 : task == QLatin1String("correct") ? RunWizard::QuantizeAndCorrect
+                                                                    : RunWizard::FineTune;
+    showNewRunWizard(goal, model);
+  });
+  connect(this, &MainWindow::pageShown, models, [models, pageIndex](int index) {
+    if (index == pageIndex("Models") || index == pageIndex("Chat")) models->rescan();
   });
 }
 

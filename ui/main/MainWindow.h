@@ -28,7 +28,8 @@ class MainWindow : public QMainWindow {
   void showAbout();
   void showSystemInformation();
   // Opens the New run wizard with a goal chosen (RunWizard::Goal; the full pipeline by default).
-  void showNewRunWizard(int goal = 3);
+  // `model`: a model card's, which the wizard starts with.
+  void showNewRunWizard(int goal = 3, const QString& model = QString());
   // Checks the driver, GPU and free GPU memory (NVML, on a worker; no CUDA context) and explains what is wrong,
   // unless the user dismissed these same notices before.
   void checkSystemAtStart();
@@ -42,6 +43,7 @@ class MainWindow : public QMainWindow {
   void closeEvent(QCloseEvent* event) override;
 
  private:
+  void connectModelLibrary();
   void buildMenus();
   AboutDialog* aboutDialog();
 

@@ -1,8 +1,11 @@
 #include "ui/models/ModelsPage.h"
 
+#include <QDesktopServices>
 #include <QDir>
 #include <algorithm>
 #include <QFileDialog>
+#include <QMenu>
+#include <QUrl>
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -19,6 +22,8 @@
 #include "core/util/format.h"
 #include "ui/jobs/JobRunner.h"
 #include "ui/util/ErrorDialog.h"
+#include "ui/runs/RunsPage.h"
+#include "ui/util/Count.h"
 #include "ui/util/Eta.h"
 
 namespace lowbit::ui {
@@ -29,66 +34,51 @@ QString badgeStyle(train::Fit fit) {
     case train::Fit::Fits: return QStringLiteral("background:#2e7d32;color:white;");
     case train::Fit::Tight: return QStringLiteral("background:#f9a825;color:black;");
     case train::Fit::Exceeds: return QStringLiteral("background:#c62828;color:white;");
-    case train::Fit::NoGpu: return QStringLiteral("background:#757575;color:white;");
+    case train::Fit::NoGpu: return QStringLiteral("background:#e0e0e0;color:black;");
   }
   return {};
 }
 
-QWidget* makeCard(const library::ModelCard& card, QWidget* parent) {
-  auto* frame = new QFrame(parent);
-  frame->setObjectName(QStringLiteral("modelCard"));
-  frame->setFrameShape(QFrame::StyledPanel);
-  auto* layout = new QVBoxLayout(frame);
-  const QString folder = QString::fromStdString(card.summary.folder.string());
-  auto* title = new QLabel(QStringLiteral("<b>%1</b> <span style='color:gray'>%2</span>")
-                               .arg(QDir(folder).dirName().toHtmlEscaped(), folder.toHtmlEscaped()), frame);
-  layout->addWidget(title);
-  if (!card.problem.empty()) {
-    auto* problem = new QLabel(QString::fromStdString(card.problem), frame);
-    problem->setObjectName(QStringLiteral("modelProblem"));
-    problem->setWordWrap(true);
-    problem->setStyleSheet(QStringLiteral("color:#c62828;"));
-    layout->addWidget(problem);
-    return frame;
+// What a task needs, said as an outcome: "no GPU" alone read like a failure, where the task runs on the CPU.
+QString badgeText(const library::TaskFit& task) {
+  const QString needs = QString::fromStdString(format_bytes(task.needed_bytes));
+  const QString name = QString::fromStdString(task.task);
+  switch (task.fit) {
+    case train::Fit::Fits: return QObject::tr("%1: fits the GPU (needs %2)").arg(name, needs);
+    case train::Fit::Tight: return QObject::tr("%1: tight on the GPU (needs %2)").arg(name, needs);
+    case train::Fit::Exceeds: return QObject::tr("%1: too big for the GPU (needs %2)").arg(name, needs);
+    case train::Fit::NoGpu: return QObject::tr("%1: on the CPU, no GPU found (needs %2 of memory)").arg(name, needs);
   }
-  const model::ModelSummary& s = card.summary;
-  QStringList dtypes;
-  for (const auto& [dtype, count] : s.stored_dtypes) dtypes << QString::fromStdString(dtype);
-  auto* facts = new QLabel(QObject::tr("%1, %2 layers, hidden %3 · %4 M parameters · %5 · %6 · %7 on disk · %8")
-                               .arg(QString::fromStdString(s.config.architecture))
-                               .arg(s.config.n_layer)
-                               .arg(s.config.hidden_size)
-                               .arg(static_cast<double>(s.parameters) / 1e6, 0, 'f', 2)
-                               .arg(dtypes.join(QStringLiteral("/")), QString::fromStdString(s.quantization),
-                                    QString::fromStdString(format_bytes(s.weight_file_bytes)),
-                                    s.has_tokenizer ? QString::fromStdString(s.tokenizer).section(QLatin1Char(' '), 0, 0)
-                                                    : QObject::tr("no tokenizer")),
-                           frame);
-  facts->setObjectName(QStringLiteral("modelFacts"));
-  facts->setToolTip(QObject::tr("Chat template: %1").arg(QString::fromStdString(s.chat_template)));
-  facts->setWordWrap(true);
-  layout->addWidget(facts);
-  QStringList adapters;
-  for (const auto& adapter : card.adapters) adapters << QString::fromStdString(adapter.string());
-  auto* adapterLine = new QLabel(adapters.isEmpty() ? QObject::tr("No adapters found for it")
-                                                    : QObject::tr("Adapters: %1").arg(adapters.join(QStringLiteral("; "))),
-                                 frame);
-  adapterLine->setObjectName(QStringLiteral("modelAdapters"));
-  adapterLine->setWordWrap(true);
-  layout->addWidget(adapterLine);
-  auto* badges = new QHBoxLayout;
-  for (const library::TaskFit& task : card.tasks) {
-    auto* badge = new QLabel(QStringLiteral(" %1: %2 (%3) ")
-                                 .arg(QString::fromStdString(task.task), QString::fromLatin1(train::fit_name(task.fit)),
-                                      QString::fromStdString(format_bytes(task.needed_bytes))),
-                             frame);
-    badge->setObjectName(QStringLiteral("fitBadge"));
-    badge->setStyleSheet(badgeStyle(task.fit) + QStringLiteral("border-radius:4px;padding:2px;"));
-    badges->addWidget(badge);
+  return name;
+}
+
+QString adapterKind(const library::ModelCard& card, const std::filesystem::path& folder) {
+  for (const library::AdapterInfo& adapter : card.adapters) {
+    if (adapter.folder == folder) return QString::fromStdString(adapter.kind);
   }
-  badges->addStretch(1);
-  layout->addLayout(badges);
-  return frame;
+  return QObject::tr("adapter");
+}
+
+// "int2", "int2 + correction (LREC)", "int2 + correction (LREC) + fine-tune (EMEF)".
+QVector<ChatChoice> chatChoicesOf(const library::ModelCard& card) {
+  QVector<ChatChoice> choices;
+  const QString model = QString::fromStdString(card.summary.folder.string());
+  for (const auto& stack : card.adapter_stacks()) {
+    ChatChoice choice{QDir(model).dirName(), model, {}};
+    for (const std::filesystem::path& adapter : stack) {
+      choice.label += QStringLiteral(" + ") + adapterKind(card, adapter);
+      choice.adapters << QString::fromStdString(adapter.string());
+    }
+    choices.push_back(choice);
+  }
+  return choices;
+}
+
+QLabel* wrappedLabel(const QString& text, const char* name, QWidget* parent) {
+  auto* label = new QLabel(text, parent);
+  label->setObjectName(QLatin1String(name));
+  label->setWordWrap(true);
+  return label;
 }
 
 }  // namespace
@@ -136,6 +126,11 @@ ModelsPage::ModelsPage(QWidget* parent)
   scroll->setWidgetResizable(true);
   m_cards = new QWidget(scroll);
   m_cardsLayout = new QVBoxLayout(m_cards);
+  m_folderRows = new QWidget(m_cards);
+  m_folderRows->setObjectName(QStringLiteral("modelFolders"));
+  m_folderRowsLayout = new QVBoxLayout(m_folderRows);
+  m_folderRowsLayout->setContentsMargins(0, 0, 0, 0);
+  m_cardsLayout->addWidget(m_folderRows);
   m_cardsLayout->addStretch(1);
   scroll->setWidget(m_cards);
   layout->addWidget(scroll, 1);
@@ -200,6 +195,146 @@ void ModelsPage::addFolder(const QString& folder) {
   rescan();
 }
 
+void ModelsPage::removeFolder(const QString& folder) {
+  m_folders.removeAll(folder);
+  QSettings().setValue(QStringLiteral("models/folders"), m_folders);
+  rescan();
+}
+
+QWidget* ModelsPage::makeFolderRow(const library::FolderReport& report) {
+  auto* row = new QFrame(m_folderRows);
+  row->setObjectName(QStringLiteral("modelFolder"));
+  auto* layout = new QVBoxLayout(row);
+  layout->setContentsMargins(4, 2, 4, 2);
+  const QString folder = QString::fromStdString(report.folder.string());
+  auto* top = new QHBoxLayout;
+  const QString models = report.models == 0 ? tr("no model") : countOf(report.models, tr("model"), tr("models"));
+  auto* title = wrappedLabel(tr("Folder %1 — %2").arg(folder, models), "modelFolderTitle", row);
+  title->setTextFormat(Qt::PlainText);
+  top->addWidget(title, 1);
+  // The default models folder is where imports go: it stays.
+  if (folder != defaultModelsFolder()) {
+    auto* remove = new QPushButton(tr("Remove from the list"), row);
+    remove->setObjectName(QStringLiteral("removeFolder"));
+    remove->setToolTip(tr("Stop looking for models in %1 (nothing on disk is deleted)").arg(folder));
+    connect(remove, &QPushButton::clicked, this, [this, folder] { removeFolder(folder); });
+    top->addWidget(remove);
+  }
+  layout->addLayout(top);
+  for (const std::string& note : report.notes) {
+    auto* line = wrappedLabel(QStringLiteral("• ") + QString::fromStdString(note), "modelFolderNote", row);
+    line->setTextFormat(Qt::PlainText);
+    layout->addWidget(line);
+  }
+  for (const std::filesystem::path& gguf : report.gguf_files) {
+    const QString file = QString::fromStdString(gguf.string());
+    auto* import = new QPushButton(tr("Import %1").arg(QFileInfo(file).fileName()), row);
+    import->setObjectName(QStringLiteral("importFoundGguf"));
+    connect(import, &QPushButton::clicked, this, [this, file] { importGguf(file); });
+    layout->addWidget(import, 0, Qt::AlignLeft);
+  }
+  return row;
+}
+
+QWidget* ModelsPage::makeCard(const library::ModelCard& card) {
+  auto* frame = new QFrame(m_cards);
+  frame->setObjectName(QStringLiteral("modelCard"));
+  frame->setFrameShape(QFrame::StyledPanel);
+  auto* layout = new QVBoxLayout(frame);
+  const QString folder = QString::fromStdString(card.summary.folder.string());
+  auto* title = new QLabel(QStringLiteral("<b>%1</b> <span style='color:gray'>%2</span>")
+                               .arg(QDir(folder).dirName().toHtmlEscaped(), folder.toHtmlEscaped()), frame);
+  title->setObjectName(QStringLiteral("modelTitle"));
+  layout->addWidget(title);
+  auto* actions = new QHBoxLayout;
+  auto addAction = [&](const QString& text, const char* name, const QString& tip) {
+    auto* button = new QPushButton(text, frame);
+    button->setObjectName(QLatin1String(name));
+    button->setToolTip(tip);
+    actions->addWidget(button);
+    return button;
+  };
+  const auto finishActions = [&] {
+    QPushButton* open = addAction(tr("Open folder"), "cardOpenFolder", tr("Show %1 in the file manager").arg(folder));
+    connect(open, &QPushButton::clicked, this, [folder] { QDesktopServices::openUrl(QUrl::fromLocalFile(folder)); });
+    actions->addStretch(1);
+    layout->addLayout(actions);
+  };
+  if (!card.problem.empty() || !card.unusable.empty()) {
+    auto* problem = wrappedLabel(QString::fromStdString(card.problem.empty() ? card.unusable : card.problem),
+                                 card.problem.empty() ? "modelUnusable" : "modelProblem", frame);
+    problem->setTextFormat(Qt::PlainText);
+    problem->setStyleSheet(QStringLiteral("color:#c62828;"));
+    layout->addWidget(problem);
+    finishActions();
+    return frame;
+  }
+  const model::ModelSummary& s = card.summary;
+  QStringList dtypes;
+  for (const auto& [dtype, count] : s.stored_dtypes) dtypes << QString::fromStdString(dtype);
+  const bool quantized = s.quantization != "none";
+  auto* facts = wrappedLabel(tr("%1, %2 layers, hidden %3 · %4 M parameters · %5 · %6 · %7 on disk · %8")
+                                 .arg(QString::fromStdString(s.config.architecture))
+                                 .arg(s.config.n_layer)
+                                 .arg(s.config.hidden_size)
+                                 .arg(static_cast<double>(s.parameters) / 1e6, 0, 'f', 2)
+                                 .arg(dtypes.join(QStringLiteral("/")),
+                                      quantized ? QString::fromStdString(s.quantization) : tr("full precision"),
+                                      QString::fromStdString(format_bytes(s.weight_file_bytes)),
+                                      QString::fromStdString(s.tokenizer).section(QLatin1Char(' '), 0, 0)),
+                             "modelFacts", frame);
+  facts->setToolTip(tr("Chat template: %1").arg(QString::fromStdString(s.chat_template)));
+  layout->addWidget(facts);
+  if (!card.made_by_run.empty()) {
+    layout->addWidget(wrappedLabel(tr("Made by your run %1").arg(QString::fromStdString(card.made_by_run.string())),
+                                   "modelMadeBy", frame));
+  }
+  QStringList adapters;
+  for (const library::AdapterInfo& adapter : card.adapters) {
+    adapters << tr("%1 in %2").arg(QString::fromStdString(adapter.kind), QString::fromStdString(adapter.folder.string()));
+  }
+  auto* adapterLine = wrappedLabel(adapters.isEmpty() ? tr("No adapters made for it yet")
+                                                      : tr("Adapters made for it: %1").arg(adapters.join(QStringLiteral("; "))),
+                                   "modelAdapters", frame);
+  adapterLine->setTextFormat(Qt::PlainText);
+  layout->addWidget(adapterLine);
+  auto* badges = new QHBoxLayout;
+  for (const library::TaskFit& task : card.tasks) {
+    auto* badge = new QLabel(QStringLiteral(" %1 ").arg(badgeText(task)), frame);
+    badge->setObjectName(QStringLiteral("fitBadge"));
+    badge->setStyleSheet(badgeStyle(task.fit) + QStringLiteral("border-radius:4px;padding:2px;"));
+    badges->addWidget(badge);
+  }
+  badges->addStretch(1);
+  layout->addLayout(badges);
+
+  const QVector<ChatChoice> stacks = chatChoicesOf(card);
+  QPushButton* chat = addAction(tr("Chat"), "cardChat", tr("Chat with this model on the Chat page"));
+  if (stacks.size() > 1) {
+    // With adapters made for it, the user picks what to chat with: the model alone, or with a stack.
+    auto* menu = new QMenu(chat);
+    menu->setObjectName(QStringLiteral("cardChatMenu"));
+    for (const ChatChoice& choice : stacks) {
+      menu->addAction(choice.label, this, [this, choice] { Q_EMIT chatRequested(choice.model, choice.adapters); });
+    }
+    chat->setMenu(menu);
+  } else {
+    connect(chat, &QPushButton::clicked, this, [this, folder] { Q_EMIT chatRequested(folder, {}); });
+  }
+  QPushButton* quantize = addAction(tr("Quantize"), "cardQuantize", tr("Make it smaller: a new run that quantizes it"));
+  quantize->setEnabled(!quantized);
+  if (quantized) quantize->setToolTip(tr("Already quantized (%1)").arg(QString::fromStdString(s.quantization)));
+  connect(quantize, &QPushButton::clicked, this, [this, folder] { Q_EMIT runRequested(QStringLiteral("quantize"), folder); });
+  QPushButton* correct = addAction(tr("Correct"), "cardCorrect",
+                                   quantized ? tr("Repair its quantization damage (LREC)")
+                                             : tr("Quantize it, then repair the damage (LREC): a new run"));
+  connect(correct, &QPushButton::clicked, this, [this, folder] { Q_EMIT runRequested(QStringLiteral("correct"), folder); });
+  QPushButton* finetune = addAction(tr("Fine-tune"), "cardFineTune", tr("Teach it to follow instructions (EMEF): a new run"));
+  connect(finetune, &QPushButton::clicked, this, [this, folder] { Q_EMIT runRequested(QStringLiteral("finetune"), folder); });
+  finishActions();
+  return frame;
+}
+
 void ModelsPage::rescan() {
   if (m_runner->isRunning()) {
     m_rescanPending = true;  // a folder was added while scanning: scan again when this scan ends
@@ -207,14 +342,30 @@ void ModelsPage::rescan() {
   }
   std::vector<std::filesystem::path> folders;
   for (const QString& folder : m_folders) folders.emplace_back(folder.toStdString());
-  auto job = std::make_shared<library::ModelLibraryJob>(folders);
+  std::vector<std::filesystem::path> runs;  // what the user's own runs made: quantized models, adapters
+  for (const QString& run : RunsPage::recentRuns()) runs.emplace_back(run.toStdString());
+  auto job = std::make_shared<library::ModelLibraryJob>(folders, runs);
   m_runner->start(job, [this, job] {
     const library::ModelLibrary& library = job->library();
-    while (m_cardsLayout->count() > 1) delete m_cardsLayout->takeAt(0)->widget();
-    for (const library::ModelCard& card : library.cards) m_cardsLayout->insertWidget(m_cardsLayout->count() - 1, makeCard(card, m_cards));
-    m_gpu->setText(tr("%1 model(s) · GPU: %2 · folders: %3")
-                       .arg(library.cards.size())
-                       .arg(QString::fromStdString(library.gpu), m_folders.join(QStringLiteral("; "))));
+    while (m_cardsLayout->count() > 2) {
+      QLayoutItem* card = m_cardsLayout->takeAt(1);
+      delete card->widget();
+      delete card;
+    }
+    while (QLayoutItem* row = m_folderRowsLayout->takeAt(0)) {
+      delete row->widget();
+      delete row;
+    }
+    for (const library::FolderReport& report : library.folders) m_folderRowsLayout->addWidget(makeFolderRow(report));
+    m_chatChoices.clear();
+    m_quantized.clear();
+    for (const library::ModelCard& card : library.cards) {
+      m_cardsLayout->insertWidget(m_cardsLayout->count() - 1, makeCard(card));
+      if (card.problem.empty() && card.unusable.empty()) m_chatChoices += chatChoicesOf(card);
+      if (card.summary.quantization != "none") m_quantized << QString::fromStdString(card.summary.folder.string());
+    }
+    m_gpu->setText(tr("%1 · GPU: %2").arg(countOf(static_cast<int>(library.cards.size()), tr("model"), tr("models")),
+                                         QString::fromStdString(library.gpu)));
     if (m_rescanPending) {
       m_rescanPending = false;
       QMetaObject::invokeMethod(this, &ModelsPage::rescan, Qt::QueuedConnection);

@@ -1,17 +1,28 @@
-// The Models page: the model library (core/model/model_library) as one card per model — architecture,
-// parameters, stored dtype, quantization, size on disk, adapters found — with a fits / tight / exceeds badge per
-// task for the detected GPU. Folders come from "Add folder…" and the default models folder, and persist
-// (QSettings). "Import GGUF…" turns a .gguf file (Ollama, LM Studio) into a model folder in the default models
-// folder, with progress, time left and Cancel. Scanning and importing run as jobs on worker threads.
+// The Models page: the model library (core/library/model_library) as one card per model — architecture,
+// parameters, stored dtype, quantization, size on disk, the adapters made for it and the run that made it — with
+// what each task needs on the detected GPU, and the card's actions (Chat with it or with its adapter stacks,
+// Quantize, Correct, Fine-tune, Open folder). A model LowBit cannot use says why instead. Above the cards, each
+// added folder says what it gave (or that it holds no model, or the GGUF files in it, each with Import) and can be
+// removed. Folders come from "Add folder…", the default models folder and the user's runs (their quantized models
+// and adapters), and persist (QSettings). "Import GGUF…" turns a .gguf file (Ollama, LM Studio) into a model folder
+// in the default models folder, with progress, time left and Cancel. Scanning and importing run on worker threads.
 #pragma once
 
 #include <QStringList>
+#include <QVector>
 #include <QWidget>
+
+#include "ui/models/ChatChoice.h"
 
 class QLabel;
 class QProgressBar;
 class QPushButton;
 class QVBoxLayout;
+
+namespace lowbit::library {
+struct FolderReport;
+struct ModelCard;
+}  // namespace lowbit::library
 
 namespace lowbit::ui {
 
@@ -27,9 +38,13 @@ class ModelsPage : public QWidget {
   // Where an import of `ggufFile` goes: a folder of the default models folder named after the file, never one
   // that exists ("name-2", "name-3", … then).
   static QString freshImportFolder(const QString& ggufFile);
+  // The library's models and their adapter stacks, for the Chat page (from the last scan).
+  QVector<ChatChoice> chatChoices() const { return m_chatChoices; }
+  bool isQuantized(const QString& modelFolder) const { return m_quantized.contains(modelFolder); }
 
  public Q_SLOTS:
   void addFolder(const QString& folder);
+  void removeFolder(const QString& folder);
   void rescan();
   // Imports into the default models folder (a fresh subfolder named after the file); the card appears when done.
   void importGguf(const QString& ggufFile);
@@ -37,9 +52,19 @@ class ModelsPage : public QWidget {
  Q_SIGNALS:
   void scanned(int cards);
   void imported(const QString& modelFolder);
+  // A card's actions. `task`: "quantize", "correct" or "finetune".
+  void chatRequested(const QString& modelFolder, const QStringList& adapters);
+  void runRequested(const QString& task, const QString& modelFolder);
 
  private:
+  QWidget* makeFolderRow(const library::FolderReport& report);
+  QWidget* makeCard(const library::ModelCard& card);
+
   QStringList m_folders;
+  QVector<ChatChoice> m_chatChoices;
+  QStringList m_quantized;  // the quantized models of the last scan
+  QWidget* m_folderRows = nullptr;
+  QVBoxLayout* m_folderRowsLayout = nullptr;
   QLabel* m_gpu = nullptr;
   QWidget* m_cards = nullptr;
   QVBoxLayout* m_cardsLayout = nullptr;

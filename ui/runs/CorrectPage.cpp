@@ -32,6 +32,8 @@ QLineEdit* pathField(QWidget* parent, const QString& objectName, const QString& 
 
 }  // namespace
 
+void CorrectPage::setQuantizedModel(const QString& folder) { m_student->setText(folder); }
+
 CorrectPage::CorrectPage(QWidget* parent) : QWidget(parent), m_runner(new JobRunner(this)) {
   auto* layout = new QVBoxLayout(this);
   auto* form = new QFormLayout;

@@ -32,6 +32,7 @@ class CorrectPage : public QWidget {
 
  public Q_SLOTS:
   void start(bool resume = false);
+  void setQuantizedModel(const QString& folder);  // a model card's Correct
 
  private:
   train::RunPlan plan() const;  // the settings as a one-step run: what Start runs and the estimate is of

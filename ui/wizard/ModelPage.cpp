@@ -70,7 +70,7 @@ ModelPage::ModelPage(QWidget* parent) : QWizardPage(parent) {
         }
         const library::ModelCard& card = cards[0];
         if (!card.problem.empty()) return setProblem(QString::fromStdString(card.problem));
-        if (!card.summary.has_tokenizer) return setProblem(tr("%1 has no tokenizer (tokenizer.json or tokenizer.model); copy the model's tokenizer files into it").arg(folder));
+        if (!card.unusable.empty()) return setProblem(QString::fromStdString(card.unusable));
         m_hidden = static_cast<int>(card.summary.config.hidden_size);
         m_context = static_cast<int>(card.summary.config.max_position_embeddings);
         m_quantized = card.summary.quantization != "none";

@@ -64,6 +64,8 @@ QString RunWizard::suggestedOutputFolder() const {
 
 void RunWizard::setGoal(Goal goal) { m_goalPage->setGoal(goal); }
 
+void RunWizard::setModelFolder(const QString& folder) { setField(QStringLiteral("model"), folder); }
+
 void RunWizard::initializePage(int id) {
   // The choices of earlier pages, published before the next page reads them.
   setProperty("model", field(QStringLiteral("model")).toString().trimmed());

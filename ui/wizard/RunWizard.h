@@ -31,6 +31,7 @@ class RunWizard : public QWizard {
   explicit RunWizard(QWidget* parent = nullptr);
 
   void setGoal(Goal goal);  // before the goal page is shown (the full pipeline by default)
+  void setModelFolder(const QString& folder);  // a model card's action: the model page starts with it
   Goal goal() const;
   train::RunPlan plan() const;                     // the choices as the jobs they make
   QStringList commands() const;                    // the same run as `lowbit` command lines
