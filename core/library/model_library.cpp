@@ -84,6 +84,34 @@ std::vector<AdapterInfo> adapters_for(const fs::path& model_dir, const std::vect
   return found;
 }
 
+// The models a run started from, read from the settings it keeps: a New run pipeline's pipeline.json ("model"),
+// an LREC run's config.json (the quantized "student" it corrects and the "teacher" it learns from), an EMEF run's
+// ("model").
+std::vector<std::pair<fs::path, std::string>> models_a_run_started_from(const fs::path& run) {
+  const auto read = [](const fs::path& file) {
+    std::ifstream in(file);
+    return in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+  };
+  std::vector<std::pair<fs::path, std::string>> sources;
+  const auto add = [&](const nlohmann::json& config, const char* key, const std::string& kind) {
+    const auto value = config.find(key);
+    if (value != config.end() && value->is_string() && !value->get<std::string>().empty()) sources.emplace_back(value->get<std::string>(), kind);
+  };
+  const nlohmann::json pipeline = read(run / "pipeline.json");
+  if (pipeline.is_object() && pipeline.value("kind", "") == "pipeline") {
+    add(pipeline, "model", "pipeline (New run)");
+    return sources;
+  }
+  const nlohmann::json config = read(run / "config.json");
+  if (!config.is_object()) return sources;
+  if (config.value("kind", "") == "lrec") {
+    add(config, "student", "correction (LREC)");
+    add(config, "teacher", "correction (LREC)");
+  }
+  if (config.value("kind", "") == "emef") add(config, "model", "fine-tune (EMEF)");
+  return sources;
+}
+
 // The models in `folder` (itself, or its subfolders), and in the report what else is there that LowBit passes over.
 std::vector<fs::path> models_in(const fs::path& folder, FolderReport& report) {
   report.folder = folder;
@@ -207,6 +235,15 @@ ModelLibrary scan_model_library(const std::vector<fs::path>& folders, const std:
       continue;
     }
     card.adapters = adapters_for(dir, adapter_roots);
+    for (const fs::path& run : run_folders) {
+      for (const auto& [source, kind] : models_a_run_started_from(run)) {
+        std::error_code error;
+        if (fs::weakly_canonical(source, error) == canonical && !error) {
+          card.runs.push_back({run, kind});
+          break;
+        }
+      }
+    }
     card.unusable = unusable_reason(card.summary);
     if (!card.unusable.empty()) {
       library.cards.push_back(std::move(card));

@@ -29,6 +29,12 @@ struct AdapterInfo {
   std::vector<std::filesystem::path> base_adapters; // loaded under it, in order (from its run's config.json)
 };
 
+// One of the user's runs that started from a model.
+struct RunFromModel {
+  std::filesystem::path folder;
+  std::string kind;  // "pipeline (New run)", "correction (LREC)", "fine-tune (EMEF)"
+};
+
 struct ModelCard {
   model::ModelSummary summary;
   std::vector<AdapterInfo> adapters;  // adapter folders whose base_model_name_or_path is this model
@@ -36,6 +42,7 @@ struct ModelCard {
   std::string problem;                // non-empty when the folder could not be read (why)
   std::string unusable;               // read, but LowBit cannot run it: why, and what to do
   std::filesystem::path made_by_run;  // the run folder that wrote this model (a quantized one); empty for others
+  std::vector<RunFromModel> runs;     // the user's runs that started from this model (its run folder's settings)
 
   // What the model can chat with: itself, then each adapter with the adapters it stacks on (in load order).
   std::vector<std::vector<std::filesystem::path>> adapter_stacks() const;

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "core/library/model_library.h"
@@ -139,8 +140,23 @@ TEST(ModelLibrary, ARunsModelAndAdaptersJoinTheLibraryAsStacks) {
       {fs::weakly_canonical(run / "lrec" / "adapter")}};
   EXPECT_EQ(card.adapter_stacks(), expected);
 
+  // The pipeline started from a full-precision model in the library: its card lists the run.
+  write_usable_model(root / "models" / "full", 5);
+  write_json(run / "pipeline.json", {{"kind", "pipeline"}, {"model", (root / "models" / "full").string()}});
+  const ModelLibrary with_source = scan_model_library({root / "models"}, {run});
+  ASSERT_EQ(with_source.cards.size(), 2u);
+  const auto full = std::find_if(with_source.cards.begin(), with_source.cards.end(),
+                                 [](const ModelCard& c) { return c.summary.folder.filename() == "full"; });
+  ASSERT_NE(full, with_source.cards.end());
+  ASSERT_EQ(full->runs.size(), 1u);
+  EXPECT_EQ(full->runs[0].folder, run);
+  EXPECT_EQ(full->runs[0].kind, "pipeline (New run)");
+  EXPECT_TRUE(with_source.cards[0].summary.folder.filename() == "full" ? with_source.cards[1].runs.empty()
+                                                                         : with_source.cards[0].runs.empty());
+
   // The correction deleted: the fine-tune alone would chat wrongly, so it is no longer offered.
   fs::remove_all(run / "lrec" / "adapter");
+  fs::remove_all(root / "models" / "full");
   const ModelLibrary after = scan_model_library({root / "models"}, {run});
   ASSERT_EQ(after.cards.size(), 1u);
   EXPECT_EQ(after.cards[0].adapter_stacks(), std::vector<std::vector<fs::path>>{{}});

@@ -168,6 +168,8 @@ class TestModelsPage : public QObject {
     writeJson(run / "lrec" / "adapter" / "adapter_config.json", R"({"base_model_name_or_path":")" + model + R"(","r":4})");
     writeJson(run / "emef" / "config.json", R"({"kind":"emef","total_steps":8,"base_adapters":[")" + lrec + R"("]})");
     writeJson(run / "emef" / "adapter" / "adapter_config.json", R"({"base_model_name_or_path":")" + model + R"(","r":4})");
+    const fs::path source = kModels / "stories260K-hf";
+    writeJson(run / "pipeline.json", R"({"kind":"pipeline","model":")" + source.string() + R"("})");
     QSettings().setValue("runs/recent", QStringList{QString::fromStdString(run.string())});
 
     ModelsPage page;
@@ -175,8 +177,20 @@ class TestModelsPage : public QObject {
     QSignalSpy scanned(&page, &ModelsPage::scanned);
     page.rescan();
     QTRY_VERIFY_WITH_TIMEOUT(scanned.count() >= 1, 60000);
-    const auto cards = page.findChildren<QWidget*>("modelCard");
-    QCOMPARE(cards.size(), 1);
+    QCOMPARE(page.findChildren<QWidget*>("modelCard").size(), 1);  // the run's model, with nothing added
+    QVERIFY(page.findChildren<QLabel*>("modelRuns").isEmpty());
+
+    // The model it started from, once its folder is added, lists the run.
+    scanWith(page, QString::fromStdString(kModels.string()));
+    QWidget* sourceCard = nullptr;
+    QWidget* runCard = nullptr;
+    for (QWidget* card : page.findChildren<QWidget*>("modelCard")) {
+      (label(card, "modelTitle")->text().contains(QString::fromStdString(source.string())) ? sourceCard : runCard) = card;
+    }
+    QVERIFY(sourceCard != nullptr && runCard != nullptr);
+    QCOMPARE(label(sourceCard, "modelRuns")->text(),
+             QStringLiteral("Your runs from it: pipeline (New run) in %1").arg(QString::fromStdString(run.string())));
+    const QList<QWidget*> cards{runCard};
     QCOMPARE(label(cards[0], "modelMadeBy")->text(), QStringLiteral("Made by your run %1").arg(QString::fromStdString(run.string())));
     const QString adapters = label(cards[0], "modelAdapters")->text();
     QVERIFY2(adapters == QString::fromStdString("Adapters made for it: fine-tune (EMEF) in " + emef + "; correction (LREC) in " + lrec),
@@ -188,7 +202,7 @@ class TestModelsPage : public QObject {
     QStringList labels;
     for (QAction* action : menu->actions()) labels << action->text();
     QCOMPARE(labels, (QStringList{"int2", "int2 + correction (LREC) + fine-tune (EMEF)", "int2 + correction (LREC)"}));
-    QCOMPARE(page.chatChoices().size(), 3);
+    QCOMPARE(page.chatChoices().size(), 4);  // and stories260K-hf alone
     QSignalSpy chat(&page, &ModelsPage::chatRequested);
     menu->actions()[1]->trigger();
     QCOMPARE(chat.count(), 1);

@@ -289,6 +289,15 @@ QWidget* ModelsPage::makeCard(const library::ModelCard& card) {
     layout->addWidget(wrappedLabel(tr("Made by your run %1").arg(QString::fromStdString(card.made_by_run.string())),
                                    "modelMadeBy", frame));
   }
+  if (!card.runs.empty()) {
+    QStringList runs;
+    for (const library::RunFromModel& run : card.runs) {
+      runs << tr("%1 in %2").arg(QString::fromStdString(run.kind), QString::fromStdString(run.folder.string()));
+    }
+    auto* runLine = wrappedLabel(tr("Your runs from it: %1").arg(runs.join(QStringLiteral("; "))), "modelRuns", frame);
+    runLine->setTextFormat(Qt::PlainText);
+    layout->addWidget(runLine);
+  }
   QStringList adapters;
   for (const library::AdapterInfo& adapter : card.adapters) {
     adapters << tr("%1 in %2").arg(QString::fromStdString(adapter.kind), QString::fromStdString(adapter.folder.string()));
