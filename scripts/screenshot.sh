@@ -150,7 +150,8 @@ fi
 
 # The walk: what a new user does with the whole pipeline, window maximized on the laptop screen. New run (the
 # remembered choices, 40 correction steps and one fine-tuning epoch so that it takes minutes) → Stop & save during
-# the correction → quit → start again (the app opens on the stopped run) → Resume → finished → chat with the result.
+# the correction → quit → start again (the app opens on the stopped run) → Resume → finished → the Models page
+# with what the run made → chat with the result (the quantized model with its correction and fine-tune adapters).
 walk="$out_dir/walk"
 mkdir -p "$walk"
 sed -i "s|^steps=200\$|steps=40|; s|^epochs=3\$|epochs=1|; s|^columns=2\$|columns=1|" "$XDG_CONFIG_HOME/LowBit/LowBit Studio.conf"
@@ -208,5 +209,18 @@ sleep 6
 shot "LowBit Studio" 07-resumed.png
 for _ in $(seq 900); do [ "$(pipeline_state)" = finished ] && break; sleep 1; done
 shot "LowBit Studio" 08-finished.png
+# From the finished run to talking with what it made: the Models page now lists the pipeline's quantized model with
+# its adapters; "Chat with the result" (Ctrl+T on the dashboard) loads it with both adapters on the Chat page.
+keys 'LowBit Studio' ctrl+1
+sleep 4  # the library scans again when its page is shown
+shot "LowBit Studio" 09-library-after-the-run.png
+keys 'LowBit Studio' ctrl+6
+sleep 2
+keys 'LowBit Studio' ctrl+t
+sleep 8  # loading the model and its two adapters
+xdotool type --delay 50 "Tell me a story about a cat."
+xdotool key Return
+sleep 20
+shot "LowBit Studio" 10-chat-with-the-result.png
 kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true
 rm -rf "$work"

@@ -214,7 +214,10 @@ ModelLibrary scan_model_library(const std::vector<fs::path>& folders, const std:
     FolderReport ignored;
     for (const fs::path& model : models_in(run, ignored)) run_models.emplace_back(model, run);
   }
-  for (const auto& [model, run] : run_models) models.push_back(model);
+  // What the user's own runs made comes first (the runs are given newest first): it is what they come back for.
+  std::vector<fs::path> from_runs;
+  for (const auto& [model, run] : run_models) from_runs.push_back(model);
+  models.insert(models.begin(), from_runs.begin(), from_runs.end());
   std::vector<fs::path> adapter_roots = folders;
   adapter_roots.insert(adapter_roots.end(), run_folders.begin(), run_folders.end());
   std::vector<fs::path> seen;  // the same model reached through two added folders is listed once

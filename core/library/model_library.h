@@ -66,8 +66,9 @@ struct ModelLibrary {
 // Why LowBit cannot quantize, train or chat with a model it could read ("" when it can): no tokenizer, or no weights.
 std::string unusable_reason(const model::ModelSummary& summary);
 
-// `folders`: the folders the user added (each a model, or a folder of models). `run_folders`: the user's runs; the
-// models they wrote (a quantized model) become cards of their own, and their adapters join their models' cards.
+// `folders`: the folders the user added (each a model, or a folder of models). `run_folders`: the user's runs,
+// newest first; the models they wrote (a quantized model) become cards of their own, listed first, and their
+// adapters join their models' cards.
 ModelLibrary scan_model_library(const std::vector<std::filesystem::path>& folders,
                                 const std::vector<std::filesystem::path>& run_folders = {});
 

@@ -88,6 +88,14 @@ class TestMainWindow : public QObject {
     QCOMPARE(shown.first().first().toInt(), 3);
     QTest::keyClick(navigation, Qt::Key_Down);
     QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageChat"));
+    // Ctrl+1 … Ctrl+6 go to the sections in the list's order, wherever the focus is.
+    window.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&window));
+    QTest::keyClick(&window, Qt::Key_1, Qt::ControlModifier);
+    QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageModels"));
+    QTest::keyClick(&window, Qt::Key_6, Qt::ControlModifier);
+    QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageRuns"));
+    QCOMPARE(navigation->currentRow(), 5);
   }
 
   // A long status (a failure message, a run followed in another process) wraps: the window keeps its width on a
@@ -234,6 +242,17 @@ class TestMainWindow : public QObject {
     QVERIFY(wizard->findChild<QRadioButton*>(QStringLiteral("goalFinetune"))->isChecked());
     QCOMPARE(wizard->field(QStringLiteral("model")).toString(), full);
     wizard->close();
+
+    // A finished run's "Chat with the result" (on the Runs and Correct pages' dashboards) opens the Chat page too.
+    for (const char* page : {"pageRuns", "pageCorrect"}) {
+      window.showPage(MainWindow::pageNames().indexOf("Models"));
+      auto* dashboard = window.findChild<QWidget*>(QLatin1String(page))->findChild<lowbit::ui::RunDashboard*>();
+      QVERIFY(dashboard != nullptr);
+      Q_EMIT dashboard->chatRequested(int4, {full + QStringLiteral("/adapter")});
+      QCOMPARE(window.findChild<QStackedWidget*>("pages")->currentWidget()->objectName(), QStringLiteral("pageChat"));
+      QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("chatModel"))->text(), int4);
+      QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("chatAdapters"))->text(), full + QStringLiteral("/adapter"));
+    }
   }
 
   void theFirstStartExplainsWhatThisComputerLacksUntilDismissed() {

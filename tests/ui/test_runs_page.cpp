@@ -7,6 +7,7 @@
 #include <QMessageBox>
 #include <QProcess>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -169,6 +170,8 @@ class TestRunsPage : public QObject {
     RunDashboard* dashboard = page->dashboard();
     QCOMPARE(dashboard->state(), RunDashboard::State::Cancelled);
     QVERIFY(!fs::exists(plan.finetune->run_dir / "adapter"));
+    auto* chatWithResult = dashboard->findChild<QPushButton*>("chatWithResult");
+    QVERIFY(!chatWithResult->isVisible());  // a stopped run has made nothing to chat with yet
     // The first step that goes on from a checkpoint shows the steps it kept as soon as its first live step comes.
     const bool fromCheckpoint = step != QLatin1String("Quantize");
     int pointsAtFirstLiveStep = -1;
@@ -195,6 +198,14 @@ class TestRunsPage : public QObject {
     }
     // The fine-tune curves of the whole run: steps 0 (evaluation) to 4.
     QCOMPARE(dashboard->seriesValues("train/total").size(), 4);
+    // Finished, it leads on to chatting with what it made: the quantized model, the correction, the fine-tune.
+    QVERIFY(chatWithResult->isVisible());
+    QSignalSpy chat(dashboard, &RunDashboard::chatRequested);
+    QTest::mouseClick(chatWithResult, Qt::LeftButton);
+    QCOMPARE(chat.count(), 1);
+    QCOMPARE(chat.at(0).at(0).toString(), QString::fromStdString(plan.quantize->out_dir.string()));
+    QCOMPARE(chat.at(0).at(1).toStringList(), (QStringList{QString::fromStdString((plan.correct->run_dir / "adapter").string()),
+                                                           QString::fromStdString((plan.finetune->run_dir / "adapter").string())}));
   }
 };
 

@@ -134,6 +134,15 @@ void MainWindow::buildMenus() {
   QAction* quit = fileMenu->addAction(tr("&Quit"), qApp, &QApplication::quit);
   quit->setShortcut(QKeySequence::Quit);
 
+  // The sections by key, in the order of the list on the left (Ctrl+1 Models … Ctrl+6 Runs).
+  QMenu* goMenu = menuBar()->addMenu(tr("&Go"));
+  const QStringList names = pageNames();
+  for (int i = 0; i < names.size(); ++i) {
+    QAction* go = goMenu->addAction(names[i], this, [this, i] { m_navigation->setCurrentRow(i); });
+    go->setObjectName(QStringLiteral("actionGo") + pageObjectName(names[i]).mid(4));
+    go->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
+  }
+
   QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
   QAction* about = helpMenu->addAction(tr("&About LowBit Studio"), this, &MainWindow::showAbout);
   about->setObjectName(QStringLiteral("actionAbout"));
@@ -207,7 +216,8 @@ void MainWindow::checkSystemAtStart() {
 }
 
 // The Models page is where a model's tasks start: its cards' actions open the Chat page, the wizard or the Correct
-// page with that model; its scans give the Chat page its choices. It scans again when shown, so that what a run
+// page with that model; its scans give the Chat page its choices. A finished run's "Chat with the result" opens the
+// Chat page too. It scans again when shown, so that what a run
 // made since (a quantized model, an adapter) is there.
 void MainWindow::connectModelLibrary() {
   auto* models = findChild<ModelsPage*>();
@@ -215,10 +225,12 @@ void MainWindow::connectModelLibrary() {
   auto* correct = findChild<CorrectPage*>();
   const auto pageIndex = [](const char* name) { return static_cast<int>(pageNames().indexOf(QLatin1String(name))); };
   connect(models, &ModelsPage::scanned, chat, [models, chat] { chat->setLibraryChoices(models->chatChoices()); });
-  connect(models, &ModelsPage::chatRequested, this, [this, chat, pageIndex](const QString& model, const QStringList& adapters) {
+  const auto openChat = [this, chat, pageIndex](const QString& model, const QStringList& adapters) {
     showPage(pageIndex("Chat"));
     chat->chatWith(model, adapters);
-  });
+  };
+  connect(models, &ModelsPage::chatRequested, this, openChat);
+  for (RunDashboard* dashboard : findChildren<RunDashboard*>()) connect(dashboard, &RunDashboard::chatRequested, this, openChat);
   connect(models, &ModelsPage::runRequested, this, [this, models, correct, pageIndex](const QString& task, const QString& model) {
     if (task == QLatin1String("correct") && models->isQuantized(model)) {
       correct->setQuantizedModel(model);

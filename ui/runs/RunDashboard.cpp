@@ -23,6 +23,7 @@
 #include <optional>
 
 #include "core/train/metric_names.h"
+#include "core/train/run_output.h"
 #include "core/train/run_plan.h"
 #include "core/train/run_status.h"
 #include "core/util/errors.h"
@@ -154,6 +155,10 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   top->addWidget(m_cancel);
   top->addWidget(m_resume);
   top->addWidget(m_openFolder);
+  m_chatWithResult = new QPushButton(tr("Chat with the result"), this);
+  m_chatWithResult->setObjectName(QStringLiteral("chatWithResult"));
+  m_chatWithResult->setShortcut(QKeySequence(QStringLiteral("Ctrl+T")));
+  top->addWidget(m_chatWithResult);
   layout->addLayout(top);
   auto* bars = new QHBoxLayout;
   m_progress = new QProgressBar(this);
@@ -209,6 +214,9 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   connect(m_resume, &QPushButton::clicked, this, &RunDashboard::resumeRequested);
   connect(m_openFolder, &QPushButton::clicked, this, [this] {
     if (m_folderOpener && !m_runDirectory.isEmpty()) m_folderOpener(m_runDirectory);
+  });
+  connect(m_chatWithResult, &QPushButton::clicked, this, [this] {
+    if (m_result) Q_EMIT chatRequested(m_result->model, m_result->adapters);
   });
   m_folderOpener = [](const QString& dir) { QDesktopServices::openUrl(QUrl::fromLocalFile(dir)); };
   setState(State::Idle);
@@ -430,6 +438,18 @@ void RunDashboard::setState(State state) {
   m_cancel->setEnabled(live);
   m_resume->setEnabled(state == State::Cancelled || state == State::Failed);
   m_openFolder->setEnabled(!m_runDirectory.isEmpty());
+  // A finished run leads on to what it was for: talking to the model it made.
+  m_result.reset();
+  if (state == State::Finished && !m_runDirectory.isEmpty()) {
+    if (const auto output = train::run_output(m_runDirectory.toStdString())) {
+      QStringList adapters;
+      for (const auto& adapter : output->adapters) adapters << QString::fromStdString(adapter.string());
+      m_result = ChatChoice{QString(), QString::fromStdString(output->model.string()), adapters};
+      m_chatWithResult->setToolTip(tr("Open the Chat page with %1 (Ctrl+T)")
+                                       .arg((QStringList{m_result->model} + adapters).join(QStringLiteral(" + "))));
+    }
+  }
+  m_chatWithResult->setVisible(m_result.has_value());
   if (state != State::Running && state != State::Paused) releasePauseButton();
   m_status->setText(statusText());
   m_speed->setText(speedText());

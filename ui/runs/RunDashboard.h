@@ -27,9 +27,11 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "core/jobs/job.h"
 #include "core/train/metrics_log.h"
+#include "ui/models/ChatChoice.h"
 
 class QCheckBox;
 class QCustomPlot;
@@ -78,6 +80,8 @@ class RunDashboard : public QWidget {
   void cancelRequested();          // attached jobs stop without writing a new checkpoint
   void pauseRequested(bool pause); // attached jobs wait at their next step while paused
   void resumeRequested();          // the owner starts the run again from its last checkpoint
+  // "Chat with the result" of a finished run: the model its last step used and the adapters it made, in load order.
+  void chatRequested(const QString& model, const QStringList& adapters);
   void stateChanged(lowbit::ui::RunDashboard::State state);
 
  public Q_SLOTS:
@@ -122,6 +126,8 @@ class RunDashboard : public QWidget {
   QPushButton* m_cancel = nullptr;
   QPushButton* m_resume = nullptr;
   QPushButton* m_openFolder = nullptr;
+  QPushButton* m_chatWithResult = nullptr;
+  std::optional<ChatChoice> m_result;  // what a finished run made, to chat with
   QTimer* m_replotTimer = nullptr;
   QTimer* m_followTimer = nullptr;
   JobRunner* m_runner = nullptr;
