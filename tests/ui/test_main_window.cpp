@@ -11,6 +11,7 @@
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSignalSpy>
+#include <QScrollArea>
 #include <QStackedWidget>
 #include <QTabWidget>
 #include <QTextDocumentFragment>
@@ -34,6 +35,16 @@ using lowbit::ui::AboutDialog;
 using lowbit::ui::FirstStartNotice;
 using lowbit::ui::MainWindow;
 using lowbit::ui::RunWizard;
+
+namespace {
+
+// Each page sits in a scroll area of the stack (for screens lower than the page needs).
+QString shownPage(QStackedWidget* pages) {
+  auto* area = qobject_cast<QScrollArea*>(pages->currentWidget());
+  return area != nullptr && area->widget() != nullptr ? area->widget()->objectName() : QString();
+}
+
+}  // namespace
 
 class TestMainWindow : public QObject {
   Q_OBJECT
@@ -83,18 +94,18 @@ class TestMainWindow : public QObject {
     QSignalSpy shown(&window, &MainWindow::pageShown);
     const QRect itemRect = navigation->visualItemRect(navigation->item(3));
     QTest::mouseClick(navigation->viewport(), Qt::LeftButton, {}, itemRect.center());
-    QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageFinetune"));
+    QCOMPARE(shownPage(pages), QStringLiteral("pageFinetune"));
     QCOMPARE(shown.count(), 1);
     QCOMPARE(shown.first().first().toInt(), 3);
     QTest::keyClick(navigation, Qt::Key_Down);
-    QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageChat"));
+    QCOMPARE(shownPage(pages), QStringLiteral("pageChat"));
     // Ctrl+1 … Ctrl+6 go to the sections in the list's order, wherever the focus is.
     window.activateWindow();
     QVERIFY(QTest::qWaitForWindowActive(&window));
     QTest::keyClick(&window, Qt::Key_1, Qt::ControlModifier);
-    QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageModels"));
+    QCOMPARE(shownPage(pages), QStringLiteral("pageModels"));
     QTest::keyClick(&window, Qt::Key_6, Qt::ControlModifier);
-    QCOMPARE(pages->currentWidget()->objectName(), QStringLiteral("pageRuns"));
+    QCOMPARE(shownPage(pages), QStringLiteral("pageRuns"));
     QCOMPARE(navigation->currentRow(), 5);
   }
 
@@ -122,6 +133,35 @@ class TestMainWindow : public QObject {
       QTest::qWait(20);
       QCOMPARE(window.width(), 1100);
     }
+  }
+
+  // At 1366×768, the common laptop screen, every page fits under the title bar with its bottom row (the chat's
+  // message box, the dashboard's log, the status bar) in view, also with two-line statuses.
+  void everyPageFitsALaptopScreen() {
+    MainWindow window;
+    window.resize(1366, 740);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    for (QLabel* label : window.findChildren<QLabel*>()) {
+      if (label->objectName().startsWith(QLatin1String("chatModelStatus")) || label->objectName() == QLatin1String("runStatus")) {
+        label->setText(QStringLiteral("Ready: /a/model + /an/adapter · template: Alpaca\nlast answer: 60 tokens in 1.2 s, 50.0 tokens/s"));
+      }
+    }
+    auto* navigation = window.findChild<QListWidget*>(QStringLiteral("navigation"));
+    for (int page = 0; page < navigation->count(); ++page) {
+      navigation->setCurrentRow(page);
+      QTest::qWait(20);
+      QVERIFY2(window.minimumSizeHint().height() <= 740, qPrintable(navigation->item(page)->text()));
+      QCOMPARE(window.height(), 740);
+    }
+    const auto bottomInView = [&](const char* page, const char* widget) {
+      QWidget* found = window.findChild<QWidget*>(QLatin1String(page))->findChild<QWidget*>(QLatin1String(widget));
+      return found->isVisible() && found->mapTo(&window, QPoint(0, found->height())).y() <= window.height();
+    };
+    navigation->setCurrentRow(static_cast<int>(MainWindow::pageNames().indexOf("Chat")));
+    QVERIFY(bottomInView("pageChat", "chatInput"));
+    navigation->setCurrentRow(static_cast<int>(MainWindow::pageNames().indexOf("Runs")));
+    QVERIFY(bottomInView("pageRuns", "runLog"));
   }
 
   // Quitting while a run is going asks first and says what is kept; "Keep running" keeps the window open.
@@ -162,12 +202,12 @@ class TestMainWindow : public QObject {
     lowbit::ui::RunsPage::remember(run);
     {
       MainWindow window;
-      QCOMPARE(window.findChild<QStackedWidget*>("pages")->currentWidget()->objectName(), QStringLiteral("pageRuns"));
+      QCOMPARE(shownPage(window.findChild<QStackedWidget*>("pages")), QStringLiteral("pageRuns"));
       QCOMPARE(window.findChild<QListWidget*>("navigation")->currentItem()->text(), QStringLiteral("Runs"));
     }
     write(run + "/run_state.json", R"({"state": "finished", "pid": 1, "message": "", "updated_unix_s": 1})");
     MainWindow window;
-    QCOMPARE(window.findChild<QStackedWidget*>("pages")->currentWidget()->objectName(), QStringLiteral("pageModels"));
+    QCOMPARE(shownPage(window.findChild<QStackedWidget*>("pages")), QStringLiteral("pageModels"));
     QSettings().clear();
   }
 
@@ -223,14 +263,15 @@ class TestMainWindow : public QObject {
     QTRY_COMPARE(chatLibrary->count(), 3);  // "Pick a model…", stories, stories-int4
 
     QTest::mouseClick(cardOf(full)->findChild<QPushButton*>(QStringLiteral("cardChat")), Qt::LeftButton);
-    QCOMPARE(window.findChild<QStackedWidget*>("pages")->currentWidget()->objectName(), QStringLiteral("pageChat"));
+    QCOMPARE(shownPage(window.findChild<QStackedWidget*>("pages")), QStringLiteral("pageChat"));
     QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("chatModel"))->text(), full);
     QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("chatAdapters"))->text(), QString());
+    QCOMPARE(chatLibrary->currentText(), QStringLiteral("stories"));  // the library's entry for it is shown picked
 
     window.showPage(MainWindow::pageNames().indexOf("Models"));
     QTRY_VERIFY_WITH_TIMEOUT(cardOf(int4) != nullptr, 60000);  // the page scans again when shown
     QTest::mouseClick(cardOf(int4)->findChild<QPushButton*>(QStringLiteral("cardCorrect")), Qt::LeftButton);
-    QCOMPARE(window.findChild<QStackedWidget*>("pages")->currentWidget()->objectName(), QStringLiteral("pageCorrect"));
+    QCOMPARE(shownPage(window.findChild<QStackedWidget*>("pages")), QStringLiteral("pageCorrect"));
     QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("correctStudent"))->text(), int4);
     QVERIFY(!cardOf(int4)->findChild<QPushButton*>(QStringLiteral("cardQuantize"))->isEnabled());
 
@@ -249,7 +290,7 @@ class TestMainWindow : public QObject {
       auto* dashboard = window.findChild<QWidget*>(QLatin1String(page))->findChild<lowbit::ui::RunDashboard*>();
       QVERIFY(dashboard != nullptr);
       Q_EMIT dashboard->chatRequested(int4, {full + QStringLiteral("/adapter")});
-      QCOMPARE(window.findChild<QStackedWidget*>("pages")->currentWidget()->objectName(), QStringLiteral("pageChat"));
+      QCOMPARE(shownPage(window.findChild<QStackedWidget*>("pages")), QStringLiteral("pageChat"));
       QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("chatModel"))->text(), int4);
       QCOMPARE(window.findChild<QLineEdit*>(QStringLiteral("chatAdapters"))->text(), full + QStringLiteral("/adapter"));
     }

@@ -103,6 +103,8 @@ void ChatColumn::setLibraryChoices(const QVector<ChatChoice>& choices) {
 }
 
 void ChatColumn::choose(const QString& model, const QStringList& adapters) {
+  const int row = m_library->findData(QStringList{model} + adapters);
+  m_library->setCurrentIndex(row > 0 ? row : 0);  // the library's name for it when it is there
   m_modelDir->setText(model);
   m_adapters->setText(adapters.join(QLatin1Char(';')));
   m_status->setText(tr("Load to chat with %1.").arg(QDir(model).dirName()));

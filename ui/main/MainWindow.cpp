@@ -10,6 +10,7 @@
 #include <QVBoxLayout>
 #include <QListWidget>
 #include <QMenuBar>
+#include <QScrollArea>
 #include <QStackedWidget>
 #include <QStatusBar>
 
@@ -105,7 +106,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
       page = launcher;
     }
     page->setObjectName(pageObjectName(name));
-    m_pages->addWidget(page);
+    // On a screen lower than a page needs (a 1366×768 laptop with a filled-in form above a dashboard), the page
+    // scrolls instead of pushing the window's bottom rows (message box, log, status bar) off the screen.
+    auto* area = new QScrollArea(m_pages);
+    area->setObjectName(pageObjectName(name) + QStringLiteral("Area"));
+    area->setWidgetResizable(true);
+    area->setFrameShape(QFrame::NoFrame);
+    area->setWidget(page);
+    m_pages->addWidget(area);
   }
   auto* pageColumn = new QVBoxLayout;
   m_pageHeading = new QLabel(central);

@@ -124,6 +124,7 @@ ModelsPage::ModelsPage(QWidget* parent)
   layout->addWidget(m_importRow);
   auto* scroll = new QScrollArea(this);
   scroll->setWidgetResizable(true);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);  // cards wrap their lines to the page's width
   m_cards = new QWidget(scroll);
   m_cardsLayout = new QVBoxLayout(m_cards);
   m_folderRows = new QWidget(m_cards);
@@ -245,6 +246,7 @@ QWidget* ModelsPage::makeCard(const library::ModelCard& card) {
   auto* title = new QLabel(QStringLiteral("<b>%1</b> <span style='color:gray'>%2</span>")
                                .arg(QDir(folder).dirName().toHtmlEscaped(), folder.toHtmlEscaped()), frame);
   title->setObjectName(QStringLiteral("modelTitle"));
+  title->setWordWrap(true);
   layout->addWidget(title);
   auto* actions = new QHBoxLayout;
   auto addAction = [&](const QString& text, const char* name, const QString& tip) {
@@ -311,6 +313,7 @@ QWidget* ModelsPage::makeCard(const library::ModelCard& card) {
   for (const library::TaskFit& task : card.tasks) {
     auto* badge = new QLabel(QStringLiteral(" %1 ").arg(badgeText(task)), frame);
     badge->setObjectName(QStringLiteral("fitBadge"));
+    badge->setWordWrap(true);  // three badges share a laptop-wide card: each wraps rather than widening the page
     badge->setStyleSheet(badgeStyle(task.fit) + QStringLiteral("border-radius:4px;padding:2px;"));
     badges->addWidget(badge);
   }
