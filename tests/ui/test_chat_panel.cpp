@@ -200,6 +200,11 @@ class TestChatPanel : public QObject {
     QTest::mouseClick(panel.findChild<QPushButton*>("chatLoad"), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
     QTRY_VERIFY2(panel.findChild<QLineEdit*>("chatInput")->hasFocus(), "after loading, typing goes to the message box");
+    // Named as the library names it; a rescan of the library keeps it picked.
+    QVERIFY2(panel.findChild<QLabel*>("chatModelStatus")->text().startsWith("Ready: int4 · template: "),
+             qPrintable(panel.findChild<QLabel*>("chatModelStatus")->text()));
+    panel.setLibraryChoices({{QStringLiteral("int4"), dir.filePath("int4"), {}}});
+    QCOMPARE(library->currentText(), QStringLiteral("int4"));
     QTest::keyClicks(panel.findChild<QLineEdit*>("chatInput"), "Tell me a story.");
     QTest::keyClick(panel.findChild<QLineEdit*>("chatInput"), Qt::Key_Return);
     QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, 60000);

@@ -100,13 +100,24 @@ void ChatColumn::setLibraryChoices(const QVector<ChatChoice>& choices) {
     m_library->addItem(choice.label, QStringList{choice.model} + choice.adapters);
     m_library->setItemData(m_library->count() - 1, (QStringList{choice.model} + choice.adapters).join(QStringLiteral("\n")), Qt::ToolTipRole);
   }
+  showLibraryEntry();  // a rescan keeps showing what the column holds
+}
+
+QStringList ChatColumn::stack() const {
+  QStringList stack{modelFolder()};
+  for (const QString& adapter : m_adapters->text().split(QLatin1Char(';'), Qt::SkipEmptyParts)) stack << adapter.trimmed();
+  return stack;
+}
+
+void ChatColumn::showLibraryEntry() {
+  const int row = m_library->findData(stack());
+  m_library->setCurrentIndex(row > 0 ? row : 0);
 }
 
 void ChatColumn::choose(const QString& model, const QStringList& adapters) {
-  const int row = m_library->findData(QStringList{model} + adapters);
-  m_library->setCurrentIndex(row > 0 ? row : 0);  // the library's name for it when it is there
   m_modelDir->setText(model);
   m_adapters->setText(adapters.join(QLatin1Char(';')));
+  showLibraryEntry();  // the library's name for it when it is there
   m_status->setText(tr("Load to chat with %1.").arg(QDir(model).dirName()));
 }
 
@@ -143,8 +154,13 @@ void ChatColumn::load(const generate::ChatSettings& settings) {
   const bool started = m_runner->start(job, [this, job, dir] {
     m_session = job->session();
     m_transcript->clear();
-    const QString stack = m_adapters->text().trimmed();
-    const QString ready = stack.isEmpty() ? tr("Ready: %1").arg(dir) : tr("Ready: %1 + %2").arg(dir, stack);
+    // The library's name ("int2 + correction (LREC) + fine-tune (EMEF)") reads better than three long paths.
+    const QString adapters = m_adapters->text().trimmed();
+    const int row = m_library->findData(stack());
+    const QString ready = row > 0 ? tr("Ready: %1").arg(m_library->itemText(row))
+                          : adapters.isEmpty() ? tr("Ready: %1").arg(dir)
+                                               : tr("Ready: %1 + %2").arg(dir, adapters);
+    m_status->setToolTip((QStringList{dir} + stack().mid(1)).join(QStringLiteral("\n")));
     QString format = tr("template: %1").arg(QString::fromStdString(m_session->format().describe()));
     if (!m_session->format_notice().empty()) format += QStringLiteral("\n") + QString::fromStdString(m_session->format_notice());
     m_readyText = ready + QStringLiteral(" · ") + format;

@@ -67,6 +67,8 @@ class ChatColumn : public QWidget {
 
  private:
   void appendHtml(const QString& html);
+  QStringList stack() const;  // the model folder, then the adapters, as the fields hold them
+  void showLibraryEntry();    // picks the library's entry for that stack, or the placeholder
 
   int m_index;
   QComboBox* m_library = nullptr;
