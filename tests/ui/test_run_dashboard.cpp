@@ -352,6 +352,7 @@ class TestRunDashboard : public QObject {
     QVERIFY(dashboard.statusText().contains("resume"));
     QCOMPARE(dashboard.findChild<QProgressBar*>("runProgress")->value(), 30);
     QCOMPARE(dashboard.findChild<QProgressBar*>("runProgress")->maximum(), 100);
+    QCOMPARE(dashboard.findChild<QProgressBar*>("runProgress")->text(), QStringLiteral("steps 30/100 (30%)"));  // as it read live
     QCOMPARE(dashboard.findChild<QCustomPlot*>("lossPlot")->graphCount(), 6);
     QCOMPARE(dashboard.memoryText(), QStringLiteral("RAM 1.0 GiB / 8.0 GiB"));  // kept in metrics.jsonl
 

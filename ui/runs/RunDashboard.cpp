@@ -569,7 +569,10 @@ bool RunDashboard::loadRunDirectory(const QString& dir, QString* error) {
   const nlohmann::json config = nlohmann::json::parse(config_file, nullptr, /*allow_exceptions=*/false);
   if (config.is_object()) {
     const nlohmann::json total = config.contains("total_steps") ? config["total_steps"] : config.value("steps", nlohmann::json());
-    if (total.is_number() && total.get<int64_t>() > 0) m_progress->setRange(0, static_cast<int>(total.get<int64_t>()));
+    if (total.is_number() && total.get<int64_t>() > 0) {
+      m_progress->setRange(0, static_cast<int>(total.get<int64_t>()));
+      m_progress->setFormat(tr("steps %v/%m (%p%)"));  // as the live run showed it
+    }
   }
   readNewMetrics();
   applyRunStatus();
