@@ -270,6 +270,12 @@ at::Tensor decoder_layer_forward(const LlamaConfig& c, const LlamaLayer& layer, 
 }
 
 at::Tensor LlamaModel::forward(const at::Tensor& input_ids, KvCache* cache) const {
+  return logits(final_hidden_state(input_ids, cache));
+}
+
+at::Tensor LlamaModel::logits(const at::Tensor& final_hidden_state) const { return at::linear(final_hidden_state, lm_head_); }
+
+at::Tensor LlamaModel::final_hidden_state(const at::Tensor& input_ids, KvCache* cache) const {
   if (input_ids.dim() != 2) {
     throw InternalError("forward expects input_ids of shape [batch, T], got " + format_shape(shape_of(input_ids)));
   }
@@ -287,7 +293,7 @@ at::Tensor LlamaModel::forward(const at::Tensor& input_ids, KvCache* cache) cons
                      : decoder_layer_forward(config_, layers_[i], h, rope, cache, static_cast<int64_t>(i), past);
   }
   if (cache != nullptr) cache->length = past + steps;
-  return at::linear(rms_norm(h, final_norm_, config_.rms_norm_eps), lm_head_);
+  return rms_norm(h, final_norm_, config_.rms_norm_eps);
 }
 
 }  // namespace lowbit::model

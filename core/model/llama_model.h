@@ -90,6 +90,10 @@ class LlamaModel {
   // input_ids: [batch, T] int64. With a cache, positions continue from cache->length and the cache is extended.
   // Returns logits [batch, T, vocab] in the compute dtype.
   at::Tensor forward(const at::Tensor& input_ids, KvCache* cache = nullptr) const;
+  // The two halves of forward: the final hidden state [batch, T, hidden] (after the last RMSNorm: what lm_head
+  // reads, and RILQ's correction target), and the logits of a hidden state.
+  at::Tensor final_hidden_state(const at::Tensor& input_ids, KvCache* cache = nullptr) const;
+  at::Tensor logits(const at::Tensor& final_hidden_state) const;
 
   // While on, a forward pass with autograd enabled and no cache checkpoints every decoder layer
   // (core/model/gradient_checkpoint.h): less memory for training, one more forward pass per backward.

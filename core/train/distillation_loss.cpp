@@ -7,6 +7,9 @@
 namespace lowbit::train {
 namespace {
 
+// Losses are computed in float32 at least (fp16/bf16 activations are widened); float64 inputs stay float64.
+at::ScalarType loss_dtype(const at::Tensor& t) { return at::promote_types(t.scalar_type(), at::kFloat); }
+
 at::Tensor normalise(const at::Tensor& kl_sum, int64_t batch, int64_t steps, KlNormalisation normalisation) {
   const double divisor = normalisation == KlNormalisation::PerSequence ? static_cast<double>(batch)
                                                                        : static_cast<double>(batch * steps);
@@ -25,7 +28,7 @@ DistillationLoss combine(at::Tensor kl, at::Tensor ce, const DistillationWeights
 
 at::Tensor next_token_cross_entropy(const at::Tensor& logits, const at::Tensor& input_ids) {
   const int64_t steps = logits.size(1);
-  const at::Tensor predictions = logits.narrow(1, 0, steps - 1).to(at::kFloat);
+  const at::Tensor predictions = logits.narrow(1, 0, steps - 1).to(loss_dtype(logits));
   const at::Tensor targets = input_ids.narrow(1, 1, steps - 1).to(logits.device());
   return at::cross_entropy_loss(predictions.reshape({-1, predictions.size(-1)}), targets.reshape({-1}));
 }
@@ -50,6 +53,23 @@ DistillationLoss distillation_loss(const at::Tensor& student_logits, const at::T
                                                                              : (log_s.exp() * (log_s - log_t)).sum();
   const at::Tensor kl = normalise(kl_sum, student_logits.size(0), student_logits.size(1), weights.normalisation);
   return combine(kl, next_token_cross_entropy(student_logits, input_ids), weights);
+}
+
+DistillationLoss hidden_state_loss(const at::Tensor& student_hidden, const at::Tensor& teacher_hidden,
+                                   const at::Tensor& student_logits, const at::Tensor& input_ids,
+                                   const DistillationWeights& weights) {
+  if (student_hidden.sizes() != teacher_hidden.sizes()) {
+    throw InternalError("student and teacher hidden states differ in shape");
+  }
+  const at::ScalarType dtype = loss_dtype(student_hidden);
+  const at::Tensor target = teacher_hidden.to(student_hidden.device(), dtype).detach();
+  const at::Tensor mse = (student_hidden.to(dtype) - target).pow(2).mean();
+  const at::Tensor ce = next_token_cross_entropy(student_logits, input_ids);
+  DistillationLoss loss;
+  loss.total = weights.mse * mse + weights.ce * ce;
+  loss.mse = mse.detach();
+  loss.ce = ce.detach();
+  return loss;
 }
 
 DistillationLoss distillation_loss(const at::Tensor& student_logits, const TeacherTopK& teacher,

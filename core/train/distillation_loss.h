@@ -1,4 +1,4 @@
-// The LREC loss: λ_KL · KL + λ_CE · CE, with the scaling of the INT2.1 paper's released code (lrec.py), which the
+// The correction losses. LREC's (the INT2.1 paper): λ_KL · KL + λ_CE · CE, with the scaling of the INT2.1 paper's released code (lrec.py), which the
 // published λ values (λ_CE = 10 / 40 / 120 for INT4 / INT3 / INT2, λ_KL = 1) assume:
 //
 //   KL = (1/B) Σ_b Σ_t Σ_v p_T(v | b,t) · (log p_T(v | b,t) − log p_S(v | b,t))     forward KL(teacher ‖ student),
@@ -30,7 +30,9 @@ struct TeacherTopK {
 TeacherTopK teacher_top_k(const at::Tensor& teacher_logits, int64_t k);
 
 struct DistillationLoss {
-  at::Tensor total, kl, ce;  // scalars; total carries the gradient
+  at::Tensor total;    // scalar with the gradient
+  at::Tensor kl, ce;   // detached scalars; kl is undefined for the hidden-state loss
+  at::Tensor mse;      // detached scalar of the hidden-state loss; undefined for the KL loss
 };
 
 // student_logits [B, T, V]; input_ids [B, T]. The reverse direction needs the full teacher distribution.
@@ -38,6 +40,15 @@ DistillationLoss distillation_loss(const at::Tensor& student_logits, const at::T
                                    const at::Tensor& input_ids, const DistillationWeights& weights);
 DistillationLoss distillation_loss(const at::Tensor& student_logits, const TeacherTopK& teacher,
                                    const at::Tensor& input_ids, const DistillationWeights& weights);
+
+// RILQ's loss: λ_MSE · MSE + λ_CE · CE, with
+//   MSE = mean over b, t and the hidden dimension of (h_S − h_T)²     h: the final hidden state (after the last
+//                                                                       RMSNorm, the input of lm_head), in float32
+//   CE  = next-token cross-entropy of the student's own logits (as above)
+// student_hidden, teacher_hidden [B, T, H]; student_logits [B, T, V]; input_ids [B, T].
+DistillationLoss hidden_state_loss(const at::Tensor& student_hidden, const at::Tensor& teacher_hidden,
+                                   const at::Tensor& student_logits, const at::Tensor& input_ids,
+                                   const DistillationWeights& weights);
 
 // Mean next-token cross-entropy of logits[:, :-1] against input_ids[:, 1:].
 at::Tensor next_token_cross_entropy(const at::Tensor& logits, const at::Tensor& input_ids);

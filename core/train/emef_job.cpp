@@ -156,7 +156,8 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
       write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
     }
 
-    const TrainerSettings settings = trainer_settings(p, schedule, accumulation, device);
+    TrainerSettings settings = trainer_settings(p, schedule, accumulation, device);
+    settings.early_stop_metric = metrics::kValCe;
     bool first_evaluation = true;
     Trainer trainer(settings, adapter, adapter_config);
     const TrainerResult trained = trainer.run(
@@ -190,6 +191,7 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
 
     result_.seconds_per_step = trained.seconds_per_step;
     result_.steps_done = trained.steps_done;
+    result_.best_step = trained.best_step;
     result_.adapter_dir = trained.adapter_dir;
     result_.peak_vram_bytes = device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
     result_.peak_ram_bytes = system::peak_ram_bytes();

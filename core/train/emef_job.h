@@ -22,6 +22,7 @@ namespace lowbit::train {
 
 struct EmefResult {
   int64_t steps_done = 0;
+  int64_t best_step = -1;  // with early stopping: the step whose adapter was kept
   int64_t steps_per_epoch = 0;
   int64_t train_examples = 0, validation_examples = 0, skipped_records = 0;
   double first_val_loss = 0, final_val_loss = 0, final_val_ppl = 0;

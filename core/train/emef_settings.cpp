@@ -11,7 +11,7 @@ bool operator==(const EmefSettings& a, const EmefSettings& b) {
     return std::tie(s.model_dir, s.base_adapters, s.data, s.columns, s.run_dir, s.resume, s.lora, s.target_modules, s.lr,
                     s.schedule, s.warmup_steps, s.epochs, s.steps, s.batch, s.micro_batch, s.weight_decay,
                     s.max_grad_norm, s.examples, s.prompt_template, s.validation, s.eval_examples, s.eval_every,
-                    s.checkpoint_every, s.gradient_checkpointing, s.seed, s.device);
+                    s.checkpoint_every, s.early_stop_patience, s.gradient_checkpointing, s.seed, s.device);
   };
   return fields(a) == fields(b);
 }

@@ -47,6 +47,7 @@ struct EmefSettings {
   int64_t eval_examples = 256;                         // of the validation records, evaluated each time
   int64_t eval_every = 200;
   int64_t checkpoint_every = 200;
+  int64_t early_stop_patience = 0;  // evaluations without a better validation CE before stopping; 0: off
   bool gradient_checkpointing = true;
   uint64_t seed = 0;
   std::string device = "auto";                         // resolved when the job runs

@@ -22,6 +22,7 @@
 #include "core/train/training_settings.h"
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
+#include "core/util/format.h"
 
 namespace lowbit::train {
 namespace {
@@ -54,7 +55,9 @@ std::pair<data::TextCorpus, data::TextCorpus> split_corpus(const data::TextCorpu
 }  // namespace
 
 TrainingShape lrec_training_shape(const LrecSettings& p, int64_t compute_bytes) {
-  return adapter_training_shape(p, p.seqlen, p.teacher_top_k, compute_bytes);
+  TrainingShape shape = adapter_training_shape(p, p.seqlen, p.teacher_top_k, compute_bytes);
+  shape.teacher_hidden_state = p.loss.kind == CorrectionLoss::HiddenMseCe;
+  return shape;
 }
 
 MemoryEstimate estimate_lrec_memory(const LrecSettings& p, at::Device device) {
@@ -80,9 +83,12 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
                     std::chrono::steady_clock::time_point started, at::Device device) {
   const LrecSettings& p = params_;
   const model::LlamaConfig student_config = model::load_llama_config(p.student_dir);
-  if (model::load_llama_config(p.teacher_dir).vocab_size != student_config.vocab_size) {
-    throw InputError(p.teacher_dir.string(), "has another vocabulary than the student", "use the model that was quantized");
+  const model::LlamaConfig teacher_config = model::load_llama_config(p.teacher_dir);
+  if (teacher_config.vocab_size != student_config.vocab_size || teacher_config.hidden_size != student_config.hidden_size) {
+    throw InputError(p.teacher_dir.string(), "is not the model the student was quantized from (another vocabulary or width)",
+                     "use the model that was quantized");
   }
+  const bool hidden_target = p.loss.kind == CorrectionLoss::HiddenMseCe;
   const MemoryEstimate estimate = estimate_lrec_memory(p, device);
   result_.estimated_bytes = estimate.total();
   events.log({jobs::LogLevel::Info, "memory estimate for training on " + device.str() + ": " + estimate.describe()});
@@ -96,19 +102,35 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
   if (eval_count < 1) throw InputError(p.calibration.string(), "holds too little text to evaluate on", "use more text");
   const at::Tensor eval_ids = at::tensor(held_out_tokens, at::kLong).narrow(0, 0, eval_count * p.seqlen).view({eval_count, p.seqlen});
 
-  // The teacher: either cached first (and gone before the student arrives) or kept for online targets.
+  // The teacher: either cached first (and gone before the student arrives) or kept for online targets. LREC
+  // caches its top-k log-probs, RILQ its final hidden states.
   std::unique_ptr<model::LlamaModel> teacher;
   std::optional<TeacherCache> teacher_cache;
-  const fs::path cache_path = p.run_dir / "teacher_cache.safetensors";
+  std::optional<HiddenStateCache> hidden_cache;
+  const int64_t cached_windows = windows.size(0) + eval_count;
   if (p.teacher_top_k > 0) {
+    const fs::path cache_path = p.run_dir / (hidden_target ? "teacher_hidden.safetensors" : "teacher_cache.safetensors");
     if (!fs::exists(cache_path)) {
-      events.log({jobs::LogLevel::Info, "caching the teacher's top-" + std::to_string(p.teacher_top_k) +
-                                            " log-probs for " + std::to_string(windows.size(0) + eval_count) + " windows"});
+      const int64_t element_bytes = static_cast<int64_t>(at::elementSize(model::default_compute_dtype(teacher_config, device)));
+      const int64_t bytes = hidden_target ? hidden_state_cache_bytes(cached_windows, p.seqlen, teacher_config.hidden_size, element_bytes)
+                                          : teacher_cache_bytes(cached_windows, p.seqlen, p.teacher_top_k);
+      events.log({jobs::LogLevel::Info,
+                  "caching the teacher's " +
+                      (hidden_target ? std::string("final hidden states") : "top-" + std::to_string(p.teacher_top_k) + " log-probs") +
+                      " for " + std::to_string(cached_windows) + " windows: " + format_bytes(bytes) + " in " + cache_path.string()});
       auto caching_teacher = model::LlamaModel::load(p.teacher_dir, {device, std::nullopt});
-      write_teacher_cache(*caching_teacher, windows, eval_ids, p.teacher_top_k, cache_path, events, cancel);
+      if (hidden_target) {
+        write_hidden_state_cache(*caching_teacher, windows, eval_ids, cache_path, events, cancel);
+      } else {
+        write_teacher_cache(*caching_teacher, windows, eval_ids, p.teacher_top_k, cache_path, events, cancel);
+      }
     }
     system::release_cached_vram();
-    teacher_cache = TeacherCache::open(cache_path, windows, eval_ids, p.teacher_top_k);
+    if (hidden_target) {
+      hidden_cache = HiddenStateCache::open(cache_path, windows, eval_ids, teacher_config.hidden_size);
+    } else {
+      teacher_cache = TeacherCache::open(cache_path, windows, eval_ids, p.teacher_top_k);
+    }
   } else {
     teacher = model::LlamaModel::load(p.teacher_dir, {device, std::nullopt});
   }
@@ -121,6 +143,17 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
   student->set_gradient_checkpointing(p.gradient_checkpointing);
   // Distillation targets of rows of the calibration (or held-out) windows.
   auto loss_for = [&](const at::Tensor& ids, const std::vector<int64_t>& rows, bool held_out) {
+    if (hidden_target) {
+      const at::Tensor hidden = student->final_hidden_state(ids);
+      at::Tensor target;
+      if (hidden_cache) {
+        target = held_out ? hidden_cache->eval_rows(rows) : hidden_cache->train_rows(rows);
+      } else {
+        c10::NoGradGuard no_grad;
+        target = teacher->final_hidden_state(ids);
+      }
+      return hidden_state_loss(hidden, target, student->logits(hidden), ids, p.loss);
+    }
     const at::Tensor student_logits = student->forward(ids);
     if (teacher_cache) {
       return distillation_loss(student_logits, held_out ? teacher_cache->eval_rows(rows) : teacher_cache->train_rows(rows),
@@ -142,29 +175,38 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
     write_text_file_atomically(p.run_dir / "config.json", config.dump(2) + "\n");
   }
 
-  const TrainerSettings settings = trainer_settings(p, p.schedule, p.accumulation, device);
+  TrainerSettings settings = trainer_settings(p, p.schedule, p.accumulation, device);
+  settings.early_stop_metric = metrics::kValTotal;  // the training loss, on the held-out windows
   Trainer trainer(settings, adapter, adapter_config);
   const TrainerResult trained = trainer.run(
       events, cancel, windows.size(0),
       [&](const std::vector<int64_t>& rows) {
         const at::Tensor ids = windows.index_select(0, at::tensor(rows, at::kLong));
         const DistillationLoss loss = loss_for(ids, rows, false);
-        return MicroBatchLoss{loss.total, {{metrics::kTrainKl, loss.kl.item<double>()}, {metrics::kTrainCe, loss.ce.item<double>()}},
-                              ids.numel()};
+        const NamedValue distance = hidden_target ? NamedValue{metrics::kTrainMse, loss.mse.item<double>()}
+                                                  : NamedValue{metrics::kTrainKl, loss.kl.item<double>()};
+        return MicroBatchLoss{loss.total, {distance, {metrics::kTrainCe, loss.ce.item<double>()}}, ids.numel()};
       },
       [&]() {
-        double kl = 0, ce = 0;
+        double distance = 0, ce = 0, total = 0;
         for (int64_t i = 0; i < eval_count; ++i) {
           const DistillationLoss loss = loss_for(eval_ids.narrow(0, i, 1), {i}, true);
-          kl += loss.kl.item<double>();
+          distance += (hidden_target ? loss.mse : loss.kl).item<double>();
           ce += loss.ce.item<double>();
+          total += loss.total.item<double>();
         }
-        kl /= static_cast<double>(eval_count);
-        ce /= static_cast<double>(eval_count);
+        const auto count = static_cast<double>(eval_count);
+        distance /= count;
+        ce /= count;
+        total /= count;
         result_.final_val_ppl = std::exp(ce);
-        return std::vector<NamedValue>{{metrics::kValKl, kl}, {metrics::kValCe, ce}, {metrics::kValPpl, std::exp(ce)}};
+        return std::vector<NamedValue>{{hidden_target ? metrics::kValMse : metrics::kValKl, distance},
+                                       {metrics::kValCe, ce},
+                                       {metrics::kValPpl, std::exp(ce)},
+                                       {metrics::kValTotal, total}};
       });
   result_.steps_done = trained.steps_done;
+  result_.best_step = trained.best_step;
   result_.adapter_dir = trained.adapter_dir;
   result_.peak_vram_bytes = device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
   result_.peak_ram_bytes = system::peak_ram_bytes();

@@ -30,6 +30,7 @@ namespace lowbit::train {
 
 struct LrecResult {
   int64_t steps_done = 0;
+  int64_t best_step = -1;  // with early stopping: the step whose adapter was kept
   double final_val_ppl = 0;
   double seconds = 0;
   std::filesystem::path adapter_dir;

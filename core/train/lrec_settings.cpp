@@ -13,7 +13,7 @@ bool operator==(const LrecSettings& a, const LrecSettings& b) {
     return std::tie(s.student_dir, s.teacher_dir, s.calibration, s.run_dir, s.resume, s.preset, s.lora, s.target_modules,
                     s.loss, s.schedule, s.weight_decay, s.max_grad_norm, s.micro_batch, s.accumulation, s.seqlen,
                     s.calibration_windows, s.held_out_fraction, s.eval_windows, s.eval_every, s.checkpoint_every,
-                    s.teacher_top_k, s.gradient_checkpointing, s.seed, s.device);
+                    s.early_stop_patience, s.teacher_top_k, s.gradient_checkpointing, s.seed, s.device);
   };
   return fields(a) == fields(b);
 }
@@ -38,11 +38,27 @@ void apply_preset(LrecSettings& s, const std::string& preset) {
   s.preset = preset;
 }
 
+void apply_recipe(LrecSettings& s, CorrectionLoss loss) {
+  s.loss.kind = loss;
+  if (loss != CorrectionLoss::HiddenMseCe) return;
+  s.loss.mse = 0.5;
+  s.loss.ce = 0.5;
+  s.lora.alpha = kRilqAlpha;
+  s.lora.dropout = 0.0;
+  s.schedule.base_lr = 1e-4;
+  s.weight_decay = 0.0;
+  s.micro_batch = 1;
+  s.accumulation = 8;
+  s.eval_every = 25;
+  s.checkpoint_every = 25;
+  s.early_stop_patience = 5;
+}
+
 std::string lrec_preset_for_bits(int bits) { return "int" + std::to_string(std::clamp(bits, 2, 4)); }
 
 void set_lrec_rank(LrecSettings& s, int64_t rank) {
   s.lora.rank = rank;
-  s.lora.alpha = kLrecAlphaPerRank * static_cast<double>(rank);
+  s.lora.alpha = s.loss.kind == CorrectionLoss::HiddenMseCe ? kRilqAlpha : kLrecAlphaPerRank * static_cast<double>(rank);
 }
 
 namespace {
@@ -54,6 +70,7 @@ SettingsSchema<S> make_schema() {
   SettingsSchema<S> schema("correct", [](const S& s) {
     S baseline;
     apply_preset(baseline, s.preset);
+    apply_recipe(baseline, s.loss.kind);
     return baseline;
   });
   schema.field(path_setting<S>("QUANT_DIR", "student", "", "a quantized model folder",
@@ -74,6 +91,27 @@ SettingsSchema<S> make_schema() {
     preset.parse = [](S& s, const ArgParser& a) { apply_preset(s, a.choice("--preset", s.preset, {"int4", "int3", "int2"})); };
     schema.field(preset);
   }
+  {
+    // The recipe sets several fields too: applied after the preset, before the options that may change them.
+    const std::vector<std::pair<std::string, CorrectionLoss>> recipes = {{"lrec", CorrectionLoss::KlCe},
+                                                                         {"rilq", CorrectionLoss::HiddenMseCe}};
+    SettingField<S> loss = choice_setting<S, CorrectionLoss>(
+        "--loss", "loss", "lrec: KL to the teacher's next-token distribution + CE (INT2.1 paper); rilq: MSE to the "
+        "teacher's final hidden state + CE (RILQ, AAAI 2025), with its own settings",
+        recipes, [](S& s) -> CorrectionLoss& { return s.loss.kind; });
+    loss.use = SettingUse::AlwaysShown;
+    loss.saved_since_start = false;  // earlier run folders are LREC's
+    const auto render = loss.render;
+    loss.render = [render](const S& s) {
+      return s.loss.kind == CorrectionLoss::KlCe ? std::vector<std::string>{} : render(s);
+    };
+    loss.parse = [](S& s, const ArgParser& a) {
+      if (!a.value("--loss")) return;
+      const std::string name = a.choice("--loss", "lrec", {"lrec", "rilq"});
+      apply_recipe(s, name == "rilq" ? CorrectionLoss::HiddenMseCe : CorrectionLoss::KlCe);
+    };
+    schema.field(loss);
+  }
   schema.field(integer_setting<S>("--steps", "steps", "N", "optimizer steps", 1, 1 << 30,
                                   [](S& s) -> int64_t& { return s.schedule.total_steps; }));
   schema.field(number_setting<S>("--lr", "lr", "LR", "peak learning rate", 1e-12, 1e6,
@@ -89,6 +127,12 @@ SettingsSchema<S> make_schema() {
   add_adapter_settings(schema);
   schema.field(number_setting<S>("--kl-weight", "kl_weight", "W", "λ_KL", 0, 1e6, [](S& s) -> double& { return s.loss.kl; }));
   schema.field(number_setting<S>("--ce-weight", "ce_weight", "W", "λ_CE", 0, 1e6, [](S& s) -> double& { return s.loss.ce; }));
+  {
+    SettingField<S> mse = number_setting<S>("--mse-weight", "mse_weight", "W", "λ_MSE of the rilq loss", 0, 1e6,
+                                            [](S& s) -> double& { return s.loss.mse; });
+    mse.saved_since_start = false;
+    schema.field(mse);
+  }
   schema.field(named_switch_setting<S, KlNormalisation>(
       "--kl-per-token", "kl_normalisation", "divide the KL by the tokens, not the sequences",
       {"per_sequence", KlNormalisation::PerSequence}, {"per_token", KlNormalisation::PerToken},

@@ -17,6 +17,8 @@ namespace lowbit::train {
 
 // The paper's ratio of LoRA α to rank for LREC: r 32, α 128 (Table 4).
 constexpr double kLrecAlphaPerRank = 4.0;
+// RILQ's LoRA α, the same at every rank (its rank sweep keeps it).
+constexpr double kRilqAlpha = 16.0;
 
 struct LrecSettings {
   std::filesystem::path student_dir;   // GPTQ checkpoint
@@ -40,6 +42,7 @@ struct LrecSettings {
   int64_t eval_windows = 16;
   int64_t eval_every = 50;
   int64_t checkpoint_every = 50;
+  int64_t early_stop_patience = 0;   // evaluations without a better validation loss before stopping; 0: off
   int64_t teacher_top_k = 64;        // 0: run the teacher online next to the student
   bool gradient_checkpointing = true;
   uint64_t seed = 0;
@@ -52,9 +55,14 @@ inline bool operator!=(const LrecSettings& a, const LrecSettings& b) { return !(
 // "int4" | "int3" | "int2": the paper's Table 4 (r 32, all projections, λ_KL 1, λ_CE 10 / 40 / 120,
 // lr 1e-5 / 2e-5 / 3e-5, weight decay 1e-5). InputError for another name.
 void apply_preset(LrecSettings& settings, const std::string& preset);
+// The recipe's own settings on top of the preset: for CorrectionLoss::HiddenMseCe, RILQ's (Chang et al., AAAI
+// 2025: λ_MSE 0.5, λ_CE 0.5, α 16 whatever the rank, dropout 0, lr 1e-4, no weight decay, 8 micro-batches per
+// step, evaluation every 25 steps with early stopping after 5 without improvement); for KlCe, the preset's as
+// they are (the INT2.1 paper's LREC).
+void apply_recipe(LrecSettings& settings, CorrectionLoss loss);
 // The preset for a model quantized to `bits`: int2, int3, int4 (and int4 for 8 bits, which loses little).
 std::string lrec_preset_for_bits(int bits);
-// Rank r with the paper's α = 4r.
+// Rank r with the paper's α = 4r (LREC), or RILQ's α 16 whatever the rank.
 void set_lrec_rank(LrecSettings& settings, int64_t rank);
 
 // `lowbit correct` and config.json ("kind": "lrec" is added by the job).

@@ -73,7 +73,11 @@ MemoryEstimate estimate_training_memory(const model::LlamaConfig& c, const std::
   e.activations = s.gradient_checkpointing ? c.n_layer * layer_input + per_layer : c.n_layer * (layer_input + per_layer);
   // Student logits (d), their fp32 copy, log-softmax and its gradient, and the shifted copy cross-entropy takes.
   e.logits = tokens * c.vocab_size * (d + 16);
-  if (s.teacher_top_k == 0) {
+  if (s.teacher_hidden_state) {
+    // Its hidden states (d) and their fp32 copy for the MSE; online, also the teacher's weights.
+    e.teacher = tokens * c.hidden_size * (d + 4) +
+                (s.teacher_top_k == 0 ? c.n_layer * dense_layer_weights + embeddings + norms : 0);
+  } else if (s.teacher_top_k == 0) {
     e.teacher = c.n_layer * dense_layer_weights + embeddings + norms + tokens * c.vocab_size * (d + 8);
   } else if (s.teacher_top_k > 0) {
     e.teacher = tokens * (std::min<int64_t>(s.teacher_top_k, c.vocab_size) * 12 + 4);

@@ -38,6 +38,7 @@ struct TrainingShape {
   int64_t seqlen = 2048;
   bool gradient_checkpointing = true;
   int64_t teacher_top_k = 64;     // 0: the teacher runs online (LREC); -1: no teacher at all (EMEF)
+  bool teacher_hidden_state = false;  // RILQ: the target is the teacher's final hidden state, not its logits
   int64_t compute_bytes = 2;      // fp16/bf16 on a GPU
   int64_t frozen_adapter_bytes = 0;  // adapters stacked under the trained one (EMEF on LREC), fp32
 };

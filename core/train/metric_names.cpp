@@ -9,6 +9,7 @@ namespace lowbit::train::metrics {
 const std::vector<MetricInfo>& metric_list() {
   static const std::vector<MetricInfo> list = {
       {kTrainKl, "KL", MetricUnit::Number},
+      {kTrainMse, "MSE", MetricUnit::Number},
       {kTrainCe, "CE", MetricUnit::Number},
       {kTrainTotal, "loss", MetricUnit::Number},
       {kTrainLr, "lr", MetricUnit::Number},
@@ -16,8 +17,11 @@ const std::vector<MetricInfo>& metric_list() {
       {kTrainTokensPerS, "tokens/s", MetricUnit::Number},
       {kTrainEpoch, "epoch", MetricUnit::Number},
       {kValKl, "val KL", MetricUnit::Number},
+      {kValMse, "val MSE", MetricUnit::Number},
       {kValCe, "val CE", MetricUnit::Number},
       {kValPpl, "val PPL", MetricUnit::Number},
+      {kValTotal, "val loss", MetricUnit::Number},
+      {kValBestStep, "best step", MetricUnit::Number},
       {kRamUsed, "RAM", MetricUnit::Bytes},
       {kRamTotal, "RAM total", MetricUnit::Bytes},
       {kVramUsed, "GPU memory", MetricUnit::Bytes},

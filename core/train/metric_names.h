@@ -20,6 +20,7 @@ struct MetricInfo {
 
 // Per optimizer step (averaged over its micro-batches where the loss has parts).
 inline constexpr const char* kTrainKl = "train/kl";
+inline constexpr const char* kTrainMse = "train/mse";  // RILQ: the final hidden state's distance to the teacher's
 inline constexpr const char* kTrainCe = "train/ce";
 inline constexpr const char* kTrainTotal = "train/total";
 inline constexpr const char* kTrainLr = "train/lr";
@@ -28,7 +29,10 @@ inline constexpr const char* kTrainTokensPerS = "train/tokens_per_s";
 inline constexpr const char* kTrainEpoch = "train/epoch";
 // Per evaluation on the held-out windows or records.
 inline constexpr const char* kValKl = "val/kl";
+inline constexpr const char* kValMse = "val/mse";
 inline constexpr const char* kValCe = "val/ce";
+inline constexpr const char* kValTotal = "val/total";          // the training loss on the held-out windows
+inline constexpr const char* kValBestStep = "val/best_step";   // with early stopping: the best evaluation so far
 inline constexpr const char* kValPpl = "val/ppl";
 // The memory gauge: this process on the CPU, the device's reserved memory on a GPU.
 inline constexpr const char* kRamUsed = "ram/used_bytes";

@@ -11,6 +11,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <algorithm>
+#include <limits>
 #include <random>
 
 #include "core/jobs/eta.h"
@@ -86,6 +88,10 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   TrainerResult result;
   std::string last_checkpoint = "none";
   fs::create_directories(s.run_dir / "checkpoints");
+  const bool early_stopping = s.early_stop_patience > 0;
+  // Early stopping's state, kept in each checkpoint so that a resumed run stops where the uninterrupted one would.
+  double best_value = std::numeric_limits<double>::infinity();
+  int64_t evaluations_without_improvement = 0;
   if (s.resume) {
     result.start_step = check_run_directory(s.run_dir, true);
     const fs::path from = s.run_dir / "checkpoints" / checkpoint_name(result.start_step);
@@ -94,6 +100,18 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     torch::load(optimizer, (from / "optimizer.pt").string());
     truncate_metrics(s.run_dir / "metrics.jsonl", result.start_step);
     last_checkpoint = from.string();
+    std::ifstream state_file(from / "trainer_state.json");
+    const json state = json::parse(state_file, nullptr, /*allow_exceptions=*/false);
+    if (state.is_object() && state.contains("best_step")) {
+      result.best_step = state.value("best_step", int64_t{-1});
+      best_value = state.value("best_value", best_value);
+      evaluations_without_improvement = state.value("evaluations_without_improvement", int64_t{0});
+    }
+    // A best adapter saved after the checkpoint belongs to steps that are trained again.
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(s.run_dir / "best", error)) {
+      if (entry.path().filename() != checkpoint_name(result.best_step)) fs::remove_all(entry.path());
+    }
   }
   // Before any step: a front end shows the steps the folder keeps (a resumed run's, up to its checkpoint).
   events.artifact({"run_dir", s.run_dir.string()});
@@ -109,6 +127,7 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     metrics_file << record.dump() << "\n";
     metrics_file.flush();
   };
+  // Returns true when early stopping ends the run here.
   auto run_evaluation = [&](int64_t step) {
     std::vector<NamedValue> values;
     {
@@ -117,13 +136,35 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
       values = evaluate();
       set_training(adapter_, true);
     }
+    bool stop = false;
+    if (early_stopping) {
+      const auto watched = std::find_if(values.begin(), values.end(), [&](const NamedValue& v) { return v.first == s.early_stop_metric; });
+      if (watched == values.end()) throw InternalError("early stopping watches '" + s.early_stop_metric + "', which the evaluation lacks");
+      if (watched->second < best_value) {
+        best_value = watched->second;
+        if (result.best_step >= 0) fs::remove_all(s.run_dir / "best" / checkpoint_name(result.best_step));
+        result.best_step = step;
+        evaluations_without_improvement = 0;
+        write_directory_atomically(s.run_dir / "best" / checkpoint_name(step),
+                                   [&](const fs::path& dir) { lora::save_adapter(adapter_, config_, dir / "adapter"); });
+      } else {
+        stop = ++evaluations_without_improvement >= s.early_stop_patience;
+      }
+      values.emplace_back(metrics::kValBestStep, static_cast<double>(result.best_step));
+    }
     report(step, values);
+    return stop;
   };
   auto save_checkpoint = [&](int64_t step) {
     write_directory_atomically(s.run_dir / "checkpoints" / checkpoint_name(step), [&](const fs::path& dir) {
       lora::save_adapter(adapter_, config_, dir / "adapter");
       torch::save(optimizer, (dir / "optimizer.pt").string());
-      write_text_file_atomically(dir / "trainer_state.json", json{{"step", step}}.dump() + "\n");
+      json state = {{"step", step}};
+      if (early_stopping) {
+        state.update({{"best_step", result.best_step}, {"best_value", best_value},
+                      {"evaluations_without_improvement", evaluations_without_improvement}});
+      }
+      write_text_file_atomically(dir / "trainer_state.json", state.dump() + "\n");
     });
     last_checkpoint = (s.run_dir / "checkpoints" / checkpoint_name(step)).string();
   };
@@ -158,6 +199,7 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   jobs::EtaClock clock;
   double later_steps_seconds = 0, first_step_seconds = 0;
   int64_t last_saved = result.start_step;
+  int64_t steps_done = s.schedule.total_steps;
   for (int64_t step = result.start_step; step < s.schedule.total_steps; ++step) {
     clock.exclude(cancel.wait_while_paused());
     if (cancel.is_requested()) {
@@ -215,15 +257,30 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     report(done, values);
     events.progress({"steps", done, s.schedule.total_steps,
                      clock.seconds_left(done - result.start_step, s.schedule.total_steps - result.start_step)});
-    if (done % s.eval_every == 0 || done == s.schedule.total_steps) run_evaluation(done);
-    if (done % s.checkpoint_every == 0 || done == s.schedule.total_steps) {
+    const bool stop_early = (done % s.eval_every == 0 || done == s.schedule.total_steps) && run_evaluation(done);
+    if (stop_early || done % s.checkpoint_every == 0 || done == s.schedule.total_steps) {
       save_checkpoint(done);
       last_saved = done;
     }
+    if (stop_early) {
+      events.log({jobs::LogLevel::Info, "early stop at step " + std::to_string(done) + ": " +
+                                            std::to_string(s.early_stop_patience) + " evaluations without a lower " +
+                                            s.early_stop_metric + "; the adapter is step " +
+                                            std::to_string(result.best_step) + "'s (" + s.early_stop_metric + " " +
+                                            metrics::format_metric_value(*metrics::find_metric(s.early_stop_metric), best_value) + ")"});
+      steps_done = done;
+      break;
+    }
   }
-  write_directory_atomically(s.run_dir / "adapter", [&](const fs::path& dir) { lora::save_adapter(adapter_, config_, dir); });
-  result.steps_done = s.schedule.total_steps;
-  const int64_t later_steps = s.schedule.total_steps - result.start_step - 1;
+  if (early_stopping && result.best_step >= 0) {
+    // The run's adapter is its best evaluation's, as RILQ keeps it.
+    const fs::path best = s.run_dir / "best" / checkpoint_name(result.best_step) / "adapter";
+    write_directory_atomically(s.run_dir / "adapter", [&](const fs::path& dir) { fs::copy(best, dir, fs::copy_options::recursive); });
+  } else {
+    write_directory_atomically(s.run_dir / "adapter", [&](const fs::path& dir) { lora::save_adapter(adapter_, config_, dir); });
+  }
+  result.steps_done = steps_done;
+  const int64_t later_steps = steps_done - result.start_step - 1;
   result.seconds_per_step = later_steps > 0 ? later_steps_seconds / static_cast<double>(later_steps) : first_step_seconds;
   result.adapter_dir = s.run_dir / "adapter";
   events.artifact({"adapter", result.adapter_dir.string()});

@@ -17,6 +17,7 @@
 //                   "val/ce", …>} per evaluation — the names of core/train/metric_names.h, which are also the
 //                   events' names; read back with core/train/metrics_log.h
 //   checkpoints/step-NNNNNN/{adapter/, optimizer.pt, trainer_state.json}     adapter/   the final adapter
+//   best/step-NNNNNN/adapter/   with early stopping: the best evaluation's adapter, which becomes adapter/
 #pragma once
 
 #include <ATen/ATen.h>
@@ -43,6 +44,10 @@ struct TrainerSettings {
   int64_t accumulation = 1;
   int64_t eval_every = 50;
   int64_t checkpoint_every = 50;
+  // Early stopping: after this many evaluations in a row without a lower `early_stop_metric` (one of the
+  // evaluation's values), the run ends and its adapter is the best evaluation's. 0: off.
+  int64_t early_stop_patience = 0;
+  std::string early_stop_metric;
   uint64_t seed = 0;
   at::Device device = at::kCPU;
 };
@@ -61,6 +66,7 @@ TrainerSettings trainer_settings(const JobSettings& job, Schedule schedule, int6
   settings.accumulation = accumulation;
   settings.eval_every = job.eval_every;
   settings.checkpoint_every = job.checkpoint_every;
+  settings.early_stop_patience = job.early_stop_patience;
   settings.seed = job.seed;
   settings.device = device;
   return settings;
@@ -76,7 +82,8 @@ struct MicroBatchLoss {
 
 struct TrainerResult {
   int64_t start_step = 0;           // > 0 when resumed
-  int64_t steps_done = 0;
+  int64_t steps_done = 0;           // fewer than the schedule's when early stopping ended the run
+  int64_t best_step = -1;           // with early stopping: the evaluation whose adapter is the run's
   double seconds_per_step = 0;      // mean over this run's steps after its first (which includes warm-up); the first alone if it is the only one
   std::filesystem::path adapter_dir;
 };

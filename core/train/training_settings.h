@@ -44,6 +44,14 @@ void add_training_loop_settings(SettingsSchema<S>& schema) {
                                   [](S& s) -> int64_t& { return s.eval_every; }));
   schema.field(integer_setting<S>("--checkpoint-every", "checkpoint_every", "N", "steps between checkpoints", 1, 1 << 30,
                                   [](S& s) -> int64_t& { return s.checkpoint_every; }));
+  {
+    SettingField<S> early = integer_setting<S>(
+        "--early-stop", "early_stop_patience", "PATIENCE",
+        "stop after this many evaluations without a better validation loss and keep the best step's adapter (0: off)", 0,
+        1 << 20, [](S& s) -> int64_t& { return s.early_stop_patience; });
+    early.saved_since_start = false;  // run folders of earlier versions trained without it
+    schema.field(early);
+  }
   schema.field(switch_setting<S>("--no-gradient-checkpointing", "gradient_checkpointing",
                                  "keep every layer's activations (faster, more memory)", false,
                                  [](S& s) -> bool& { return s.gradient_checkpointing; }));

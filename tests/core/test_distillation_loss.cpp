@@ -1,4 +1,5 @@
-// The LREC loss against its formulas (lrec.py's scaling), computed independently in float64.
+// The correction losses against their formulas, computed independently in float64: LREC's (lrec.py's scaling)
+// and RILQ's hidden-state MSE + CE; gradients against finite differences.
 #include <gtest/gtest.h>
 
 #include "core/train/distillation_loss.h"
@@ -97,6 +98,69 @@ TEST(DistillationLoss, ReverseKlNeedsTheFullTeacher) {
   const Batch x = make_batch(1, 3, 10, 6);
   DistillationWeights reverse{1.0, 1.0, KlDirection::StudentTeacher};
   EXPECT_THROW(distillation_loss(x.student, teacher_top_k(x.teacher, 3), x.ids, reverse), InputError);
+}
+
+// RILQ: λ_MSE · mean((h_S − h_T)²) + λ_CE · CE, the mean over batch, positions and the hidden dimension.
+TEST(HiddenStateLoss, MatchesRilqsFormulaInFloat64) {
+  at::manual_seed(7);
+  const int64_t b = 2, t = 5, hidden = 16, vocab = 30;
+  const at::Tensor student_hidden = at::randn({b, t, hidden}), teacher_hidden = at::randn({b, t, hidden});
+  const at::Tensor logits = at::randn({b, t, vocab}) * 2, ids = at::randint(0, vocab, {b, t}, at::kLong);
+  DistillationWeights weights;
+  weights.kind = CorrectionLoss::HiddenMseCe;
+  weights.mse = 0.5;
+  weights.ce = 0.5;
+  const DistillationLoss loss = hidden_state_loss(student_hidden, teacher_hidden, logits, ids, weights);
+  const at::Tensor s64 = student_hidden.to(at::kDouble), t64 = teacher_hidden.to(at::kDouble);
+  double squares = 0;
+  for (int64_t i = 0; i < b; ++i) {
+    for (int64_t j = 0; j < t; ++j) {
+      for (int64_t k = 0; k < hidden; ++k) {
+        const double d = s64[i][j][k].item<double>() - t64[i][j][k].item<double>();
+        squares += d * d;
+      }
+    }
+  }
+  const double mse = squares / static_cast<double>(b * t * hidden);
+  const double ce = ce_reference(logits, ids);
+  EXPECT_NEAR(loss.mse.item<double>(), mse, 1e-6 * mse);
+  EXPECT_NEAR(loss.ce.item<double>(), ce, 1e-6 * ce);
+  EXPECT_NEAR(loss.total.item<double>(), 0.5 * mse + 0.5 * ce, 1e-6 * (mse + ce));
+  EXPECT_FALSE(loss.kl.defined());
+  EXPECT_NEAR(hidden_state_loss(teacher_hidden, teacher_hidden, logits, ids, weights).mse.item<double>(), 0.0, 1e-12);
+  weights.mse = 2.0;
+  weights.ce = 0.0;
+  EXPECT_NEAR(hidden_state_loss(student_hidden, teacher_hidden, logits, ids, weights).total.item<double>(), 2 * mse, 1e-6 * mse);
+}
+
+TEST(HiddenStateLoss, GradientsMatchFiniteDifferences) {
+  at::manual_seed(8);
+  const int64_t b = 1, t = 3, hidden = 6, vocab = 9;
+  const at::Tensor teacher = at::randn({b, t, hidden}, at::kDouble);
+  const at::Tensor projection = at::randn({vocab, hidden}, at::kDouble);  // the student's logits come from its hidden state
+  const at::Tensor ids = at::randint(0, vocab, {b, t}, at::kLong);
+  DistillationWeights weights;
+  weights.kind = CorrectionLoss::HiddenMseCe;
+  weights.mse = 0.7;
+  weights.ce = 0.3;
+  const auto total = [&](const at::Tensor& hidden_state) {
+    return hidden_state_loss(hidden_state, teacher, at::linear(hidden_state, projection), ids, weights).total;
+  };
+  const at::Tensor start = at::randn({b, t, hidden}, at::kDouble);
+  at::Tensor student = start.clone().set_requires_grad(true);
+  total(student).backward();
+  const at::Tensor analytic = student.grad();
+  const double h = 1e-6;
+  for (const int64_t position : {0, 1, 2}) {
+    for (const int64_t k : {0, 3, 5}) {
+      at::Tensor plus = start.clone(), minus = start.clone();
+      plus[0][position][k] += h;
+      minus[0][position][k] -= h;
+      const double numeric = (total(plus).item<double>() - total(minus).item<double>()) / (2 * h);
+      EXPECT_NEAR(analytic[0][position][k].item<double>(), numeric, 1e-6 * std::max(1.0, std::abs(numeric)))
+          << "position " << position << ", hidden " << k;
+    }
+  }
 }
 
 }  // namespace

@@ -254,6 +254,121 @@ TEST_F(Lrec, ACachedTeacherOverTheWholeVocabularyTrainsLikeTheOnlineTeacher) {
   EXPECT_EQ(compared, 30);
 }
 
+// RILQ's recipe: the student learns the teacher's final hidden state (MSE) beside the next token (CE). Its cache
+// holds the teacher's hidden states in the teacher's compute dtype, so training on it is training on the online
+// teacher: the same metrics within 1e-6 relative.
+TEST_F(Lrec, TheRilqLossTrainsOnTheHiddenStateCacheLikeOnTheOnlineTeacher) {
+  const auto rilq = [&](const std::string& run, int64_t top_k) {
+    LrecSettings p = params(run);
+    apply_recipe(p, CorrectionLoss::HiddenMseCe);
+    p.schedule.base_lr = 2e-3;  // the small test schedule, not RILQ's long one
+    p.accumulation = 2;
+    p.eval_every = 3;
+    p.checkpoint_every = 3;
+    p.early_stop_patience = 0;
+    p.teacher_top_k = top_k;
+    return p;
+  };
+  const LrecSettings cached = rilq("rilq-cached", 64), online = rilq("rilq-online", 0);
+  jobs::IgnoreEvents quiet;
+  LrecJob(cached).run(quiet, jobs::CancelToken());
+  LrecJob(online).run(quiet, jobs::CancelToken());
+  EXPECT_TRUE(fs::exists(cached.run_dir / "teacher_hidden.safetensors"));
+  EXPECT_FALSE(fs::exists(cached.run_dir / "teacher_cache.safetensors"));
+  EXPECT_FALSE(fs::exists(online.run_dir / "teacher_hidden.safetensors"));
+  const auto a = read_metrics(cached.run_dir), b = read_metrics(online.run_dir);
+  ASSERT_EQ(a.size(), b.size());
+  int compared = 0;
+  double largest = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_FALSE(a[i].has(metrics::kTrainKl) || a[i].has(metrics::kValKl)) << "RILQ has no KL";
+    for (const char* key : {metrics::kTrainMse, metrics::kTrainCe, metrics::kTrainTotal, metrics::kTrainGradNorm,
+                            metrics::kValMse, metrics::kValCe, metrics::kValTotal}) {
+      if (!a[i].has(key)) continue;
+      const double x = a[i].at(key), y = b[i].at(key);
+      EXPECT_NEAR(x, y, 1e-6 * std::abs(y)) << "step " << a[i].step << " " << key;
+      largest = std::max(largest, std::abs(x - y) / std::abs(y));
+      ++compared;
+    }
+  }
+  std::printf("hidden-state cache vs online teacher: %d values, largest relative difference %.2e\n", compared, largest);
+  EXPECT_EQ(compared, 6 * 4 + 3 * 3);  // 6 steps × (mse, ce, total, grad norm); evaluations at 0, 3, 6 × 3
+  // The correction works: the held-out distance to the teacher went down.
+  std::vector<double> val_mse;
+  for (const auto& record : a) {
+    if (record.has(metrics::kValMse)) val_mse.push_back(record.at(metrics::kValMse));
+  }
+  EXPECT_LT(val_mse.back(), val_mse.front());
+
+  // Made for other windows, the cache is refused with what to do.
+  const auto file = model::SafetensorsFile::open(cached.run_dir / "teacher_hidden.safetensors");
+  const at::Tensor train = file->tensor("train.input_ids");
+  const at::Tensor eval = file->tensor("eval.input_ids");
+  EXPECT_NO_THROW(HiddenStateCache::open(cached.run_dir / "teacher_hidden.safetensors", train, eval, 64));
+  try {
+    HiddenStateCache::open(cached.run_dir / "teacher_hidden.safetensors", (train + 1) % 512, eval, 64);
+    FAIL() << "a cache of other windows was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("was made for other train text"), std::string::npos) << e.what();
+  }
+}
+
+// Early stopping: the run ends after `patience` evaluations without a lower validation loss, and its adapter is
+// the best evaluation's (byte for byte the checkpoint of that step); a run resumed in the middle stops at the same
+// step with the same adapter.
+TEST_F(Lrec, EarlyStoppingKeepsTheBestValidationStepAndResumesExactly) {
+  const auto settings = [&](const std::string& run) {
+    LrecSettings p = params(run);
+    p.schedule = {0.005, 0, 40, ScheduleKind::Constant, 0.0};  // too high to settle: better at step 1, then worse
+    p.eval_every = 1;
+    p.checkpoint_every = 1;
+    p.early_stop_patience = 2;
+    return p;
+  };
+  jobs::IgnoreEvents quiet;
+  LrecJob whole(settings("early"));
+  whole.run(quiet, jobs::CancelToken());
+  const fs::path run = dir / "early";
+  const auto records = read_metrics(run);
+  std::vector<std::pair<int64_t, double>> evaluations;
+  for (const auto& record : records) {
+    if (record.has(metrics::kValTotal)) evaluations.emplace_back(record.step, record.at(metrics::kValTotal));
+  }
+  ASSERT_GE(evaluations.size(), 3u);
+  const auto best = std::min_element(evaluations.begin(), evaluations.end(),
+                                     [](const auto& x, const auto& y) { return x.second < y.second; });
+  const int64_t stopped_at = evaluations.back().first;
+  std::printf("early stop at step %lld of 40; best step %lld (val loss %.4f; at step 0 %.4f)\n",
+              static_cast<long long>(stopped_at), static_cast<long long>(best->first), best->second, evaluations[0].second);
+  ASSERT_LT(stopped_at, 40) << "the run never stopped early";
+  EXPECT_EQ(whole.result().steps_done, stopped_at);
+  EXPECT_EQ(whole.result().best_step, best->first);
+  EXPECT_EQ(evaluations.end() - best - 1, 2) << "two evaluations without improvement, then the stop";
+  EXPECT_EQ(records.back().at(metrics::kValBestStep), static_cast<double>(best->first));
+  const auto bytes = [](const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  char best_name[32];
+  std::snprintf(best_name, sizeof(best_name), "step-%06lld", static_cast<long long>(best->first));
+  if (best->first > 0) {
+    EXPECT_EQ(bytes(run / "adapter" / "adapter_model.safetensors"),
+              bytes(run / "checkpoints" / best_name / "adapter" / "adapter_model.safetensors"));
+  }
+  EXPECT_TRUE(fs::exists(run / "best" / best_name / "adapter" / "adapter_model.safetensors"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(run / "best"), fs::directory_iterator()), 1) << "only the best is kept";
+
+  // Stopped after the best step and resumed from the folder alone: the same stop, the same adapter.
+  jobs::CancelToken cancel;
+  testing::CancelAtProgress stopper(cancel, /*done=*/best->first + 1, "steps");
+  EXPECT_THROW(LrecJob(settings("early-resumed")).run(stopper, cancel), Cancelled);
+  auto resumed = make_resume_job(dir / "early-resumed", "cpu");
+  resumed->run(quiet, jobs::CancelToken());
+  EXPECT_EQ(bytes(dir / "early-resumed" / "adapter" / "adapter_model.safetensors"),
+            bytes(run / "adapter" / "adapter_model.safetensors"));
+  EXPECT_EQ(read_metrics(dir / "early-resumed").back().step, stopped_at);
+}
+
 TEST_F(Lrec, ATopKCacheIsRefusedForOtherWindowsOrAnotherK) {
   LrecSettings p = params("topk");
   p.teacher_top_k = 32;

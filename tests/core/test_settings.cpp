@@ -45,6 +45,8 @@ train::LrecSettings unusual_lrec() {
   s.eval_windows = 9;
   s.eval_every = 11;
   s.checkpoint_every = 13;
+  s.early_stop_patience = 3;
+  s.loss.mse = 0.25;
   s.teacher_top_k = 0;
   s.gradient_checkpointing = false;
   s.seed = 12345678901ULL;
@@ -77,6 +79,7 @@ train::EmefSettings unusual_emef() {
   s.eval_examples = 64;
   s.eval_every = 21;
   s.checkpoint_every = 42;
+  s.early_stop_patience = 4;
   s.gradient_checkpointing = false;
   s.seed = 7;
   s.device = "cpu";
@@ -120,6 +123,39 @@ TEST(LrecSettings, EveryFieldSurvivesTheCommandLine) {
     std::vector<std::string> expected{"q", "--teacher", "t", "--calib", "c", "--out", "r", "--preset", preset};
     EXPECT_EQ(schema.arguments(plain), expected);
   }
+}
+
+// RILQ's recipe is one option on top of a preset; its own settings are not repeated, and every field still survives.
+TEST(LrecSettings, TheRilqRecipeIsOneOptionAndSurvivesTheCommandLineAndConfigJson) {
+  const auto& schema = train::lrec_settings_schema();
+  const std::vector<std::string> line{"q", "--teacher", "t", "--calib", "c", "--out", "r", "--preset", "int2", "--loss", "rilq"};
+  const train::LrecSettings rilq = schema.parse(ArgParser(schema.command(), line, schema.options()));
+  EXPECT_EQ(rilq.loss.kind, train::CorrectionLoss::HiddenMseCe);
+  EXPECT_EQ(rilq.loss.mse, 0.5);
+  EXPECT_EQ(rilq.loss.ce, 0.5);
+  EXPECT_EQ(rilq.lora.rank, 32);
+  EXPECT_EQ(rilq.lora.alpha, 16.0);
+  EXPECT_EQ(rilq.lora.dropout, 0.0);
+  EXPECT_EQ(rilq.schedule.base_lr, 1e-4);
+  EXPECT_EQ(rilq.weight_decay, 0.0);
+  EXPECT_EQ(rilq.accumulation, 8);
+  EXPECT_EQ(rilq.eval_every, 25);
+  EXPECT_EQ(rilq.early_stop_patience, 5);
+  EXPECT_EQ(schema.arguments(rilq), line);
+  // The rank changes, α stays RILQ's; and an option after the recipe wins over it.
+  train::LrecSettings changed = rilq;
+  train::set_lrec_rank(changed, 8);
+  EXPECT_EQ(changed.lora.alpha, 16.0);
+  changed.schedule.base_lr = 3e-4;
+  changed.early_stop_patience = 0;
+  EXPECT_TRUE(parse_back(schema, changed) == changed);
+  train::LrecSettings unusual = unusual_lrec();
+  unusual.loss.kind = train::CorrectionLoss::HiddenMseCe;
+  EXPECT_TRUE(parse_back(schema, unusual) == unusual);
+  train::LrecSettings back = schema.from_json(json::parse(schema.to_json(unusual).dump()), "config.json");
+  back.run_dir = unusual.run_dir;
+  back.resume = unusual.resume;
+  EXPECT_TRUE(back == unusual);
 }
 
 TEST(LrecSettings, EveryFieldSurvivesConfigJson) {

@@ -397,6 +397,39 @@ class TestRunDashboard : public QObject {
     QCOMPARE(loss->graph(0)->name(), QStringLiteral("loss"));  // the legend says "loss", "CE", not metric keys
   }
 
+  // A RILQ run with early stopping: its MSE curves are drawn and named, and the validation plot marks the step whose
+  // adapter the run keeps (it moves when a later evaluation is better).
+  void marksTheBestStepAndDrawsTheRilqCurves() {
+    RunDashboard dashboard;
+    dashboard.resize(1000, 700);
+    dashboard.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dashboard));
+    const double val_total[] = {3.0, 2.5, 2.1, 2.4, 2.6};
+    for (int64_t step = 0; step <= 4; ++step) {
+      if (step > 0) {
+        dashboard.addMetric({"train/mse", step, 1.0 / static_cast<double>(step)});
+        dashboard.addMetric({"train/ce", step, 3.0});
+      }
+      dashboard.addMetric({"val/mse", step, val_total[step] / 2});
+      dashboard.addMetric({"val/ce", step, 3.0});
+      dashboard.addMetric({"val/total", step, val_total[step]});
+      dashboard.addMetric({"val/best_step", step, static_cast<double>(step <= 2 ? step : 2)});
+    }
+    QTRY_VERIFY(dashboard.replotCount() >= 1);
+    auto* validation = dashboard.findChild<QCustomPlot*>("validationPlot");
+    auto* loss = dashboard.findChild<QCustomPlot*>("lossPlot");
+    QTRY_COMPARE(validation->itemCount(), 2);
+    auto* line = qobject_cast<QCPItemStraightLine*>(validation->item(0));
+    QVERIFY(line != nullptr);
+    QCOMPARE(line->point1->coords().x(), 2.0);
+    auto* label = qobject_cast<QCPItemText*>(validation->item(1));
+    QVERIFY(label != nullptr);
+    QCOMPARE(label->text(), QStringLiteral(" best: step 2"));
+    QCOMPARE(validation->yAxis->label(), QStringLiteral("val MSE"));
+    QCOMPARE(loss->yAxis->label(), QStringLiteral("MSE"));
+    QCOMPARE(loss->graph(0)->name(), QStringLiteral("MSE"));
+  }
+
   // A fine-tune's first moments on a laptop screen: no training step yet, one evaluation at step 0. The empty
   // plots keep their full width, the point sits on a short axis around step 0, and nothing makes the dashboard
   // taller than the screen it was given.

@@ -85,6 +85,22 @@ class TestSettingsCommands : public QObject {
     QCOMPARE(started.lora.alpha, 32.0);
     QCOMPARE(QString::fromStdString(started.preset), QStringLiteral("int3"));
     QTRY_VERIFY(!runner->isRunning());  // the student does not exist: the run fails, saying so
+
+    // RILQ's recipe: one more word on the command line, and the run started is the one shown.
+    auto* recipe = page.findChild<QComboBox*>("correctRecipe");
+    recipe->setCurrentIndex(recipe->findData(QStringLiteral("rilq")));
+    const QString rilqShown = page.findChild<QLabel*>("correctCommand")->text();
+    QVERIFY2(rilqShown.contains("--preset int3 --loss rilq"), qPrintable(rilqShown));
+    const train::LrecSettings rilqParsed = parseCommand(rilqShown, train::lrec_settings_schema());
+    QTest::mouseClick(page.findChild<QPushButton*>("correctStart"), Qt::LeftButton);
+    const auto rilqJob = std::dynamic_pointer_cast<train::RunPlanJob>(runner->job());
+    QVERIFY(rilqJob != nullptr && rilqJob->plan().correct.has_value());
+    const train::LrecSettings& rilq = *rilqJob->plan().correct;
+    QVERIFY2(rilq == rilqParsed, qPrintable(rilqShown));
+    QVERIFY(rilq.loss.kind == train::CorrectionLoss::HiddenMseCe);
+    QCOMPARE(rilq.lora.alpha, 16.0);
+    QCOMPARE(rilq.early_stop_patience, int64_t{5});
+    QTRY_VERIFY(!runner->isRunning());
   }
 
   // The Correct page, like the wizard, says before Start what the run takes on this machine.

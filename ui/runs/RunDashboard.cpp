@@ -50,9 +50,11 @@ struct Curve {
 
 const Curve kCurves[] = {
     {train::metrics::kTrainKl, "loss", QColor(31, 119, 180), true, false},
+    {train::metrics::kTrainMse, "loss", QColor(23, 190, 207), true, false},
     {train::metrics::kTrainTotal, "loss", QColor(44, 160, 44), true, false},
     {train::metrics::kTrainCe, "loss", QColor(255, 127, 14), true, true},
     {train::metrics::kValKl, "validation", QColor(31, 119, 180), false, false},
+    {train::metrics::kValMse, "validation", QColor(23, 190, 207), false, false},
     {train::metrics::kValPpl, "validation", QColor(148, 103, 189), false, false},
     {train::metrics::kValCe, "validation", QColor(214, 39, 40), false, true},
     {train::metrics::kTrainGradNorm, "optimizer", QColor(127, 127, 127), false, false},
@@ -517,6 +519,24 @@ void RunDashboard::replotNow() {
       smooth->setData(found->steps, found->smoothed, true);
       smooth->setPen(QPen(curve.colour, 2));
     }
+  }
+  // With early stopping, the evaluation whose adapter the run keeps: a dashed line on the validation plot.
+  m_validationPlot->clearItems();
+  const auto best = m_series.find(QString::fromLatin1(train::metrics::kValBestStep));
+  if (best != m_series.end() && !best->values.isEmpty() && best->values.back() >= 0) {
+    auto* line = new QCPItemStraightLine(m_validationPlot);
+    line->setObjectName(QStringLiteral("bestStepLine"));
+    line->point1->setCoords(best->values.back(), 0);
+    line->point2->setCoords(best->values.back(), 1);
+    line->setPen(QPen(QColor(44, 160, 44), 1.5, Qt::DashLine));
+    auto* text = new QCPItemText(m_validationPlot);
+    text->setObjectName(QStringLiteral("bestStepLabel"));
+    text->position->setTypeX(QCPItemPosition::ptPlotCoords);
+    text->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    text->position->setCoords(best->values.back(), 0.05);
+    text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+    text->setText(tr(" best: step %1").arg(best->values.back(), 0, 'f', 0));
+    text->setColor(QColor(44, 160, 44));
   }
   for (QCustomPlot* plot : {m_lossPlot, m_validationPlot, m_optimizerPlot}) {
     // A single step (the first evaluation) sits in the middle of the steps around it, not on a zero-width axis

@@ -29,9 +29,20 @@ LrecSettingsForm::LrecSettingsForm(const QString& namePrefix, QWidget* parent) :
   m_rank = spinBox("Rank", 1, 1024, defaults.lora.rank);
   m_seqlen = spinBox("Seqlen", 16, 32768, defaults.seqlen);
   m_microBatch = spinBox("MicroBatch", 1, 1024, defaults.micro_batch);
+  m_recipe = new QComboBox(this);
+  m_recipe->setObjectName(namePrefix + QStringLiteral("Recipe"));
+  m_recipe->addItem(tr("LREC: match the full model's next-word choices (INT2.1 paper)"), QStringLiteral("lrec"));
+  m_recipe->addItem(tr("RILQ: match the full model's last hidden state (Chang et al., AAAI 2025)"), QStringLiteral("rilq"));
+  m_recipe->setToolTip(tr("How the repair learns from the full-precision model. LREC: KL divergence to its next-token "
+                          "probabilities + cross-entropy, the paper's Table 4 settings. RILQ: mean squared distance to "
+                          "its final hidden state + cross-entropy, with RILQ's settings (lr 1e-4, α 16, early "
+                          "stopping) and a smaller teacher cache. docs/correction-recipes.md compares them."));
+  connect(m_recipe, qOverload<int>(&QComboBox::currentIndexChanged), this, &LrecSettingsForm::changed);
+  m_form->addRow(tr("Recipe"), m_recipe);
   m_form->addRow(tr("Settings for"), m_preset);
   m_form->addRow(tr("Correction steps"), m_steps);
-  m_form->addRow(tr("LoRA rank (α = 4 × rank)"), m_rank);
+  m_form->addRow(tr("LoRA rank"), m_rank);
+  m_rank->setToolTip(tr("The adapters' rank: LREC scales α with it (α = 4 × rank), RILQ keeps α 16"));
   m_form->addRow(tr("Window length (tokens)"), m_seqlen);
   m_form->addRow(tr("Micro-batch (windows)"), m_microBatch);
   connect(m_preset, &QComboBox::currentTextChanged, this, &LrecSettingsForm::changed);
@@ -53,6 +64,8 @@ void LrecSettingsForm::setMaximumWindow(int tokens) { m_seqlen->setMaximum(std::
 
 void LrecSettingsForm::apply(train::LrecSettings& settings) const {
   train::apply_preset(settings, m_preset->currentText().toStdString());
+  train::apply_recipe(settings, m_recipe->currentData().toString() == QLatin1String("rilq") ? train::CorrectionLoss::HiddenMseCe
+                                                                                          : train::CorrectionLoss::KlCe);
   settings.schedule.total_steps = m_steps->value();
   settings.eval_every = std::max(1, m_steps->value() / 10);
   settings.checkpoint_every = settings.eval_every;

@@ -1,4 +1,4 @@
-// The LREC settings a person chooses in the app — the paper's preset, the steps, and (advanced) the LoRA rank, the
+// The correction settings a person chooses in the app — the recipe (LREC or RILQ), the paper's preset, the steps, and (advanced) the LoRA rank, the
 // window length and the micro-batch — as one form, shared by the New run wizard and the Correct page (as KeePassXC
 // shares its settings widgets between wizard and dialogs). apply() writes them into core's LrecSettings, whose
 // schema gives the command line the page shows: what is shown is what runs.
@@ -19,7 +19,7 @@ class LrecSettingsForm : public QWidget {
 
  public:
   // `namePrefix` names the children for tests and remembered choices: "correct" → "correctPreset", "correctSteps",
-  // "correctRank", "correctSeqlen", "correctMicroBatch".
+  // "correctRank", "correctSeqlen", "correctMicroBatch", "correctRecipe".
   LrecSettingsForm(const QString& namePrefix, QWidget* parent = nullptr);
 
   // The wizard picks the preset from the bits chosen: the combobox then shows it and cannot be changed.
@@ -28,7 +28,8 @@ class LrecSettingsForm : public QWidget {
   void setMaximumWindow(int tokens);         // the model's context length
   QSpinBox* stepsBox() const { return m_steps; }
 
-  // Preset first (it sets the loss weights, learning rate and LoRA shape), then the choices of this form; an
+  // Preset first (it sets the loss weights, learning rate and LoRA shape), then the recipe's own settings, then
+  // the choices of this form; an
   // evaluation and a checkpoint every tenth of the run, so that the dashboard's curves fill in as it goes.
   void apply(train::LrecSettings& settings) const;
 
@@ -37,6 +38,7 @@ class LrecSettingsForm : public QWidget {
 
  private:
   QFormLayout* m_form;
+  QComboBox* m_recipe;
   QComboBox* m_preset;
   QSpinBox* m_steps;
   QSpinBox* m_rank;
