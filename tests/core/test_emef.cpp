@@ -7,6 +7,7 @@
 
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -201,6 +202,52 @@ TEST_F(Emef, EveryMetricIsListedAndTheFileHoldsTheEventsUnderTheSameNames) {
   }
   EXPECT_EQ(names.count(metrics::kTrainKl), 0u) << "EMEF has no teacher";
   EXPECT_EQ(testing::metric_triples(p.run_dir), testing::by_step_and_name(recorded.seen));
+}
+
+// Early stopping watches the fine-tune's validation CE: with a learning rate too high to settle (better until step 5, then worse), the run ends
+// after two evaluations without a lower one, before its 30 steps, and its adapter is the best evaluation's.
+TEST_F(Emef, EarlyStoppingWatchesTheValidationLossAndKeepsTheBestAdapter) {
+  EmefSettings p;
+  p.device = "cpu";
+  p.model_dir = dir / "int4";
+  p.data = testdata_path(kAlpaca);
+  p.run_dir = dir / "early";
+  p.columns = {"instruction", "input", "output"};
+  p.examples.cutoff = 128;
+  p.batch = 4;
+  p.micro_batch = 2;
+  p.steps = 30;
+  p.warmup_steps = 0;
+  p.lr = 0.01;
+  p.eval_every = 1;
+  p.checkpoint_every = 1;
+  p.eval_examples = 8;
+  p.early_stop_patience = 2;
+  jobs::IgnoreEvents quiet;
+  EmefJob job(p);
+  job.run(quiet, jobs::CancelToken());
+  std::vector<std::pair<int64_t, double>> evaluations;
+  for (const auto& record : testing::read_metrics(p.run_dir)) {
+    if (record.has(metrics::kValCe)) evaluations.emplace_back(record.step, record.at(metrics::kValCe));
+  }
+  ASSERT_GE(evaluations.size(), 3u);
+  const auto best = std::min_element(evaluations.begin(), evaluations.end(),
+                                     [](const auto& x, const auto& y) { return x.second < y.second; });
+  std::printf("EMEF early stop at step %lld of 30; best step %lld (val CE %.4f)\n",
+              static_cast<long long>(evaluations.back().first), static_cast<long long>(best->first), best->second);
+  EXPECT_LT(job.result().steps_done, 30);
+  EXPECT_EQ(job.result().steps_done, evaluations.back().first);
+  EXPECT_EQ(job.result().best_step, best->first);
+  EXPECT_EQ(evaluations.end() - best - 1, 2);
+  const auto bytes = [](const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  char best_checkpoint[32];
+  std::snprintf(best_checkpoint, sizeof(best_checkpoint), "step-%06lld", static_cast<long long>(best->first));
+  ASSERT_TRUE(fs::exists(p.run_dir / "checkpoints" / best_checkpoint / "adapter" / "adapter_model.safetensors"));
+  EXPECT_EQ(bytes(p.run_dir / "adapter" / "adapter_model.safetensors"),
+            bytes(p.run_dir / "checkpoints" / best_checkpoint / "adapter" / "adapter_model.safetensors"));
 }
 
 // Stopped at step 2 and resumed from the folder alone: the job rebuilt from config.json has the settings the run
