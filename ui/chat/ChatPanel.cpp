@@ -142,9 +142,7 @@ void ChatColumn::load(const generate::ChatSettings& settings) {
   }
   if (m_runner->isRunning()) return;
   std::vector<std::string> adapters;
-  for (const QString& adapter : m_adapters->text().split(QLatin1Char(';'), Qt::SkipEmptyParts)) {
-    adapters.push_back(adapter.trimmed().toStdString());
-  }
+  for (const QString& adapter : stack().mid(1)) adapters.push_back(adapter.toStdString());
   QSettings stored;
   stored.setValue(settingsKey("model", m_index), dir);
   stored.setValue(settingsKey("adapters", m_index), m_adapters->text());
@@ -160,7 +158,7 @@ void ChatColumn::load(const generate::ChatSettings& settings) {
     const QString ready = row > 0 ? tr("Ready: %1").arg(m_library->itemText(row))
                           : adapters.isEmpty() ? tr("Ready: %1").arg(dir)
                                                : tr("Ready: %1 + %2").arg(dir, adapters);
-    m_status->setToolTip((QStringList{dir} + stack().mid(1)).join(QStringLiteral("\n")));
+    m_status->setToolTip(stack().join(QStringLiteral("\n")));
     QString format = tr("template: %1").arg(QString::fromStdString(m_session->format().describe()));
     if (!m_session->format_notice().empty()) format += QStringLiteral("\n") + QString::fromStdString(m_session->format_notice());
     m_readyText = ready + QStringLiteral(" · ") + format;
