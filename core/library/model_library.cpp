@@ -7,6 +7,7 @@
 #include "core/system/nvidia_driver.h"
 #include "core/train/emef_job.h"
 #include "core/train/lrec_job.h"
+#include "core/train/run_output.h"
 #include "core/util/errors.h"
 #include "core/util/format.h"
 
@@ -82,34 +83,6 @@ std::vector<AdapterInfo> adapters_for(const fs::path& model_dir, const std::vect
   }
   std::sort(found.begin(), found.end(), [](const AdapterInfo& a, const AdapterInfo& b) { return a.folder < b.folder; });
   return found;
-}
-
-// The models a run started from, read from the settings it keeps: a New run pipeline's pipeline.json ("model"),
-// an LREC run's config.json (the quantized "student" it corrects and the "teacher" it learns from), an EMEF run's
-// ("model").
-std::vector<std::pair<fs::path, std::string>> models_a_run_started_from(const fs::path& run) {
-  const auto read = [](const fs::path& file) {
-    std::ifstream in(file);
-    return in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
-  };
-  std::vector<std::pair<fs::path, std::string>> sources;
-  const auto add = [&](const nlohmann::json& config, const char* key, const std::string& kind) {
-    const auto value = config.find(key);
-    if (value != config.end() && value->is_string() && !value->get<std::string>().empty()) sources.emplace_back(value->get<std::string>(), kind);
-  };
-  const nlohmann::json pipeline = read(run / "pipeline.json");
-  if (pipeline.is_object() && pipeline.value("kind", "") == "pipeline") {
-    add(pipeline, "model", "pipeline (New run)");
-    return sources;
-  }
-  const nlohmann::json config = read(run / "config.json");
-  if (!config.is_object()) return sources;
-  if (config.value("kind", "") == "lrec") {
-    add(config, "student", "correction (LREC)");
-    add(config, "teacher", "correction (LREC)");
-  }
-  if (config.value("kind", "") == "emef") add(config, "model", "fine-tune (EMEF)");
-  return sources;
 }
 
 // The models in `folder` (itself, or its subfolders), and in the report what else is there that LowBit passes over.
@@ -239,10 +212,10 @@ ModelLibrary scan_model_library(const std::vector<fs::path>& folders, const std:
     }
     card.adapters = adapters_for(dir, adapter_roots);
     for (const fs::path& run : run_folders) {
-      for (const auto& [source, kind] : models_a_run_started_from(run)) {
+      for (const train::RunSource& source : train::models_a_run_started_from(run)) {
         std::error_code error;
-        if (fs::weakly_canonical(source, error) == canonical && !error) {
-          card.runs.push_back({run, kind});
+        if (fs::weakly_canonical(source.model, error) == canonical && !error) {
+          card.runs.push_back({run, source.role});
           break;
         }
       }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <variant>
 
 #include "core/train/emef_settings.h"
 #include "core/train/lrec_settings.h"
@@ -30,40 +31,68 @@ RunOutput finetune_output(const EmefSettings& settings) {
 
 RunOutput correction_output(const LrecSettings& settings) { return {settings.student_dir, {settings.run_dir / "adapter"}}; }
 
+using RunSettings = std::variant<RunPlan, LrecSettings, EmefSettings>;
+
+// The one reader of a run folder's settings; nullopt when it holds none LowBit can read.
+std::optional<RunSettings> read_run_settings(const fs::path& run_dir) {
+  try {
+    if (std::optional<RunPlan> plan = read_pipeline(run_dir)) return RunSettings{std::move(*plan)};
+    const fs::path file = run_dir / "config.json";
+    std::ifstream in(file);
+    const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!in || !config.is_object()) return std::nullopt;
+    const std::string kind = config.value("kind", std::string());
+    if (kind == "lrec") {
+      LrecSettings settings = lrec_settings_schema().from_json(config, file.string());
+      settings.run_dir = run_dir;
+      return RunSettings{std::move(settings)};
+    }
+    if (kind == "emef") {
+      EmefSettings settings = emef_settings_schema().from_json(config, file.string());
+      settings.run_dir = run_dir;
+      return RunSettings{std::move(settings)};
+    }
+  } catch (const Error&) {
+    // settings it cannot read: nothing to offer (resuming or opening the run says what is wrong)
+  }
+  return std::nullopt;
+}
+
+template <class... Handlers>
+struct Overloaded : Handlers... {
+  using Handlers::operator()...;
+};
+template <class... Handlers>
+Overloaded(Handlers...) -> Overloaded<Handlers...>;
+
 }  // namespace
 
 std::optional<RunOutput> run_output(const fs::path& run_dir) {
-  std::optional<RunOutput> output;
-  try {
-    if (const std::optional<RunPlan> plan = read_pipeline(run_dir)) {
-      if (plan->finetune) {
-        output = finetune_output(*plan->finetune);
-      } else if (plan->correct) {
-        output = correction_output(*plan->correct);
-      } else {
-        output = RunOutput{plan->quantize ? plan->quantize->out_dir : plan->model_dir, {}};
-      }
-    } else {
-      const fs::path file = run_dir / "config.json";
-      std::ifstream in(file);
-      const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-      if (!in || !config.is_object()) return std::nullopt;
-      const std::string kind = config.value("kind", std::string());
-      if (kind == "lrec") {
-        LrecSettings settings = lrec_settings_schema().from_json(config, file.string());
-        settings.run_dir = run_dir;
-        output = correction_output(settings);
-      } else if (kind == "emef") {
-        EmefSettings settings = emef_settings_schema().from_json(config, file.string());
-        settings.run_dir = run_dir;
-        output = finetune_output(settings);
-      }
-    }
-  } catch (const Error&) {
-    return std::nullopt;  // settings it cannot read: nothing to offer (resuming or opening it says what is wrong)
-  }
-  if (!output || !is_complete(*output)) return std::nullopt;
+  const std::optional<RunSettings> settings = read_run_settings(run_dir);
+  if (!settings) return std::nullopt;
+  const RunOutput output = std::visit(
+      Overloaded{[](const RunPlan& plan) {
+                   if (plan.finetune) return finetune_output(*plan.finetune);
+                   if (plan.correct) return correction_output(*plan.correct);
+                   return RunOutput{plan.quantize ? plan.quantize->out_dir : plan.model_dir, {}};
+                 },
+                 [](const LrecSettings& lrec) { return correction_output(lrec); },
+                 [](const EmefSettings& emef) { return finetune_output(emef); }},
+      *settings);
+  if (!is_complete(output)) return std::nullopt;
   return output;
+}
+
+std::vector<RunSource> models_a_run_started_from(const fs::path& run_dir) {
+  const std::optional<RunSettings> settings = read_run_settings(run_dir);
+  if (!settings) return {};
+  return std::visit(Overloaded{[](const RunPlan& plan) { return std::vector<RunSource>{{plan.model_dir, "pipeline (New run)"}}; },
+                               [](const LrecSettings& lrec) {
+                                 return std::vector<RunSource>{{lrec.student_dir, "correction (LREC)"},
+                                                               {lrec.teacher_dir, "correction (LREC)"}};
+                               },
+                               [](const EmefSettings& emef) { return std::vector<RunSource>{{emef.model_dir, "fine-tune (EMEF)"}}; }},
+                    *settings);
 }
 
 }  // namespace lowbit::train

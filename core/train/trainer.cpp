@@ -24,16 +24,17 @@
 #include "core/util/errors.h"
 
 namespace lowbit::train {
-namespace {
-
-namespace fs = std::filesystem;
-using nlohmann::json;
 
 std::string checkpoint_name(int64_t step) {
   char name[32];
   std::snprintf(name, sizeof(name), "step-%06lld", static_cast<long long>(step));
   return name;
 }
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
 
 // Keeps the metrics a resumed run has already produced up to `step`, so the file reads as one run.
 void truncate_metrics(const fs::path& path, int64_t step) {

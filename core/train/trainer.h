@@ -34,6 +34,9 @@
 
 namespace lowbit::train {
 
+// "step-NNNNNN": the folder of step N under checkpoints/ and best/.
+std::string checkpoint_name(int64_t step);
+
 struct TrainerSettings {
   std::filesystem::path run_dir;
   bool resume = false;

@@ -21,7 +21,9 @@
 #include "core/train/emef_job.h"
 #include "core/train/metric_names.h"
 #include "core/train/resume_run.h"
+#include "core/train/trainer.h"
 #include "core/util/errors.h"
+#include "tests/support/files.h"
 #include "tests/support/cancel_at.h"
 #include "tests/support/run_metrics.h"
 #include "tests/support/testdata.h"
@@ -239,15 +241,10 @@ TEST_F(Emef, EarlyStoppingWatchesTheValidationLossAndKeepsTheBestAdapter) {
   EXPECT_EQ(job.result().steps_done, evaluations.back().first);
   EXPECT_EQ(job.result().best_step, best->first);
   EXPECT_EQ(evaluations.end() - best - 1, 2);
-  const auto bytes = [](const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  char best_checkpoint[32];
-  std::snprintf(best_checkpoint, sizeof(best_checkpoint), "step-%06lld", static_cast<long long>(best->first));
+  const std::string best_checkpoint = checkpoint_name(best->first);
   ASSERT_TRUE(fs::exists(p.run_dir / "checkpoints" / best_checkpoint / "adapter" / "adapter_model.safetensors"));
-  EXPECT_EQ(bytes(p.run_dir / "adapter" / "adapter_model.safetensors"),
-            bytes(p.run_dir / "checkpoints" / best_checkpoint / "adapter" / "adapter_model.safetensors"));
+  EXPECT_EQ(testing::file_bytes(p.run_dir / "adapter" / "adapter_model.safetensors"),
+            testing::file_bytes(p.run_dir / "checkpoints" / best_checkpoint / "adapter" / "adapter_model.safetensors"));
 }
 
 // Stopped at step 2 and resumed from the folder alone: the job rebuilt from config.json has the settings the run

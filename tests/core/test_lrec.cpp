@@ -20,6 +20,7 @@
 #include "core/train/run_status.h"
 #include "core/train/trainer.h"
 #include "core/train/teacher_cache.h"
+#include "tests/support/files.h"
 #include "tests/support/cancel_at.h"
 #include "tests/support/run_metrics.h"
 #include "tests/support/testdata.h"
@@ -345,15 +346,10 @@ TEST_F(Lrec, EarlyStoppingKeepsTheBestValidationStepAndResumesExactly) {
   EXPECT_EQ(whole.result().best_step, best->first);
   EXPECT_EQ(evaluations.end() - best - 1, 2) << "two evaluations without improvement, then the stop";
   EXPECT_EQ(records.back().at(metrics::kValBestStep), static_cast<double>(best->first));
-  const auto bytes = [](const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  char best_name[32];
-  std::snprintf(best_name, sizeof(best_name), "step-%06lld", static_cast<long long>(best->first));
+  const std::string best_name = checkpoint_name(best->first);
   if (best->first > 0) {
-    EXPECT_EQ(bytes(run / "adapter" / "adapter_model.safetensors"),
-              bytes(run / "checkpoints" / best_name / "adapter" / "adapter_model.safetensors"));
+    EXPECT_EQ(testing::file_bytes(run / "adapter" / "adapter_model.safetensors"),
+              testing::file_bytes(run / "checkpoints" / best_name / "adapter" / "adapter_model.safetensors"));
   }
   EXPECT_TRUE(fs::exists(run / "best" / best_name / "adapter" / "adapter_model.safetensors"));
   EXPECT_EQ(std::distance(fs::directory_iterator(run / "best"), fs::directory_iterator()), 1) << "only the best is kept";
@@ -364,8 +360,8 @@ TEST_F(Lrec, EarlyStoppingKeepsTheBestValidationStepAndResumesExactly) {
   EXPECT_THROW(LrecJob(settings("early-resumed")).run(stopper, cancel), Cancelled);
   auto resumed = make_resume_job(dir / "early-resumed", "cpu");
   resumed->run(quiet, jobs::CancelToken());
-  EXPECT_EQ(bytes(dir / "early-resumed" / "adapter" / "adapter_model.safetensors"),
-            bytes(run / "adapter" / "adapter_model.safetensors"));
+  EXPECT_EQ(testing::file_bytes(dir / "early-resumed" / "adapter" / "adapter_model.safetensors"),
+            testing::file_bytes(run / "adapter" / "adapter_model.safetensors"));
   EXPECT_EQ(read_metrics(dir / "early-resumed").back().step, stopped_at);
 }
 

@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include "core/library/model_library.h"
+#include "core/train/lrec_settings.h"
+#include "core/train/run_plan.h"
 #include "tests/support/random_model.h"
 #include "tests/support/testdata.h"
 
@@ -142,17 +144,30 @@ TEST(ModelLibrary, ARunsModelAndAdaptersJoinTheLibraryAsStacks) {
 
   // The pipeline started from a full-precision model in the library: its card lists the run.
   write_usable_model(root / "models" / "full", 5);
-  write_json(run / "pipeline.json", {{"kind", "pipeline"}, {"model", (root / "models" / "full").string()}});
-  const ModelLibrary with_source = scan_model_library({root / "models"}, {run});
+  train::RunPlan plan;
+  plan.model_dir = root / "models" / "full";
+  write_json(run / "pipeline.json", train::run_plan_to_json(plan));
+  // A correction run on its own, its config.json as the job writes it: the teacher's card lists it too.
+  const fs::path correction = root / "runs" / "correction";
+  train::LrecSettings lrec;
+  lrec.student_dir = run / "int2";
+  lrec.teacher_dir = root / "models" / "full";
+  nlohmann::json lrec_config = {{"kind", "lrec"}, {"total_steps", 8}};
+  lrec_config.update(train::lrec_settings_schema().to_json(lrec));
+  write_json(correction / "config.json", lrec_config);
+  const ModelLibrary with_source = scan_model_library({root / "models"}, {run, correction});
   ASSERT_EQ(with_source.cards.size(), 2u);
   const auto full = std::find_if(with_source.cards.begin(), with_source.cards.end(),
                                  [](const ModelCard& c) { return c.summary.folder.filename() == "full"; });
   ASSERT_NE(full, with_source.cards.end());
-  ASSERT_EQ(full->runs.size(), 1u);
+  ASSERT_EQ(full->runs.size(), 2u);
   EXPECT_EQ(full->runs[0].folder, run);
   EXPECT_EQ(full->runs[0].kind, "pipeline (New run)");
+  EXPECT_EQ(full->runs[1].folder, correction);
+  EXPECT_EQ(full->runs[1].kind, "correction (LREC)");
   EXPECT_EQ(with_source.cards[0].summary.folder, run / "int2") << "what the runs made comes first";
-  EXPECT_TRUE(with_source.cards[0].runs.empty());
+  ASSERT_EQ(with_source.cards[0].runs.size(), 1u) << "the correction's student";
+  EXPECT_EQ(with_source.cards[0].runs[0].folder, correction);
 
   // The correction deleted: the fine-tune alone would chat wrongly, so it is no longer offered.
   fs::remove_all(run / "lrec" / "adapter");

@@ -21,6 +21,7 @@
 #include "core/model/safetensors.h"
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
+#include "tests/support/files.h"
 #include "tests/support/testdata.h"
 
 namespace lowbit::model {
@@ -58,11 +59,6 @@ void write_bytes(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   ASSERT_TRUE(out.good()) << path;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 std::string u64_little_endian(uint64_t value) {
@@ -211,13 +207,13 @@ TEST_F(SafetensorsRoundTrip, FileIsByteIdenticalToThePythonLibrary) {
   const std::string one_f32("\x00\x00\x80\x3f", 4);
   const std::string expected =
       safetensors_bytes(header, std::string(16, '\0') + one_f32 + one_f32 + std::string(3, '\0'));
-  EXPECT_EQ(read_bytes(path), expected);
+  EXPECT_EQ(testing::file_bytes(path), expected);
 }
 
 TEST_F(SafetensorsRoundTrip, EmptyTensorListGivesAnEmptyButValidFile) {
   const fs::path path = dir / "nothing.safetensors";
   save_safetensors(path, {});
-  EXPECT_EQ(read_bytes(path), safetensors_bytes("{}      ", ""));
+  EXPECT_EQ(testing::file_bytes(path), safetensors_bytes("{}      ", ""));
   EXPECT_TRUE(SafetensorsFile::open(path)->tensors().empty());
 }
 
@@ -269,14 +265,14 @@ TEST_F(SafetensorsReading, InPlaceChangesNeverReachTheFile) {
   const at::Tensor expected = at::arange(64, at::kFloat);
   const fs::path path = dir / "w.safetensors";
   save_safetensors(path, {{"w", expected}});
-  const std::string bytes_before = read_bytes(path);
+  const std::string bytes_before = testing::file_bytes(path);
   {
     const auto file = SafetensorsFile::open(path);
     at::Tensor view = file->tensor("w");
     view.mul_(-7).add_(3);
     EXPECT_EQ(view[1].item<float>(), -4.0f);
   }
-  EXPECT_EQ(read_bytes(path), bytes_before);
+  EXPECT_EQ(testing::file_bytes(path), bytes_before);
   EXPECT_TRUE(bit_identical(SafetensorsFile::open(path)->tensor("w"), expected));
 }
 
@@ -637,10 +633,10 @@ TEST_F(SafetensorsWriting, CallerMistakesAreInternalErrors) {
 TEST_F(AtomicFile, WritesTheContentAndLeavesNoTemporaryFile) {
   const fs::path path = dir / "config.json";
   write_text_file_atomically(path, "{\"a\": 1}\n");
-  EXPECT_EQ(read_bytes(path), "{\"a\": 1}\n");
+  EXPECT_EQ(testing::file_bytes(path), "{\"a\": 1}\n");
   EXPECT_FALSE(fs::exists(dir / "config.json.tmp"));
   write_text_file_atomically(path, "replaced");
-  EXPECT_EQ(read_bytes(path), "replaced");
+  EXPECT_EQ(testing::file_bytes(path), "replaced");
 }
 
 TEST_F(AtomicFile, WriterThatThrowsLeavesThePreviousFileIntact) {
@@ -652,7 +648,7 @@ TEST_F(AtomicFile, WriterThatThrowsLeavesThePreviousFileIntact) {
                                        throw Cancelled();
                                      }),
                Cancelled);
-  EXPECT_EQ(read_bytes(path), "previous content");
+  EXPECT_EQ(testing::file_bytes(path), "previous content");
   EXPECT_FALSE(fs::exists(dir / "adapter.safetensors.tmp"));
 }
 
@@ -670,7 +666,7 @@ TEST_F(AtomicFile, FailingStreamIsAResourceErrorAndKeepsThePreviousFile) {
     EXPECT_CONTAINS(std::string(e.what()), path.string());
     EXPECT_CONTAINS(std::string(e.what()), "disk may be full");
   }
-  EXPECT_EQ(read_bytes(path), "previous content");
+  EXPECT_EQ(testing::file_bytes(path), "previous content");
   EXPECT_FALSE(fs::exists(dir / "model.safetensors.tmp"));
 }
 

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "ui/chat/ChatPanel.h"
+#include "tests/ui/stories_int4.h"
 #include "ui/jobs/JobRunner.h"
 
 using lowbit::ui::ChatPanel;
@@ -165,17 +166,7 @@ class TestChatPanel : public QObject {
     const std::filesystem::path model = std::filesystem::path(LOWBIT_TESTDATA_DIR) / "models/stories260K-hf";
     if (!std::filesystem::exists(model)) QSKIP("stories260K not found (shared test assets missing)");
     QTemporaryDir dir;
-    lowbit::quant::QuantizeSettings params;
-    params.device = "cpu";
-    params.model_dir = model;
-    params.out_dir = dir.filePath("int4").toStdString();
-    params.config.bits = 4;
-    params.config.group_size = 32;
-    params.config.method = lowbit::quant::QuantMethod::Rtn;
-    lowbit::ui::JobRunner quantize;
-    QSignalSpy quantized(&quantize, &lowbit::ui::JobRunner::jobFinished);
-    QVERIFY(quantize.start(std::make_shared<lowbit::quant::QuantizeJob>(params)));
-    QTRY_COMPARE_WITH_TIMEOUT(quantized.count(), 1, 60000);
+    QVERIFY(lowbit::testing::quantizeStoriesInt4(model, dir.filePath("int4").toStdString()));
 
     ChatPanel panel;
     panel.show();

@@ -24,6 +24,7 @@
 #include "core/quant/quantize_job.h"
 #include "ui/about/AboutDialog.h"
 #include "ui/about/FirstStartNotice.h"
+#include "tests/ui/stories_int4.h"
 #include "ui/jobs/JobRunner.h"
 #include "ui/main/MainWindow.h"
 #include "ui/models/ModelsPage.h"
@@ -234,17 +235,7 @@ class TestMainWindow : public QObject {
     for (const char* file : {"config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json"}) {
       std::filesystem::copy_file(stories / file, library.filePath(QStringLiteral("stories/") + QLatin1String(file)).toStdString());
     }
-    lowbit::quant::QuantizeSettings params;
-    params.device = "cpu";
-    params.model_dir = stories;
-    params.out_dir = library.filePath(QStringLiteral("stories-int4")).toStdString();
-    params.config.bits = 4;
-    params.config.group_size = 32;
-    params.config.method = lowbit::quant::QuantMethod::Rtn;
-    lowbit::ui::JobRunner quantize;
-    QSignalSpy quantized(&quantize, &lowbit::ui::JobRunner::jobFinished);
-    QVERIFY(quantize.start(std::make_shared<lowbit::quant::QuantizeJob>(params)));
-    QTRY_COMPARE_WITH_TIMEOUT(quantized.count(), 1, 60000);
+    QVERIFY(lowbit::testing::quantizeStoriesInt4(stories, library.filePath(QStringLiteral("stories-int4")).toStdString()));
     QSettings().setValue(QStringLiteral("models/folders"), QStringList{library.path()});
     const QString full = library.filePath(QStringLiteral("stories"));
     const QString int4 = library.filePath(QStringLiteral("stories-int4"));
