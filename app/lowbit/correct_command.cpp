@@ -26,8 +26,9 @@ int run_correct(const std::vector<std::string>& arguments) {
   job.run(events, interrupt_token());
   events.finish_line();
   const train::LrecResult& r = job.result();
-  std::printf("corrected %s with LREC: %lld steps in %.1f s; held-out PPL %.4f; adapter in %s (metrics in %s)\n",
-              p.student_dir.string().c_str(), static_cast<long long>(r.steps_done), r.seconds, r.final_val_ppl,
+  const char* recipe = p.loss.kind == train::CorrectionLoss::HiddenMseCe ? "RILQ's loss" : "LREC's loss";
+  std::printf("corrected %s with %s: %lld steps in %.1f s; held-out PPL %.4f; adapter in %s (metrics in %s)\n",
+              p.student_dir.string().c_str(), recipe, static_cast<long long>(r.steps_done), r.seconds, r.final_val_ppl,
               r.adapter_dir.string().c_str(), (p.run_dir / "metrics.jsonl").string().c_str());
   print_memory_outcome(r.device, r.estimated_bytes, r.peak_vram_bytes, r.peak_ram_bytes);
   return jobs::kExitOk;

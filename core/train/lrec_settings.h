@@ -60,6 +60,9 @@ void apply_preset(LrecSettings& settings, const std::string& preset);
 // step, evaluation every 25 steps with early stopping after 5 without improvement); for KlCe, the preset's as
 // they are (the INT2.1 paper's LREC).
 void apply_recipe(LrecSettings& settings, CorrectionLoss loss);
+// The recipe the app offers first for a preset: the better one at that bit width in the table of
+// docs/correction-recipes.md (scripts/quality_table.sh on SmolLM2-135M-Instruct).
+CorrectionLoss recommended_correction_loss(const std::string& preset);
 // The preset for a model quantized to `bits`: int2, int3, int4 (and int4 for 8 bits, which loses little).
 std::string lrec_preset_for_bits(int bits);
 // Rank r with the paper's α = 4r (LREC), or RILQ's α 16 whatever the rank.

@@ -25,13 +25,18 @@ namespace lowbit::ui {
 namespace {
 
 // The paper's presets behind each bit width (Table 4 for LREC), shown next to the choice.
-QString presetDescription(int bits) {
-  switch (bits) {
-    case 2: return QObject::tr("INT2, group size 32/128: LREC preset int2 — rank 32 on all projections, λ_CE 120, lr 3e-5");
-    case 3: return QObject::tr("INT3: LREC preset int3 — rank 32 on all projections, λ_CE 40, lr 2e-5");
-    case 4: return QObject::tr("INT4: LREC preset int4 — rank 32 on all projections, λ_CE 10, lr 1e-5");
-    default: return QObject::tr("INT8: nearly lossless; LREC uses the int4 preset");
+// What the correction step will do at these bits, read from the settings it will run with.
+QString correctionDescription(int bits, const train::LrecSettings& s) {
+  const QString width = bits == 8 ? QObject::tr("INT8: nearly lossless; the correction uses the int4 preset")
+                                  : QObject::tr("INT%1").arg(bits);
+  const QString shape = QObject::tr("rank %1 on all projections, α %2, lr %3").arg(s.lora.rank).arg(s.lora.alpha).arg(s.schedule.base_lr);
+  if (s.loss.kind == train::CorrectionLoss::HiddenMseCe) {
+    return QObject::tr("%1 — RILQ (Chang et al., AAAI 2025): λ_MSE %2 + λ_CE %3, %4, early stopping after %5 evaluations "
+                       "without improvement")
+        .arg(width).arg(s.loss.mse).arg(s.loss.ce).arg(shape).arg(s.early_stop_patience);
   }
+  return QObject::tr("%1 — LREC preset %2 (INT2.1 paper): λ_KL %3 + λ_CE %4, %5").arg(width, QString::fromStdString(s.preset))
+      .arg(s.loss.kl).arg(s.loss.ce).arg(shape);
 }
 
 }  // namespace
@@ -144,8 +149,10 @@ SettingsPage::SettingsPage(RunWizard* wizard) : QWizardPage(wizard), m_wizard(wi
   connect(m_advanced, &QCheckBox::toggled, m_advancedBox, &QWidget::setVisible);
   connect(m_advanced, &QCheckBox::toggled, m_lrec, &LrecSettingsForm::setAdvancedVisible);
   auto changed = [this] {
-    m_presetInfo->setText(presetDescription(m_bits->currentText().toInt()));
     m_lrec->lockPreset(QString::fromStdString(train::lrec_preset_for_bits(m_bits->currentText().toInt())));
+    train::LrecSettings correction;
+    m_lrec->apply(correction);
+    m_presetInfo->setText(correctionDescription(m_bits->currentText().toInt(), correction));
     m_commands->setPlainText(m_wizard->commands().join(QLatin1Char('\n')));
     Q_EMIT completeChanged();
     if (isVisible()) m_estimate->refresh();
