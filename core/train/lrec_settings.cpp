@@ -54,10 +54,6 @@ void apply_recipe(LrecSettings& s, CorrectionLoss loss) {
   s.early_stop_patience = 5;
 }
 
-CorrectionLoss recommended_correction_loss(const std::string& preset) {
-  return preset == "int2" ? CorrectionLoss::HiddenMseCe : CorrectionLoss::KlCe;
-}
-
 std::string lrec_preset_for_bits(int bits) { return "int" + std::to_string(std::clamp(bits, 2, 4)); }
 
 void set_lrec_rank(LrecSettings& s, int64_t rank) {

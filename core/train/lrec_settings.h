@@ -60,9 +60,10 @@ void apply_preset(LrecSettings& settings, const std::string& preset);
 // step, evaluation every 25 steps with early stopping after 5 without improvement); for KlCe, the preset's as
 // they are (the INT2.1 paper's LREC).
 void apply_recipe(LrecSettings& settings, CorrectionLoss loss);
-// The recipe the app offers first for a preset: the better one at that bit width in the table of
-// docs/correction-recipes.md (scripts/quality_table.sh on SmolLM2-135M-Instruct).
-CorrectionLoss recommended_correction_loss(const std::string& preset);
+// The recipe the app offers first: the better one at every bit width of docs/correction-recipes.md's table
+// (scripts/quality_table.sh on SmolLM2-135M-Instruct: RILQ closed 0.51 / 0.47 / 0.59 of the INT2 / INT3 / INT4
+// log-perplexity gap, LREC 0.49 / 0.39 / 0.32). `lowbit correct` keeps the paper's LREC unless --loss rilq.
+constexpr CorrectionLoss kRecommendedCorrectionLoss = CorrectionLoss::HiddenMseCe;
 // The preset for a model quantized to `bits`: int2, int3, int4 (and int4 for 8 bits, which loses little).
 std::string lrec_preset_for_bits(int bits);
 // Rank r with the paper's α = 4r (LREC), or RILQ's α 16 whatever the rank.

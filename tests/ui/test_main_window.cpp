@@ -73,7 +73,7 @@ class TestMainWindow : public QObject {
     auto* navigation = window.findChild<QListWidget*>(QStringLiteral("navigation"));
     auto* heading = window.findChild<QLabel*>(QStringLiteral("pageHeading"));
     QVERIFY(heading != nullptr);
-    const QStringList expected = {"Your models", "Make a model smaller (GPTQ quantization)", "Repair quantization damage (LREC)",
+    const QStringList expected = {"Your models", "Make a model smaller (GPTQ quantization)", "Repair quantization damage (RILQ or LREC)",
                                   "Teach it to follow instructions (EMEF fine-tuning)", "Chat with a model", "Your runs"};
     for (int page = 0; page < navigation->count(); ++page) {
       navigation->setCurrentRow(page);

@@ -66,6 +66,9 @@ class TestSettingsCommands : public QObject {
     fill("correctCalibration", dir.filePath("wiki.txt"));
     fill("correctRunDir", dir.filePath("runs/lrec"));
     page.findChild<QComboBox*>("correctPreset")->setCurrentText("int3");
+    auto* recipe = page.findChild<QComboBox*>("correctRecipe");
+    QCOMPARE(recipe->currentData().toString(), QStringLiteral("rilq"));  // the app's first choice, measured better
+    recipe->setCurrentIndex(recipe->findData(QStringLiteral("lrec")));
     setSpinBox(page.findChild<QSpinBox*>("correctSteps"), 30);
     setSpinBox(page.findChild<QSpinBox*>("correctRank"), 8);
     const QString shown = page.findChild<QLabel*>("correctCommand")->text();
@@ -87,7 +90,6 @@ class TestSettingsCommands : public QObject {
     QTRY_VERIFY(!runner->isRunning());  // the student does not exist: the run fails, saying so
 
     // RILQ's recipe: one more word on the command line, and the run started is the one shown.
-    auto* recipe = page.findChild<QComboBox*>("correctRecipe");
     recipe->setCurrentIndex(recipe->findData(QStringLiteral("rilq")));
     const QString rilqShown = page.findChild<QLabel*>("correctCommand")->text();
     QVERIFY2(rilqShown.contains("--preset int3 --loss rilq"), qPrintable(rilqShown));

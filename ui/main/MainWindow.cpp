@@ -45,7 +45,7 @@ const PageSpec kPages[] = {
     {"Quantize", "Make a model smaller (GPTQ quantization)",
      "Store a model's weights in 2, 3, 4 or 8 bits so that it takes a quarter to a sixteenth of its size, one layer "
      "at a time so that a 7B model fits a laptop GPU.", "lowbit quantize MODEL --bits 4 --group-size 128 --calib FILE --out DIR"},
-    {"Correct", "Repair quantization damage (LREC)",
+    {"Correct", "Repair quantization damage (RILQ or LREC)",
      "Small adapters learn to make the shrunk model answer like the full one (low-rank error correction), "
      "with live curves of how far apart the two still are.", "lowbit correct QUANT_DIR --teacher FP_DIR --calib FILE --out DIR"},
     {"Fine-tune", "Teach it to follow instructions (EMEF fine-tuning)",

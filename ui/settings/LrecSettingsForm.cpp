@@ -33,12 +33,15 @@ LrecSettingsForm::LrecSettingsForm(const QString& namePrefix, QWidget* parent) :
   m_recipe->setObjectName(namePrefix + QStringLiteral("Recipe"));
   m_recipe->addItem(tr("LREC: match the full model's next-word choices (INT2.1 paper)"), QStringLiteral("lrec"));
   m_recipe->addItem(tr("RILQ: match the full model's last hidden state (Chang et al., AAAI 2025)"), QStringLiteral("rilq"));
+  m_recipe->setCurrentIndex(m_recipe->findData(train::kRecommendedCorrectionLoss == train::CorrectionLoss::HiddenMseCe
+                                                    ? QStringLiteral("rilq")
+                                                    : QStringLiteral("lrec")));
   m_recipe->setToolTip(tr("How the repair learns from the full-precision model. LREC: KL divergence to its next-token "
                           "probabilities + cross-entropy, the paper's Table 4 settings. RILQ: mean squared distance to "
                           "its final hidden state + cross-entropy, with RILQ's settings (lr 1e-4, α 16, early "
-                          "stopping) and a smaller teacher cache. docs/correction-recipes.md compares them."));
+                          "stopping) and a smaller teacher cache; it repaired SmolLM2 better at 2, 3 and 4 bits. "
+                          "docs/correction-recipes.md compares them."));
   connect(m_recipe, qOverload<int>(&QComboBox::currentIndexChanged), this, &LrecSettingsForm::changed);
-  connect(m_recipe, qOverload<int>(&QComboBox::activated), this, [this] { m_recipeChosen = true; });
   m_form->addRow(tr("Recipe"), m_recipe);
   m_form->addRow(tr("Settings for"), m_preset);
   m_form->addRow(tr("Correction steps"), m_steps);
@@ -46,15 +49,7 @@ LrecSettingsForm::LrecSettingsForm(const QString& namePrefix, QWidget* parent) :
   m_rank->setToolTip(tr("The adapters' rank: LREC scales α with it (α = 4 × rank), RILQ keeps α 16"));
   m_form->addRow(tr("Window length (tokens)"), m_seqlen);
   m_form->addRow(tr("Micro-batch (windows)"), m_microBatch);
-  connect(m_preset, &QComboBox::currentTextChanged, this, &LrecSettingsForm::offerRecommendedRecipe);
   connect(m_preset, &QComboBox::currentTextChanged, this, &LrecSettingsForm::changed);
-  offerRecommendedRecipe();
-}
-
-void LrecSettingsForm::offerRecommendedRecipe() {
-  if (m_recipeChosen) return;
-  const bool rilq = train::recommended_correction_loss(m_preset->currentText().toStdString()) == train::CorrectionLoss::HiddenMseCe;
-  m_recipe->setCurrentIndex(m_recipe->findData(rilq ? QStringLiteral("rilq") : QStringLiteral("lrec")));
 }
 
 void LrecSettingsForm::lockPreset(const QString& preset) {

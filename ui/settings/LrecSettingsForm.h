@@ -23,7 +23,6 @@ class LrecSettingsForm : public QWidget {
   LrecSettingsForm(const QString& namePrefix, QWidget* parent = nullptr);
 
   // The wizard picks the preset from the bits chosen: the combobox then shows it and cannot be changed.
-  // The recipe follows the preset (train::recommended_correction_loss) until the person picks one.
   void lockPreset(const QString& preset);
   void setAdvancedVisible(bool visible);     // rank, window length, micro-batch
   void setMaximumWindow(int tokens);         // the model's context length
@@ -38,9 +37,6 @@ class LrecSettingsForm : public QWidget {
   void changed();
 
  private:
-  void offerRecommendedRecipe();
-
-  bool m_recipeChosen = false;
   QFormLayout* m_form;
   QComboBox* m_recipe;
   QComboBox* m_preset;
