@@ -1,5 +1,8 @@
 // lowbit correct: LREC. The options are the settings schema's (core/train/lrec_settings.h).
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <string>
 
 #include "cli_events.h"
 #include "commands.h"
@@ -18,6 +21,7 @@ int run_correct(const std::vector<std::string>& arguments) {
   if (estimate) {
     const at::Device device = planned_device(p.device);
     print_memory_estimate(device, train::estimate_lrec_memory(p, device));
+    std::printf("settings: %s\n", schema.to_json(p).dump().c_str());
     return jobs::kExitOk;
   }
 
@@ -26,9 +30,10 @@ int run_correct(const std::vector<std::string>& arguments) {
   job.run(events, interrupt_token());
   events.finish_line();
   const train::LrecResult& r = job.result();
-  const char* recipe = p.loss.kind == train::CorrectionLoss::HiddenMseCe ? "RILQ's loss" : "LREC's loss";
-  std::printf("corrected %s with %s: %lld steps in %.1f s; held-out PPL %.4f; adapter in %s (metrics in %s)\n",
-              p.student_dir.string().c_str(), recipe, static_cast<long long>(r.steps_done), r.seconds, r.final_val_ppl,
+  std::string recipe = train::correction_recipe_name(p.loss.kind);
+  std::transform(recipe.begin(), recipe.end(), recipe.begin(), [](unsigned char c) { return std::toupper(c); });
+  std::printf("corrected %s with %s's loss: %lld steps in %.1f s; held-out PPL %.4f; adapter in %s (metrics in %s)\n",
+              p.student_dir.string().c_str(), recipe.c_str(), static_cast<long long>(r.steps_done), r.seconds, r.final_val_ppl,
               r.adapter_dir.string().c_str(), (p.run_dir / "metrics.jsonl").string().c_str());
   print_memory_outcome(r.device, r.estimated_bytes, r.peak_vram_bytes, r.peak_ram_bytes);
   return jobs::kExitOk;

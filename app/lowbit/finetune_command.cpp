@@ -19,6 +19,7 @@ int run_finetune(const std::vector<std::string>& arguments) {
   if (estimate) {
     const at::Device device = planned_device(p.device);
     print_memory_estimate(device, train::estimate_emef_memory(p, device));
+    std::printf("settings: %s\n", schema.to_json(p).dump().c_str());
     return jobs::kExitOk;
   }
 

@@ -61,10 +61,10 @@ const std::vector<Command>& commands() {
                      lowbit::cli::run_quantize),
       schema_command(lowbit::train::lrec_settings_schema(),
                      "repair quantization error with low-rank adapters distilled from the full model (LREC)",
-                     lowbit::cli::run_correct, {{"--estimate", "print the memory the run needs and stop"}}),
+                     lowbit::cli::run_correct, {{"--estimate", "print the memory the run needs and its settings (as config.json will hold them), and stop"}}),
       schema_command(lowbit::train::emef_settings_schema(),
                      "instruction-tune a quantized model with LoRA on Alpaca-style data (EMEF)", lowbit::cli::run_finetune,
-                     {{"--estimate", "print the memory the run needs and stop"}}),
+                     {{"--estimate", "print the memory the run needs and its settings (as config.json will hold them), and stop"}}),
       {"resume", "lowbit resume RUN_DIR [--device cpu|cuda|auto]",
        "continue a stopped or crashed run (correct, finetune, or a New run pipeline) from its last checkpoint", "", lowbit::cli::run_resume},
       {"chat", "lowbit chat MODEL [--adapters DIR ... --template model|alpaca|none --system TEXT --max-new-tokens N "

@@ -40,8 +40,7 @@ AdapterInfo describe_adapter(const fs::path& dir) {
   const nlohmann::json run = nlohmann::json::parse(in, nullptr, false);
   if (run.is_discarded() || !run.is_object() || !run.contains("kind")) return adapter;
   const std::string kind = run.value("kind", "");
-  if (kind == "lrec") adapter.kind = "correction (LREC)";
-  if (kind == "emef") adapter.kind = "fine-tune (EMEF)";
+  if (!train::run_kind_label(kind).empty()) adapter.kind = train::run_kind_label(kind);
   adapter.run = fs::weakly_canonical(dir.parent_path());
   const auto bases = run.find("base_adapters");
   if (bases != run.end() && bases->is_array()) {

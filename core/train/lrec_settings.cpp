@@ -1,6 +1,7 @@
 #include "core/train/lrec_settings.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <tuple>
 
 #include "core/train/training_settings.h"
@@ -54,6 +55,26 @@ void apply_recipe(LrecSettings& s, CorrectionLoss loss) {
   s.early_stop_patience = 5;
 }
 
+const std::vector<std::pair<std::string, CorrectionLoss>>& correction_recipes() {
+  static const std::vector<std::pair<std::string, CorrectionLoss>> recipes = {{"lrec", CorrectionLoss::KlCe},
+                                                                              {"rilq", CorrectionLoss::HiddenMseCe}};
+  return recipes;
+}
+
+std::string correction_recipe_name(CorrectionLoss loss) {
+  for (const auto& [name, kind] : correction_recipes()) {
+    if (kind == loss) return name;
+  }
+  throw std::logic_error("a correction loss without a recipe name");
+}
+
+CorrectionLoss correction_recipe_named(const std::string& name) {
+  for (const auto& [recipe, kind] : correction_recipes()) {
+    if (recipe == name) return kind;
+  }
+  throw InputError("", "unknown correction recipe '" + name + "'", "use lrec or rilq");
+}
+
 std::string lrec_preset_for_bits(int bits) { return "int" + std::to_string(std::clamp(bits, 2, 4)); }
 
 void set_lrec_rank(LrecSettings& s, int64_t rank) {
@@ -93,12 +114,10 @@ SettingsSchema<S> make_schema() {
   }
   {
     // The recipe sets several fields too: applied after the preset, before the options that may change them.
-    const std::vector<std::pair<std::string, CorrectionLoss>> recipes = {{"lrec", CorrectionLoss::KlCe},
-                                                                         {"rilq", CorrectionLoss::HiddenMseCe}};
     SettingField<S> loss = choice_setting<S, CorrectionLoss>(
         "--loss", "loss", "lrec: KL to the teacher's next-token distribution + CE (INT2.1 paper); rilq: MSE to the "
         "teacher's final hidden state + CE (RILQ, AAAI 2025), with its own settings",
-        recipes, [](S& s) -> CorrectionLoss& { return s.loss.kind; });
+        correction_recipes(), [](S& s) -> CorrectionLoss& { return s.loss.kind; });
     loss.use = SettingUse::AlwaysShown;
     loss.saved_since_start = false;  // earlier run folders are LREC's
     const auto render = loss.render;
@@ -107,8 +126,9 @@ SettingsSchema<S> make_schema() {
     };
     loss.parse = [](S& s, const ArgParser& a) {
       if (!a.value("--loss")) return;
-      const std::string name = a.choice("--loss", "lrec", {"lrec", "rilq"});
-      apply_recipe(s, name == "rilq" ? CorrectionLoss::HiddenMseCe : CorrectionLoss::KlCe);
+      std::vector<std::string> names;
+      for (const auto& recipe : correction_recipes()) names.push_back(recipe.first);
+      apply_recipe(s, correction_recipe_named(a.choice("--loss", names.front(), names)));
     };
     schema.field(loss);
   }

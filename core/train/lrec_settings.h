@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/lora/lora_shape.h"
@@ -60,6 +61,11 @@ void apply_preset(LrecSettings& settings, const std::string& preset);
 // step, evaluation every 25 steps with early stopping after 5 without improvement); for KlCe, the preset's as
 // they are (the INT2.1 paper's LREC).
 void apply_recipe(LrecSettings& settings, CorrectionLoss loss);
+// The recipes by the names `lowbit correct --loss`, config.json and the app use: "lrec" (KlCe), "rilq" (HiddenMseCe).
+const std::vector<std::pair<std::string, CorrectionLoss>>& correction_recipes();
+std::string correction_recipe_name(CorrectionLoss loss);
+// InputError for a name correction_recipes() lacks.
+CorrectionLoss correction_recipe_named(const std::string& name);
 // The recipe the app offers first: the better one at every bit width of docs/correction-recipes.md's table
 // (scripts/quality_table.sh on SmolLM2-135M-Instruct: RILQ closed 0.51 / 0.47 / 0.59 of the INT2 / INT3 / INT4
 // log-perplexity gap, LREC 0.49 / 0.39 / 0.32). `lowbit correct` keeps the paper's LREC unless --loss rilq.

@@ -83,16 +83,24 @@ std::optional<RunOutput> run_output(const fs::path& run_dir) {
   return output;
 }
 
+std::string run_kind_label(const std::string& kind) {
+  if (kind == "pipeline") return "pipeline (New run)";
+  if (kind == "lrec") return "correction (LREC)";
+  if (kind == "emef") return "fine-tune (EMEF)";
+  return "";
+}
+
 std::vector<RunSource> models_a_run_started_from(const fs::path& run_dir) {
   const std::optional<RunSettings> settings = read_run_settings(run_dir);
   if (!settings) return {};
-  return std::visit(Overloaded{[](const RunPlan& plan) { return std::vector<RunSource>{{plan.model_dir, "pipeline (New run)"}}; },
-                               [](const LrecSettings& lrec) {
-                                 return std::vector<RunSource>{{lrec.student_dir, "correction (LREC)"},
-                                                               {lrec.teacher_dir, "correction (LREC)"}};
-                               },
-                               [](const EmefSettings& emef) { return std::vector<RunSource>{{emef.model_dir, "fine-tune (EMEF)"}}; }},
-                    *settings);
+  return std::visit(
+      Overloaded{[](const RunPlan& plan) { return std::vector<RunSource>{{plan.model_dir, run_kind_label("pipeline")}}; },
+                 [](const LrecSettings& lrec) {
+                   return std::vector<RunSource>{{lrec.student_dir, run_kind_label("lrec")},
+                                                 {lrec.teacher_dir, run_kind_label("lrec")}};
+                 },
+                 [](const EmefSettings& emef) { return std::vector<RunSource>{{emef.model_dir, run_kind_label("emef")}}; }},
+      *settings);
 }
 
 }  // namespace lowbit::train

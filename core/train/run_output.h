@@ -21,9 +21,13 @@ struct RunOutput {
 // (a stopped run: no final adapter yet; a quantized model that is gone).
 std::optional<RunOutput> run_output(const std::filesystem::path& run_dir);
 
+// What a run of this kind (its config.json's "kind": "pipeline", "lrec", "emef") is, for people: "pipeline (New run)",
+// "correction (LREC)", "fine-tune (EMEF)"; "" for a kind LowBit does not make.
+std::string run_kind_label(const std::string& kind);
+
 struct RunSource {
   std::filesystem::path model;
-  std::string role;  // how the run used it, for people: "pipeline (New run)", "correction (LREC)", …
+  std::string role;  // how the run used it: its run_kind_label
 };
 
 // The models a run started from: a pipeline's model; an LREC run's quantized student and its teacher; an EMEF run's

@@ -158,6 +158,21 @@ TEST(LrecSettings, TheRilqRecipeIsOneOptionAndSurvivesTheCommandLineAndConfigJso
   EXPECT_TRUE(back == unusual);
 }
 
+TEST(LrecSettings, EachRecipeHasOneNameBothWays) {
+  for (const auto& [name, loss] : train::correction_recipes()) {
+    EXPECT_EQ(train::correction_recipe_name(loss), name);
+    EXPECT_EQ(train::correction_recipe_named(name), loss);
+  }
+  EXPECT_EQ(train::correction_recipe_name(train::CorrectionLoss::KlCe), "lrec");
+  EXPECT_EQ(train::correction_recipe_name(train::CorrectionLoss::HiddenMseCe), "rilq");
+  try {
+    train::correction_recipe_named("gptq");
+    FAIL() << "an unknown recipe was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("use lrec or rilq"), std::string::npos) << e.what();
+  }
+}
+
 TEST(LrecSettings, EveryFieldSurvivesConfigJson) {
   const auto& schema = train::lrec_settings_schema();
   train::LrecSettings s = unusual_lrec();

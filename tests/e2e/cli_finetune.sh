@@ -25,7 +25,7 @@ done
 
 out="$("$lowbit" finetune "$scratch/int4" --data "$alpaca" --cutoff 512 --micro-batch 1 --device cuda --estimate 2>&1)"; rc=$?
 check "finetune --estimate plans a GPU run without a GPU" 0 "$rc" "$out" 'memory estimate for training on cuda: ' \
-  '[0-9]+ trainable adapter parameters'
+  '[0-9]+ trainable adapter parameters' 'settings: \{.*"cutoff":512'
 
 bad() {  # bad NAME CONTENT PATTERN...
   local name="$1" content="$2"; shift 2

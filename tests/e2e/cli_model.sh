@@ -71,7 +71,8 @@ grep -q '"state": "failed"' "$scratch/diverged/run_state.json" && grep -q 'train
 out="$("$lowbit" correct "$scratch/rtn4" --teacher "$model" --calib "$text" --device cuda --rank 32 --seqlen 2048 \
   --estimate 2>&1)"; rc=$?
 check "correct --estimate plans a GPU run without a GPU and trains nothing" 0 "$rc" "$out" \
-  'memory estimate for training on cuda: [0-9.]+ [MG]iB \(weights' 'trainable adapter parameters'
+  'memory estimate for training on cuda: [0-9.]+ [MG]iB \(weights' 'trainable adapter parameters' \
+  'settings: \{.*"lora_rank":32,.*"seqlen":2048'
 
 printf 'caf\xe9\n' > "$scratch/latin1.txt"
 out="$("$lowbit" eval "$model" --text "$scratch/latin1.txt" --device cpu 2>&1)"; rc=$?

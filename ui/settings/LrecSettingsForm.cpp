@@ -31,11 +31,11 @@ LrecSettingsForm::LrecSettingsForm(const QString& namePrefix, QWidget* parent) :
   m_microBatch = spinBox("MicroBatch", 1, 1024, defaults.micro_batch);
   m_recipe = new QComboBox(this);
   m_recipe->setObjectName(namePrefix + QStringLiteral("Recipe"));
-  m_recipe->addItem(tr("LREC: match the full model's next-word choices (INT2.1 paper)"), QStringLiteral("lrec"));
-  m_recipe->addItem(tr("RILQ: match the full model's last hidden state (Chang et al., AAAI 2025)"), QStringLiteral("rilq"));
-  m_recipe->setCurrentIndex(m_recipe->findData(train::kRecommendedCorrectionLoss == train::CorrectionLoss::HiddenMseCe
-                                                    ? QStringLiteral("rilq")
-                                                    : QStringLiteral("lrec")));
+  m_recipe->addItem(tr("LREC: match the full model's next-word choices (INT2.1 paper)"), QString::fromStdString(train::correction_recipe_name(train::CorrectionLoss::KlCe)));
+  m_recipe->addItem(tr("RILQ: match the full model's last hidden state (Chang et al., AAAI 2025)"),
+                    QString::fromStdString(train::correction_recipe_name(train::CorrectionLoss::HiddenMseCe)));
+  m_recipe->setCurrentIndex(
+      m_recipe->findData(QString::fromStdString(train::correction_recipe_name(train::kRecommendedCorrectionLoss))));
   m_recipe->setToolTip(tr("How the repair learns from the full-precision model. LREC: KL divergence to its next-token "
                           "probabilities + cross-entropy, the paper's Table 4 settings. RILQ: mean squared distance to "
                           "its final hidden state + cross-entropy, with RILQ's settings (lr 1e-4, α 16, early "
@@ -68,8 +68,7 @@ void LrecSettingsForm::setMaximumWindow(int tokens) { m_seqlen->setMaximum(std::
 
 void LrecSettingsForm::apply(train::LrecSettings& settings) const {
   train::apply_preset(settings, m_preset->currentText().toStdString());
-  train::apply_recipe(settings, m_recipe->currentData().toString() == QLatin1String("rilq") ? train::CorrectionLoss::HiddenMseCe
-                                                                                          : train::CorrectionLoss::KlCe);
+  train::apply_recipe(settings, train::correction_recipe_named(m_recipe->currentData().toString().toStdString()));
   settings.schedule.total_steps = m_steps->value();
   settings.eval_every = std::max(1, m_steps->value() / 10);
   settings.checkpoint_every = settings.eval_every;
