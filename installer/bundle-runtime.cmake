@@ -1,14 +1,14 @@
 # Run at install time (install(CODE) in install-rules.cmake): copies the shared libraries LOWBIT_BUNDLE_PROGRAMS
 # load into <prefix>/LOWBIT_BUNDLE_DESTINATION, leaving out the system's and the NVIDIA driver's, which every
-# user has (libc & co, X/GL, libcuda, libnvidia-ml), and Qt, QCustomPlot and sentencepiece, which the .deb takes
-# from the distribution and the .run adds itself (installer/linux/bundle-qt.sh).
+# user has (libc & co, X/GL, libcuda, libnvidia-ml, libcurl with the TLS library the system keeps patched), and
+# Qt, QCustomPlot and sentencepiece, which the .deb takes from the distribution and the .run adds itself (installer/linux/bundle-qt.sh).
 set(_exclude
   "^ld-linux" "^lib(c|m|dl|rt|pthread|util|resolv)\\.so" "^libstdc\\+\\+" "^libgcc_s" "^linux-vdso"
   "^libcuda\\.so" "^libnvidia" "^lib(GL|EGL|GLX|OpenGL|GLdispatch)" "^libX" "^libxcb" "^libxkb"
   "^libQt6" "^libQCustomPlot" "^libsentencepiece" "^libicu" "^libglib" "^libgobject" "^libfontconfig"
   "^libfreetype" "^libharfbuzz" "^libpng" "^libz\\.so" "^libzstd" "^libdbus" "^libsystemd" "^libexpat"
   "^libdouble-conversion" "^libb2" "^libmd4c" "^libpcre2" "^libgraphite2" "^libbrotli" "^libbsd" "^libmd\\.so"
-  "^libcap" "^libgcrypt" "^libgpg-error" "^liblzma" "^liblz4"
+  "^libcap" "^libgcrypt" "^libgpg-error" "^liblzma" "^liblz4" "^libcurl"
   "^api-ms-" "^ext-ms-" "^nvcuda\\.dll$" "^nvml\\.dll$")
 file(GET_RUNTIME_DEPENDENCIES
   EXECUTABLES ${LOWBIT_BUNDLE_PROGRAMS}

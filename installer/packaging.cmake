@@ -25,7 +25,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "science")
 set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE "amd64")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libqt6widgets6 (>= 6.4), libqt6printsupport6 (>= 6.4), libqt6gui6 (>= 6.4), libqcustomplot2.1-qt6, libsentencepiece0, libpcre2-8-0")
+    "libqt6widgets6 (>= 6.4), libqt6printsupport6 (>= 6.4), libqt6gui6 (>= 6.4), libqcustomplot2.1-qt6, libsentencepiece0, libpcre2-8-0, libcurl4")
 # zstd: the payload is 3 GB of CUDA libraries; xz would take most of an hour to pack on a laptop.
 set(CPACK_DEBIAN_COMPRESSION_TYPE "zstd")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)  # the bundled CUDA libraries are not the system's

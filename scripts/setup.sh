@@ -15,7 +15,7 @@ readonly oracle_packages=(numpy safetensors sentencepiece "transformers>=4.45,<5
 readonly debian_packages=(
   build-essential cmake ninja-build pkg-config
   qt6-base-dev libqt6opengl6-dev libgl-dev libqcustomplot-dev
-  libsentencepiece-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+  libsentencepiece-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
   xvfb xauth x11-utils xdotool imagemagick
   makeself patchelf zstd
   python3-venv

@@ -75,6 +75,17 @@ const std::vector<Command>& commands() {
       {"import", "lowbit import FILE.gguf --out DIR [--dtype f16|f32 (for quantized GGUF tensors; default f16)]",
        "turn a GGUF file (Ollama, LM Studio, llama.cpp) into a Hugging Face model folder", "",
        lowbit::cli::run_import},
+      {"download", "lowbit download REPO_ID [--revision R] [--include PATTERN ...] [--out DIR] [--list]",
+       "fetch a model from the Hugging Face Hub (resumable, every file checked; token from HF_TOKEN)",
+       "  --revision R        branch, tag or commit (default main)\n"
+       "  --include PATTERN   download the files matching it (* and ?), e.g. \"*Q4_K_M.gguf\"; repeatable; default: "
+       "the files LowBit uses (config, safetensors, tokenizer), never pickles\n"
+       "  --out DIR           the model folder to make (default: the repository's name); an interrupted download "
+       "resumes when run again with the same DIR\n"
+       "  --list              print the files, which would be downloaded, and whether the model fits this GPU\n"
+       "A gated or private model needs a token: HF_TOKEN, or the one `huggingface-cli login` saved; it goes to the\n"
+       "Hub's own host only. HF_ENDPOINT selects a mirror; https_proxy a proxy.\n",
+       lowbit::cli::run_download},
       {"bench", "lowbit bench generate MODEL [--prompt-tokens N --new-tokens N --repeats N --device D --dtype T "
                 "--reference-python PYTHON] | lowbit bench tokenizer MODEL_OR_TOKENIZER_FILE --text FILE "
                 "[--reference-python PYTHON]",
@@ -94,7 +105,7 @@ void print_help(std::ostream& out) {
   }
   out << "\nRun 'lowbit COMMAND --help' for a command's options.\n"
       << "\nExit codes: 0 success, 1 internal error, 2 usage error, 3 bad input file or setting,\n"
-      << "4 not enough memory or disk, 5 not implemented yet (bench kernels), 130 cancelled.\n";
+      << "4 not enough memory or disk, 5 not implemented yet (bench kernels), 6 network error, 130 cancelled.\n";
 }
 
 int print_version() {

@@ -20,6 +20,8 @@ ErrorReport describe_current_exception() {
     return {ErrorKind::Input, e.what(), e.what(), kExitInput};
   } catch (const ResourceError& e) {
     return {ErrorKind::Resource, e.what(), e.what(), kExitResource};
+  } catch (const NetworkError& e) {
+    return {ErrorKind::Network, e.what(), e.what(), kExitNetwork};
   } catch (const InternalError& e) {
     return {ErrorKind::Internal, std::string("internal error (please report it): ") + e.what(), e.what(),
             kExitInternal};

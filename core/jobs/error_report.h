@@ -9,7 +9,7 @@
 
 namespace lowbit::jobs {
 
-enum class ErrorKind { Usage, Input, Resource, Cancelled, Internal, Unknown };
+enum class ErrorKind { Usage, Input, Resource, Network, Cancelled, Internal, Unknown };
 
 struct ErrorReport {
   ErrorKind kind = ErrorKind::Unknown;
@@ -25,6 +25,7 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitInput = 3;
 inline constexpr int kExitResource = 4;
 inline constexpr int kExitNotImplemented = 5;
+inline constexpr int kExitNetwork = 6;
 inline constexpr int kExitCancelled = 130;
 
 // Call only inside a catch block.

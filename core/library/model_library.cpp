@@ -110,6 +110,11 @@ std::vector<fs::path> models_in(const fs::path& folder, FolderReport& report) {
   look_at_files(folder);
   for (const auto& entry : fs::directory_iterator(folder, fs::directory_options::skip_permission_denied, error)) {
     if (!entry.is_directory(error)) continue;
+    if (entry.path().extension() == ".partial") {  // a download, import or export not finished: not a model yet
+      report.notes.push_back(entry.path().filename().string() +
+                             ": unfinished (a download resumes when started again with the same folder)");
+      continue;
+    }
     if (is_model_folder(entry.path())) {
       models.push_back(entry.path());
     } else {
@@ -165,15 +170,36 @@ std::string unusable_reason(const model::ModelSummary& summary) {
   return "";
 }
 
+std::vector<TaskFit> estimate_tasks(const model::LlamaConfig& c, const std::optional<quant::QuantConfig>& quant,
+                                    int64_t weights_fp16_bytes, int64_t free_bytes) {
+  const int64_t chat = weights_fp16_bytes + 2 * c.n_layer * c.n_head_kv * c.head_dim * 2 *
+                                                std::min<int64_t>(c.max_position_embeddings, 2048);
+  // The runs as the app starts them, in fp16 on the GPU.
+  constexpr int64_t kGpuComputeBytes = 2;
+  train::LrecSettings lrec;
+  lrec.seqlen = std::min<int64_t>(lrec.seqlen, c.max_position_embeddings);
+  const train::EmefSettings emef;
+  const int64_t lrec_bytes =
+      train::estimate_training_memory(c, quant, train::lrec_training_shape(lrec, kGpuComputeBytes)).total();
+  const int64_t emef_bytes =
+      train::estimate_training_memory(c, quant, train::emef_training_shape(emef, kGpuComputeBytes)).total();
+  return {{"chat", chat, train::judge_fit(chat, free_bytes)},
+          {"correct (LREC)", lrec_bytes, train::judge_fit(lrec_bytes, free_bytes)},
+          {"fine-tune (EMEF)", emef_bytes, train::judge_fit(emef_bytes, free_bytes)}};
+}
+
+GpuMemory first_gpu_memory() {
+  const system::NvidiaDriverInfo driver = system::query_nvidia_driver();
+  if (!driver.available || driver.gpus.empty()) return {0, "no NVIDIA GPU found"};
+  const auto free_bytes = static_cast<int64_t>(driver.gpus.front().free_bytes);
+  return {free_bytes, driver.gpus.front().name + ", " + format_bytes(free_bytes) + " free"};
+}
+
 ModelLibrary scan_model_library(const std::vector<fs::path>& folders, const std::vector<fs::path>& run_folders) {
   ModelLibrary library;
-  const system::NvidiaDriverInfo driver = system::query_nvidia_driver();
-  if (driver.available && !driver.gpus.empty()) {
-    library.free_bytes = static_cast<int64_t>(driver.gpus.front().free_bytes);
-    library.gpu = driver.gpus.front().name + ", " + format_bytes(library.free_bytes) + " free";
-  } else {
-    library.gpu = "no NVIDIA GPU found";
-  }
+  const GpuMemory gpu = first_gpu_memory();
+  library.free_bytes = gpu.free_bytes;
+  library.gpu = gpu.described;
   std::vector<fs::path> models;
   for (const fs::path& folder : folders) {
     FolderReport report;
@@ -224,21 +250,8 @@ ModelLibrary scan_model_library(const std::vector<fs::path>& folders, const std:
       library.cards.push_back(std::move(card));
       continue;
     }
-    const model::LlamaConfig& c = card.summary.config;
-    const auto quant = quant::read_quant_config(dir.string());
-    const int64_t chat = card.summary.weights_fp16_bytes + card.summary.kv_cache_fp16_bytes_per_token * std::min<int64_t>(c.max_position_embeddings, 2048);
-    // The runs as the app starts them, in fp16 on the GPU.
-    constexpr int64_t kGpuComputeBytes = 2;
-    train::LrecSettings lrec;
-    lrec.seqlen = std::min<int64_t>(lrec.seqlen, c.max_position_embeddings);
-    const train::EmefSettings emef;
-    card.tasks = {{"chat", chat, train::judge_fit(chat, library.free_bytes)}};
-    const int64_t lrec_bytes =
-        train::estimate_training_memory(c, quant, train::lrec_training_shape(lrec, kGpuComputeBytes)).total();
-    const int64_t emef_bytes =
-        train::estimate_training_memory(c, quant, train::emef_training_shape(emef, kGpuComputeBytes)).total();
-    card.tasks.push_back({"correct (LREC)", lrec_bytes, train::judge_fit(lrec_bytes, library.free_bytes)});
-    card.tasks.push_back({"fine-tune (EMEF)", emef_bytes, train::judge_fit(emef_bytes, library.free_bytes)});
+    card.tasks = estimate_tasks(card.summary.config, quant::read_quant_config(dir.string()),
+                                card.summary.weights_fp16_bytes, library.free_bytes);
     library.cards.push_back(std::move(card));
   }
   return library;

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/jobs/job.h"
 #include "core/model/model_summary.h"
+#include "core/quant/quant_config.h"
 #include "core/train/memory_estimate.h"
 
 namespace lowbit::library {
@@ -19,6 +21,17 @@ struct TaskFit {
   int64_t needed_bytes = 0;
   train::Fit fit = train::Fit::NoGpu;
 };
+
+// What each task needs for a model of this config (the jobs' default settings, fp16 on the GPU; chat with a 2048-token
+// context) and whether it fits free_bytes of GPU memory (0: no GPU). For a model on disk and one not yet downloaded.
+std::vector<TaskFit> estimate_tasks(const model::LlamaConfig& config, const std::optional<quant::QuantConfig>& quant,
+                                    int64_t weights_fp16_bytes, int64_t free_bytes);
+
+struct GpuMemory {
+  int64_t free_bytes = 0;  // of the first NVIDIA GPU; 0 without one
+  std::string described;   // "NVIDIA GeForce RTX 4060 Laptop GPU, 7.1 GiB free" or "no NVIDIA GPU found"
+};
+GpuMemory first_gpu_memory();
 
 // An adapter folder made for a model, and what it stacks on: a fine-tune (EMEF) trained on top of a correction
 // (LREC) adapter chats with both, the correction first.

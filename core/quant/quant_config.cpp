@@ -65,12 +65,17 @@ std::optional<QuantConfig> read_quant_config(const std::string& model_dir) {
     const json document = json::parse(in, nullptr, /*allow_exceptions=*/false);
     if (document.is_discarded()) continue;  // config.json's own errors are reported by load_llama_config
     if (std::string(name) == "config.json") {
-      if (document.contains("quantization_config") && document["quantization_config"].is_object()) {
-        return parse(document["quantization_config"], path.string() + " quantization_config");
-      }
+      if (auto quant = quant_config_from_model_config(document, path.string())) return quant;
     } else if (document.is_object() && document.contains("bits")) {
       return parse(document, path.string());
     }
+  }
+  return std::nullopt;
+}
+
+std::optional<QuantConfig> quant_config_from_model_config(const json& config, const std::string& source) {
+  if (config.is_object() && config.contains("quantization_config") && config["quantization_config"].is_object()) {
+    return parse(config["quantization_config"], source + " quantization_config");
   }
   return std::nullopt;
 }

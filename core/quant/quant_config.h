@@ -41,6 +41,8 @@ void validate(const QuantConfig& config, const std::string& source);
 
 // quantization_config from config.json, or quantize_config.json, of a model folder; none when unquantized.
 std::optional<QuantConfig> read_quant_config(const std::string& model_dir);
+// The same from a config.json already read (its quantization_config); source names it in errors.
+std::optional<QuantConfig> quant_config_from_model_config(const nlohmann::json& config, const std::string& source);
 
 // The `quantization_config` object written into config.json (also the content of quantize_config.json).
 nlohmann::json to_json(const QuantConfig& config);

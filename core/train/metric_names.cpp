@@ -27,6 +27,7 @@ const std::vector<MetricInfo>& metric_list() {
       {kVramUsed, "GPU memory", MetricUnit::Bytes},
       {kVramTotal, "GPU memory total", MetricUnit::Bytes},
       {kVramPeak, "GPU memory peak", MetricUnit::Bytes},
+      {kDownloadSpeed, "speed", MetricUnit::BytesPerSecond},
   };
   return list;
 }
@@ -40,6 +41,7 @@ const MetricInfo* find_metric(std::string_view name) {
 
 std::string format_metric_value(const MetricInfo& metric, double value) {
   if (metric.unit == MetricUnit::Bytes) return format_bytes(static_cast<int64_t>(value));
+  if (metric.unit == MetricUnit::BytesPerSecond) return format_bytes(static_cast<int64_t>(value)) + "/s";
   char text[32];
   std::snprintf(text, sizeof(text), "%.4g", value);
   return text;

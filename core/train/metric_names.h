@@ -1,5 +1,5 @@
-// Every metric a training run reports, listed once: the trainer sends each as a job event and writes it to the
-// run's metrics.jsonl under the same name, and the dashboard, the CLI and the tests read them by these names.
+// Every metric a job reports, listed once: the trainer sends each as a job event and writes it to the run's
+// metrics.jsonl under the same name (a download reports its speed), and the dashboard, the CLI and the tests read them by these names.
 // The label and unit let a front end show a value without parsing its name.
 #pragma once
 
@@ -10,7 +10,7 @@
 
 namespace lowbit::train::metrics {
 
-enum class MetricUnit { Number, Bytes };
+enum class MetricUnit { Number, Bytes, BytesPerSecond };
 
 struct MetricInfo {
   const char* name;   // "train/kl": the event name and the metrics.jsonl key
@@ -40,6 +40,8 @@ inline constexpr const char* kRamTotal = "ram/total_bytes";
 inline constexpr const char* kVramUsed = "vram/used_bytes";
 inline constexpr const char* kVramTotal = "vram/total_bytes";
 inline constexpr const char* kVramPeak = "vram/peak_bytes";
+// A download from the Hugging Face Hub (core/hub/hub_download.h): the recent speed.
+inline constexpr const char* kDownloadSpeed = "download/bytes_per_s";
 
 const std::vector<MetricInfo>& metric_list();
 const MetricInfo* find_metric(std::string_view name);  // nullptr for a name not in the list

@@ -49,6 +49,12 @@ class ResourceError : public Error {
   using Error::Error;
 };
 
+// A server that refuses (401, 403, 404, 429, 5xx) or a network that fails: what happened and what to do.
+class NetworkError : public Error {
+ public:
+  using Error::Error;
+};
+
 // The user asked to stop. Not a failure: the job ends early and keeps its last complete checkpoint.
 class Cancelled : public Error {
  public:

@@ -21,6 +21,7 @@
 #include "core/model/gguf_import.h"
 #include "core/util/format.h"
 #include "ui/jobs/JobRunner.h"
+#include "ui/models/DownloadDialog.h"
 #include "ui/util/ErrorDialog.h"
 #include "ui/runs/RunsPage.h"
 #include "ui/util/Count.h"
@@ -102,8 +103,12 @@ ModelsPage::ModelsPage(QWidget* parent)
   importButton->setObjectName(QStringLiteral("modelsImportGguf"));
   importButton->setToolTip(tr("Turn a .gguf file (from Ollama, LM Studio or llama.cpp) into a model LowBit can "
                               "quantize, correct, fine-tune and chat with"));
+  auto* downloadButton = new QPushButton(tr("Download…"), this);
+  downloadButton->setObjectName(QStringLiteral("modelsDownload"));
+  downloadButton->setToolTip(tr("Get a model from the Hugging Face Hub into the default models folder"));
   top->addWidget(m_gpu, 1);
   top->addWidget(add);
+  top->addWidget(downloadButton);
   top->addWidget(importButton);
   top->addWidget(refresh);
   layout->addLayout(top);
@@ -149,6 +154,7 @@ ModelsPage::ModelsPage(QWidget* parent)
                                                       tr("GGUF models (*.gguf);;All files (*)"));
     if (!file.isEmpty()) importGguf(file);
   });
+  connect(downloadButton, &QPushButton::clicked, this, &ModelsPage::openDownloadDialog);
   connect(cancelImport, &QPushButton::clicked, m_importRunner, &JobRunner::cancel);
   connect(m_importRunner, &JobRunner::progressed, this, [this](const jobs::Progress& progress) {
     m_importProgress->setMaximum(static_cast<int>(std::max<int64_t>(1, progress.total)));
@@ -170,6 +176,17 @@ QString ModelsPage::freshImportFolder(const QString& ggufFile) {
     out = base + QStringLiteral("-%1").arg(n);
   }
   return out;
+}
+
+DownloadDialog* ModelsPage::openDownloadDialog() {
+  auto* dialog = new DownloadDialog(defaultModelsFolder(), this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  connect(dialog, &DownloadDialog::downloaded, this, [this](const QString& folder) {
+    m_gpu->setText(tr("Downloaded %1").arg(folder));
+    rescan();
+  });
+  dialog->open();
+  return dialog;
 }
 
 void ModelsPage::importGguf(const QString& ggufFile) {

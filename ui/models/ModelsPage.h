@@ -5,7 +5,8 @@
 // added folder says what it gave (or that it holds no model, or the GGUF files in it, each with Import) and can be
 // removed. Folders come from "Add folder…", the default models folder and the user's runs (their quantized models
 // and adapters), and persist (QSettings). "Import GGUF…" turns a .gguf file (Ollama, LM Studio) into a model folder
-// in the default models folder, with progress, time left and Cancel. Scanning and importing run on worker threads.
+// in the default models folder, with progress, time left and Cancel; "Download…" gets one from the Hugging Face Hub
+// (ui/models/DownloadDialog.h). Scanning and importing run on worker threads.
 #pragma once
 
 #include <QStringList>
@@ -26,6 +27,7 @@ struct ModelCard;
 
 namespace lowbit::ui {
 
+class DownloadDialog;
 class JobRunner;
 
 class ModelsPage : public QWidget {
@@ -48,6 +50,8 @@ class ModelsPage : public QWidget {
   void rescan();
   // Imports into the default models folder (a fresh subfolder named after the file); the card appears when done.
   void importGguf(const QString& ggufFile);
+  // The Hugging Face download dialog (window-modal, deleted on close); the library rescans after a download.
+  DownloadDialog* openDownloadDialog();
 
  Q_SIGNALS:
   void scanned(int cards);
