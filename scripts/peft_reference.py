@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """peft's side of the LoRA adapter tests (tests/core/test_lora.cpp).
 
-  peft_reference.py logits --base MODEL --adapter ADAPTER --ids IDS.safetensors --out LOGITS.safetensors
-      transformers + peft logits of MODEL with ADAPTER loaded by PeftModel.from_pretrained (fp32, eager).
+  peft_reference.py logits --base MODEL [--adapter ADAPTER] --ids IDS.safetensors --out LOGITS.safetensors
+      transformers + peft logits of MODEL with ADAPTER loaded by PeftModel.from_pretrained (fp32, eager);
+      without --adapter, transformers' logits of MODEL alone (a merged export, say).
   peft_reference.py make --base MODEL --out ADAPTER --targets q_proj,v_proj --rank 4 --alpha 8 --seed 0
                          --ids IDS.safetensors
       a peft LoRA adapter with non-zero B (so it changes the output), saved with save_pretrained, plus
@@ -35,7 +36,9 @@ def main():
     ids = load_file(args.ids)["input_ids"]
     torch.manual_seed(args.seed)
     if args.mode == "logits":
-        model = PeftModel.from_pretrained(base_model(args.base), args.adapter).eval()
+        model = base_model(args.base)
+        if args.adapter:
+            model = PeftModel.from_pretrained(model, args.adapter).eval()
         with torch.no_grad():
             save_file({"logits": model(ids).logits.float().contiguous()}, args.out)
         return

@@ -23,5 +23,6 @@ int run_finetune(const std::vector<std::string>& args);
 int run_resume(const std::vector<std::string>& args);
 int run_import(const std::vector<std::string>& args);
 int run_download(const std::vector<std::string>& args);
+int run_export(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

@@ -86,6 +86,13 @@ const std::vector<Command>& commands() {
        "A gated or private model needs a token: HF_TOKEN, or the one `huggingface-cli login` saved; it goes to the\n"
        "Hub's own host only. HF_ENDPOINT selects a mirror; https_proxy a proxy.\n",
        lowbit::cli::run_download},
+      {"export", "lowbit export MODEL [--adapters DIR ...] --to hf --out DIR [--dtype float16|float32]",
+       "merge a model and its adapters into one Hugging Face folder (GPTQ dequantized) that transformers loads",
+       "  --adapters DIR   an adapter to merge in; repeatable, stacked in order (the correction, then the fine-tune)\n"
+       "  --to hf          a merged Hugging Face folder: model.safetensors, config.json, tokenizer and chat template\n"
+       "  --out DIR        the new folder (it must not exist)\n"
+       "  --dtype T        float16 (default; half the size) or float32 (exactly the weights LowBit computes with)\n",
+       lowbit::cli::run_export},
       {"bench", "lowbit bench generate MODEL [--prompt-tokens N --new-tokens N --repeats N --device D --dtype T "
                 "--reference-python PYTHON] | lowbit bench tokenizer MODEL_OR_TOKENIZER_FILE --text FILE "
                 "[--reference-python PYTHON]",

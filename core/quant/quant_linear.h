@@ -23,6 +23,7 @@ class QuantLinear : public model::Linear {
   // The dense weight [N, K] in float32, as nn.Linear would hold it.
   at::Tensor dequantized_weight() const;
   const GptqTensors& tensors() const { return tensors_; }
+  const at::Tensor& bias() const { return bias_; }  // undefined when there is none
   int bits() const { return bits_; }
 
  private:

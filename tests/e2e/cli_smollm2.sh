@@ -2,10 +2,11 @@
 # A real instruction-tuned model end to end: SmolLM2-135M-Instruct (imported from its GGUF by the smollm2_import
 # fixture) answers in its own chat template with transformers' greedy answer; GPTQ 4-bit and 8-bit (g128, 32 C4
 # windows of 512 tokens) still answer "Paris"; WikiText-2 perplexity FP / INT8 / INT4; a short EMEF run in the model's
-# template lowers the validation loss.
-# Usage: cli_smollm2.sh PATH_TO_LOWBIT TESTDATA_DIR MODEL_DIR REFERENCE_JSON
+# template lowers the validation loss; the INT4 model + that adapter, exported merged (`lowbit export --to hf`),
+# gets transformers' greedy answer equal to LowBit's answer from the INT4 model with the adapter.
+# Usage: cli_smollm2.sh PATH_TO_LOWBIT TESTDATA_DIR MODEL_DIR REFERENCE_JSON PYTHON
 set -u
-lowbit="$1" testdata="$2" model="$3" reference="$4"
+lowbit="$1" testdata="$2" model="$3" reference="$4" python="${5:-}"
 wiki="$testdata/eval/wikitext2/wiki.test.raw.nonempty-crlf"
 alpaca="$testdata/alpaca/alpaca_data_1k.json"
 c4="$testdata/eval/c4/c4_demo.jsonl"
@@ -53,5 +54,21 @@ before, after = map(float, re.findall(r"[0-9.]+", sys.argv[1])[:2])
 sys.exit(0 if after < before else 1)
 PY
 grep -q '"template": "model"' "$scratch/emef/config.json" || { echo "FAIL: config.json does not record the template"; failures=$((failures + 1)); }
+
+out="$("$lowbit" export "$scratch/int4" --adapters "$scratch/emef/adapter" --to hf --dtype float32 \
+  --out "$scratch/merged" 2>&1)"; rc=$?
+check "export: INT4 + the EMEF adapter merged into a Hugging Face folder" 0 "$rc" "$out" \
+  '210 projections merged with adapters, 210 dequantized from GPTQ'
+ours="$(printf '%s\n' "$question" | "$lowbit" chat "$scratch/int4" --adapters "$scratch/emef/adapter" --greedy \
+  --max-new-tokens 48 --device cpu 2>/dev/null | grep -v '^> ' | sed -e 's/[[:space:]]*$//' -e '/./,$!d')"
+if [ -x "$python" ] && "$python" -c 'import transformers' 2>/dev/null; then
+  theirs="$("$python" "$(dirname "$0")/../../scripts/transformers_chat.py" "$scratch/merged" "$question" 2>/dev/null)"
+  echo "    LowBit, INT4 + EMEF adapter: $ours"
+  echo "    transformers, merged export: $theirs"
+  [ -n "$theirs" ] && [ "$theirs" = "$ours" ] ||
+    { echo "FAIL: transformers on the merged export answers differently from LowBit with the adapter"; failures=$((failures + 1)); }
+else
+  echo "SKIP (part): no transformers in '$python' to load the merged export"
+fi
 
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }

@@ -7,6 +7,7 @@
 #include <QFileInfo>
 #include <QLabel>
 #include <QMenu>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -15,6 +16,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "ui/models/ModelsPage.h"
 
@@ -70,6 +72,7 @@ class TestModelsPage : public QObject {
   }
 
   void init() {
+    QDir(ModelsPage::defaultModelsFolder()).removeRecursively();  // models an earlier test exported or imported
     QSettings().remove(QStringLiteral("models/folders"));
     QSettings().remove(QStringLiteral("runs/recent"));
   }
@@ -217,6 +220,36 @@ class TestModelsPage : public QObject {
     QCOMPARE(runs.at(0), (QList<QVariant>{"correct", QString::fromStdString(model)}));
     QCOMPARE(runs.at(1), (QList<QVariant>{"finetune", QString::fromStdString(model)}));
     QCOMPARE(runs.at(2), (QList<QVariant>{"quantize", QString::fromStdString(model)}));
+
+    // Export offers the same stacks. The model alone becomes a merged folder that joins the library; a stack whose
+    // adapter has no weights (these are made-up folders) is refused with a message, leaving nothing behind.
+    auto* exportMenu = runCard->findChild<QMenu*>("cardExportMenu");
+    QVERIFY(exportMenu != nullptr);
+    QCOMPARE(exportMenu->actions().size(), 3);
+    QVERIFY2(exportMenu->actions()[1]->text().startsWith(QStringLiteral("int2 + correction (LREC) + fine-tune (EMEF) →")),
+             qPrintable(exportMenu->actions()[1]->text()));
+    QSignalSpy exported(&page, &ModelsPage::exported);
+    exportMenu->actions()[0]->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(exported.count(), 1, 60000);
+    const fs::path merged = exported.at(0).at(0).toString().toStdString();
+    QVERIFY2(merged.filename().string() == "int2-merged", merged.c_str());
+    QVERIFY(fs::exists(merged / "model.safetensors"));
+    std::ifstream mergedConfig(merged / "config.json");
+    const std::string configText((std::istreambuf_iterator<char>(mergedConfig)), std::istreambuf_iterator<char>());
+    QVERIFY(configText.find("\"float16\"") != std::string::npos);
+    QTRY_VERIFY_WITH_TIMEOUT(page.chatChoices().size() == 5, 60000);  // the merged model joined the library
+    QMenu* stackMenu = nullptr;
+    for (QMenu* candidate : page.findChildren<QMenu*>("cardExportMenu")) {
+      if (candidate->actions().size() == 3) stackMenu = candidate;
+    }
+    QVERIFY(stackMenu != nullptr);
+    stackMenu->actions()[1]->trigger();
+    QMessageBox* error = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT((error = page.findChild<QMessageBox*>("errorDialog")) != nullptr, 60000);
+    QVERIFY2(error->text().contains(QStringLiteral("adapter")), qPrintable(error->text()));
+    QCOMPARE(exported.count(), 1);
+    error->close();
+
   }
 
   // Import GGUF: the file becomes a model folder in the default models folder and its card appears.

@@ -12,12 +12,14 @@
 #include <QFileInfo>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QVBoxLayout>
 
 #include "core/library/model_library.h"
+#include "core/export/hf_export.h"
 #include "core/model/gguf_import.h"
 #include "core/util/format.h"
 #include "ui/jobs/JobRunner.h"
@@ -159,11 +161,11 @@ ModelsPage::ModelsPage(QWidget* parent)
   connect(m_importRunner, &JobRunner::progressed, this, [this](const jobs::Progress& progress) {
     m_importProgress->setMaximum(static_cast<int>(std::max<int64_t>(1, progress.total)));
     m_importProgress->setValue(static_cast<int>(progress.done));
-    m_importProgress->setFormat(tr("%v / %m tensors · %1 left").arg(formatEta(progress.eta_s)));
+    m_importProgress->setFormat(tr("%v / %m %1 · %2 left").arg(QString::fromStdString(progress.phase), formatEta(progress.eta_s)));
   });
   connect(m_importRunner, &JobRunner::jobFailed, this, [this](const QString& message) {
     m_importRow->hide();
-    showError(this, message, tr("Import failed"));
+    showError(this, message, tr("Import or export failed"));
   });
   connect(m_importRunner, &JobRunner::jobCancelled, this, [this] { m_importRow->hide(); });
   rescan();
@@ -203,6 +205,30 @@ void ModelsPage::importGguf(const QString& ggufFile) {
     m_importRow->hide();
     m_gpu->setText(tr("Imported %1").arg(out));
     Q_EMIT imported(out);
+    rescan();
+  });
+}
+
+void ModelsPage::exportMerged(const ChatChoice& choice) {
+  if (m_importRunner->isRunning()) return;
+  QString name = choice.label;
+  name.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._-]+")), QStringLiteral("-"));
+  const QString base = defaultModelsFolder() + QLatin1Char('/') + name + QStringLiteral("-merged");
+  QString out = base;
+  for (int n = 2; QFileInfo::exists(out) || QFileInfo::exists(out + QStringLiteral(".partial")); ++n) {
+    out = base + QStringLiteral("-%1").arg(n);
+  }
+  exporting::HfExportOptions options;
+  options.model_dir = choice.model.toStdString();
+  for (const QString& adapter : choice.adapters) options.adapters.emplace_back(adapter.toStdString());
+  options.out_dir = out.toStdString();
+  m_importStatus->setText(tr("Exporting %1 into %2 (merged, fp16; a GPTQ model is dequantized)…").arg(choice.label, out));
+  m_importProgress->setValue(0);
+  m_importRow->show();
+  m_importRunner->start(std::make_shared<exporting::HfExportJob>(options), [this, out] {
+    m_importRow->hide();
+    m_gpu->setText(tr("Exported %1: a Hugging Face folder that transformers loads").arg(out));
+    Q_EMIT exported(out);
     rescan();
   });
 }
@@ -350,6 +376,16 @@ QWidget* ModelsPage::makeCard(const library::ModelCard& card) {
   } else {
     connect(chat, &QPushButton::clicked, this, [this, folder] { Q_EMIT chatRequested(folder, {}); });
   }
+  QPushButton* exportButton = addAction(tr("Export…"), "cardExport",
+                                        tr("Merge it and its adapters into one Hugging Face folder (fp16) that "
+                                           "transformers and other tools load without LowBit"));
+  auto* exportMenu = new QMenu(exportButton);
+  exportMenu->setObjectName(QStringLiteral("cardExportMenu"));
+  for (const ChatChoice& choice : stacks) {
+    exportMenu->addAction(tr("%1 → merged Hugging Face folder").arg(choice.label), this,
+                          [this, choice] { exportMerged(choice); });
+  }
+  exportButton->setMenu(exportMenu);
   QPushButton* quantize = addAction(tr("Quantize"), "cardQuantize", tr("Make it smaller: a new run that quantizes it"));
   quantize->setEnabled(!quantized);
   if (quantized) quantize->setToolTip(tr("Already quantized (%1)").arg(QString::fromStdString(s.quantization)));

@@ -6,7 +6,8 @@
 // removed. Folders come from "Add folder…", the default models folder and the user's runs (their quantized models
 // and adapters), and persist (QSettings). "Import GGUF…" turns a .gguf file (Ollama, LM Studio) into a model folder
 // in the default models folder, with progress, time left and Cancel; "Download…" gets one from the Hugging Face Hub
-// (ui/models/DownloadDialog.h). Scanning and importing run on worker threads.
+// (ui/models/DownloadDialog.h); a card's "Export…" merges the model with one of its adapter stacks into a Hugging
+// Face folder. Scanning and importing run on worker threads.
 #pragma once
 
 #include <QStringList>
@@ -52,10 +53,14 @@ class ModelsPage : public QWidget {
   void importGguf(const QString& ggufFile);
   // The Hugging Face download dialog (window-modal, deleted on close); the library rescans after a download.
   DownloadDialog* openDownloadDialog();
+  // Merges the model and the stack's adapters into a fresh "<label>-merged" folder of the default models folder
+  // (core/export/hf_export.h), in the import row with progress and Cancel; the card appears when done.
+  void exportMerged(const ChatChoice& choice);
 
  Q_SIGNALS:
   void scanned(int cards);
   void imported(const QString& modelFolder);
+  void exported(const QString& modelFolder);
   // A card's actions. `task`: "quantize", "correct" or "finetune".
   void chatRequested(const QString& modelFolder, const QStringList& adapters);
   void runRequested(const QString& task, const QString& modelFolder);
