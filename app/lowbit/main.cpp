@@ -86,12 +86,16 @@ const std::vector<Command>& commands() {
        "A gated or private model needs a token: HF_TOKEN, or the one `huggingface-cli login` saved; it goes to the\n"
        "Hub's own host only. HF_ENDPOINT selects a mirror; https_proxy a proxy.\n",
        lowbit::cli::run_download},
-      {"export", "lowbit export MODEL [--adapters DIR ...] --to hf --out DIR [--dtype float16|float32]",
-       "merge a model and its adapters into one Hugging Face folder (GPTQ dequantized) that transformers loads",
+      {"export", "lowbit export MODEL [--adapters DIR ...] --to hf|gguf --out DIR [--dtype float16|float32] "
+                 "[--type f16|q8_0|q4_0]",
+       "merge a model and its adapters into a Hugging Face folder, or a GGUF file with an Ollama Modelfile",
        "  --adapters DIR   an adapter to merge in; repeatable, stacked in order (the correction, then the fine-tune)\n"
        "  --to hf          a merged Hugging Face folder: model.safetensors, config.json, tokenizer and chat template\n"
+       "  --to gguf        a merged GGUF file (llama.cpp, Ollama, LM Studio) with the tokenizer and chat template, and an\n"
+       "                   Ollama Modelfile, in DIR\n"
+       "  --type T         the GGUF's weights: f16, q8_0 (default) or q4_0; q8_0 and q4_0 round the weights again\n"
        "  --out DIR        the new folder (it must not exist)\n"
-       "  --dtype T        float16 (default; half the size) or float32 (exactly the weights LowBit computes with)\n",
+       "  --dtype T        hf: float16 (default; half the size) or float32 (exactly the weights LowBit computes with)\n",
        lowbit::cli::run_export},
       {"bench", "lowbit bench generate MODEL [--prompt-tokens N --new-tokens N --repeats N --device D --dtype T "
                 "--reference-python PYTHON] | lowbit bench tokenizer MODEL_OR_TOKENIZER_FILE --text FILE "

@@ -66,25 +66,22 @@ json exported_config(const fs::path& model_dir, ExportDtype dtype) {
 
 }  // namespace
 
-HfExportResult export_hf(const HfExportOptions& options, jobs::JobEvents& events, const jobs::CancelToken& cancel) {
-  if (fs::exists(options.out_dir)) {
-    throw InputError(options.out_dir.string(), "already exists", "choose another --out, or delete it first");
-  }
-  const at::ScalarType out_dtype = options.dtype == ExportDtype::Float16 ? at::kHalf : at::kFloat;
+MergedModel merge_model(const fs::path& model_dir, const std::vector<fs::path>& adapters, at::ScalarType dtype,
+                        jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   c10::NoGradGuard no_grad;
-  events.log({jobs::LogLevel::Info, "loading " + options.model_dir.string()});
-  auto model = model::LlamaModel::load(options.model_dir, {at::kCPU, at::kFloat});
-  for (const fs::path& adapter : options.adapters) {
+  events.log({jobs::LogLevel::Info, "loading " + model_dir.string()});
+  auto model = model::LlamaModel::load(model_dir, {at::kCPU, at::kFloat});
+  for (const fs::path& adapter : adapters) {
     lora::load_adapter(*model, adapter, /*trainable=*/false);
     events.log({jobs::LogLevel::Info, "stacked the adapter " + adapter.string()});
   }
-  const model::LlamaConfig& config = model->config();
-  HfExportResult result;
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  MergedModel merged;
+  merged.config = model->config();
+  const model::LlamaConfig& config = merged.config;
   const auto add = [&](const model::LlamaTensor tensor, int64_t layer, const at::Tensor& value) {
     const model::LlamaTensorSpec* spec = model::find_tensor_spec(config, tensor);
     if (spec == nullptr) throw InternalError("export: the architecture has no tensor for a weight LowBit holds");
-    tensors.emplace_back(model::hf_tensor_name(*spec, layer), value.to(out_dtype).contiguous());
+    merged.tensors.emplace_back(model::hf_tensor_name(*spec, layer), value.to(dtype).contiguous());
   };
   add(model::LlamaTensor::TokenEmbedding, 0, model->embed_tokens());
   add(model::LlamaTensor::OutputNorm, 0, model->final_norm());
@@ -98,18 +95,31 @@ HfExportResult export_hf(const HfExportOptions& options, jobs::JobEvents& events
     add(model::LlamaTensor::AttnNorm, index, layer.attn_norm);
     add(model::LlamaTensor::FfnNorm, index, layer.ffn_norm);
     for (const model::LlamaProjection& projection : model::llama_projections()) {
-      const MergedProjection merged = merge(*(layer.*projection.member));
-      add(projection.tensor, index, merged.weight);
-      if (merged.bias.defined()) {
+      const MergedProjection merged_projection = merge(*(layer.*projection.member));
+      add(projection.tensor, index, merged_projection.weight);
+      if (merged_projection.bias.defined()) {
         const auto bias = model::projection_bias(config, projection.tensor);
         if (!bias) throw InternalError("export: a bias on a projection the architecture gives none");
-        add(*bias, index, merged.bias);
+        add(*bias, index, merged_projection.bias);
       }
-      result.merged_projections += merged.adapters > 0 ? 1 : 0;
-      result.dequantized_projections += merged.dequantized ? 1 : 0;
+      merged.merged_projections += merged_projection.adapters > 0 ? 1 : 0;
+      merged.dequantized_projections += merged_projection.dequantized ? 1 : 0;
     }
     events.progress({"layers", index + 1, n_layer, clock.seconds_left(index + 1, n_layer)});
   }
+  return merged;
+}
+
+HfExportResult export_hf(const HfExportOptions& options, jobs::JobEvents& events, const jobs::CancelToken& cancel) {
+  if (fs::exists(options.out_dir)) {
+    throw InputError(options.out_dir.string(), "already exists", "choose another --out, or delete it first");
+  }
+  const at::ScalarType out_dtype = options.dtype == ExportDtype::Float16 ? at::kHalf : at::kFloat;
+  const MergedModel merged = merge_model(options.model_dir, options.adapters, out_dtype, events, cancel);
+  const auto& tensors = merged.tensors;
+  HfExportResult result;
+  result.merged_projections = merged.merged_projections;
+  result.dequantized_projections = merged.dequantized_projections;
   result.tensors = static_cast<int64_t>(tensors.size());
 
   const json out_config = exported_config(options.model_dir, options.dtype);

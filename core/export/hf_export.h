@@ -18,7 +18,10 @@
 #include <string>
 #include <vector>
 
+#include <ATen/ATen.h>
+
 #include "core/jobs/job.h"
+#include "core/model/llama_config.h"
 
 namespace lowbit::exporting {
 
@@ -38,6 +41,18 @@ struct HfExportResult {
   uint64_t safetensors_bytes = 0;
   std::vector<std::string> copied_files;  // tokenizer and generation files taken over as they are
 };
+
+// The model with its adapters stacked, as the Hugging Face tensors an export writes: every projection merged
+// (W + Σ (α/r)·B·A, GPTQ dequantized first), each tensor converted to `dtype`, in checkpoint order.
+struct MergedModel {
+  model::LlamaConfig config;
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  int64_t merged_projections = 0;
+  int64_t dequantized_projections = 0;
+};
+// Progress: {"layers", done, n_layer, eta}; cancel polled between layers.
+MergedModel merge_model(const std::filesystem::path& model_dir, const std::vector<std::filesystem::path>& adapters,
+                        at::ScalarType dtype, jobs::JobEvents& events, const jobs::CancelToken& cancel);
 
 // InputError when out_dir exists, the model or an adapter cannot be loaded; ResourceError for a full disk.
 // Progress: {"layers", done, n_layer, eta}; cancel polled between layers.

@@ -1,17 +1,22 @@
 // `lowbit export --to hf`: a GPTQ INT4 stories260K with two stacked adapters (a correction, then a fine-tune on
 // top) merged into one folder. LowBit reading the merged folder gives the stacked model's logits within 1e-5 (fp32
 // export); transformers loading it — with no peft and no GPTQ code — gives them within the logits tolerance (fp32)
-// and within fp16 rounding (fp16 export).
+// and within fp16 rounding (fp16 export). The GGUF export of the same stack reads back in llama.cpp's `gguf` package
+// and in LowBit's own GGUF import.
 #include <gtest/gtest.h>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
 
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
+#include "core/export/gguf_export.h"
 #include "core/export/hf_export.h"
+#include "core/model/gguf_import.h"
+#include "core/tokenizer/tokenizer.h"
 #include "core/lora/peft_adapter.h"
 #include "core/model/safetensors.h"
 #include "core/quant/quantize_job.h"
@@ -35,7 +40,7 @@ double relative_error(const at::Tensor& actual, const at::Tensor& expected) {
 }
 
 bool python_ready() {
-  return std::system((std::string("'") + LOWBIT_PYTHON + "' -c 'import transformers' 2>/dev/null").c_str()) == 0;
+  return std::system((std::string("'") + LOWBIT_PYTHON + "' -c 'import transformers, gguf' 2>/dev/null").c_str()) == 0;
 }
 
 at::Tensor transformers_logits(const fs::path& model, const fs::path& ids, const fs::path& out) {
@@ -129,6 +134,45 @@ TEST_F(HfExport, AFloat16ExportLoadsInTransformersWithinHalfPrecision) {
   std::printf("merged fp16 export in transformers (fp32 compute) vs LowBit's GPTQ + 2 adapters: %.3g\n", error);
   EXPECT_LE(error, 5e-3);  // fp16 weights: 2^-11 relative rounding on each
   EXPECT_GT(error, 0.0);
+}
+
+// GGUF: the `gguf` package (llama.cpp's own reader) dequantizes every tensor close to the merged weight, each
+// type within its rounding; LowBit's GGUF import reads the F16 file back to the stacked model's logits (fp16
+// bound) and the same tokenizer; the Modelfile names the file.
+TEST_F(HfExport, GgufFilesHoldTheMergedWeightsAndTheTokenizer) {
+  if (!python_ready()) GTEST_SKIP() << LOWBIT_PYTHON << " has no transformers/gguf (run scripts/setup.sh)";
+  c10::NoGradGuard no_grad;
+  export_as(ExportDtype::Float32, "merged");
+  for (const GgufExportType type : {GgufExportType::F16, GgufExportType::Q8_0, GgufExportType::Q4_0}) {
+    const std::string name = std::string("gguf-") + gguf_export_type_name(type);
+    jobs::IgnoreEvents events;
+    const GgufExportResult r = export_gguf({dir.path() / "int4", adapters, dir.path() / name, type}, events,
+                                           jobs::CancelToken());
+    EXPECT_EQ(r.tokenizer, "llama (sentencepiece tokenizer.model)");
+    EXPECT_TRUE(fs::exists(r.gguf_file)) << r.gguf_file;
+    const std::string command = std::string("'") + LOWBIT_PYTHON + "' '" + LOWBIT_SOURCE_DIR +
+                                "/scripts/check_gguf_export.py' '" + r.gguf_file.string() + "' '" +
+                                (dir.path() / "merged").string() + "' 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    std::ifstream modelfile(r.modelfile);
+    const std::string text((std::istreambuf_iterator<char>(modelfile)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("FROM ./" + r.gguf_file.filename().string()), std::string::npos) << text;
+    EXPECT_NE(text.find("PARAMETER stop \"</s>\""), std::string::npos) << text;
+  }
+  jobs::IgnoreEvents events;
+  model::GgufImportOptions import_options;
+  import_options.dtype = model::GgufImportDtype::F32;
+  model::import_gguf(dir.path() / "gguf-F16" / "int4-merged.F16.gguf", dir.path() / "back", import_options, events,
+                     jobs::CancelToken());
+  const at::Tensor back = model::LlamaModel::load(dir.path() / "back", {at::kCPU, at::kFloat})->forward(ids);
+  const double error = relative_error(back, stacked);
+  std::printf("F16 GGUF export, imported back by LowBit, vs GPTQ + 2 adapters: relative max logit difference %.3g\n",
+              error);
+  EXPECT_LE(error, 5e-3);
+  const auto config = model::load_llama_config(dir.path() / "back");
+  const std::string text = "Once upon a time, there was a little girl named Lily.";
+  EXPECT_EQ(tokenizer::Tokenizer::load(dir.path() / "back", config).encode(text, true),
+            tokenizer::Tokenizer::load(testdata_path(kModel), config).encode(text, true));
 }
 
 TEST_F(HfExport, AnExistingFolderIsNeverOverwritten) {

@@ -4,9 +4,11 @@
 # windows of 512 tokens) still answer "Paris"; WikiText-2 perplexity FP / INT8 / INT4; a short EMEF run in the model's
 # template lowers the validation loss; the INT4 model + that adapter, exported merged (`lowbit export --to hf`),
 # gets transformers' greedy answer equal to LowBit's answer from the INT4 model with the adapter.
-# Usage: cli_smollm2.sh PATH_TO_LOWBIT TESTDATA_DIR MODEL_DIR REFERENCE_JSON PYTHON
+# The same merged as a Q8_0 GGUF: llama.cpp's gguf package reads its weights back within Q8_0 rounding and its
+# tokenizer and chat template equal the original SmolLM2 GGUF's; LowBit imports it and it still answers Paris.
+# Usage: cli_smollm2.sh PATH_TO_LOWBIT TESTDATA_DIR MODEL_DIR REFERENCE_JSON PYTHON ORIGINAL_GGUF
 set -u
-lowbit="$1" testdata="$2" model="$3" reference="$4" python="${5:-}"
+lowbit="$1" testdata="$2" model="$3" reference="$4" python="${5:-}" original_gguf="${6:-}"
 wiki="$testdata/eval/wikitext2/wiki.test.raw.nonempty-crlf"
 alpaca="$testdata/alpaca/alpaca_data_1k.json"
 c4="$testdata/eval/c4/c4_demo.jsonl"
@@ -58,7 +60,7 @@ grep -q '"template": "model"' "$scratch/emef/config.json" || { echo "FAIL: confi
 out="$("$lowbit" export "$scratch/int4" --adapters "$scratch/emef/adapter" --to hf --dtype float32 \
   --out "$scratch/merged" 2>&1)"; rc=$?
 check "export: INT4 + the EMEF adapter merged into a Hugging Face folder" 0 "$rc" "$out" \
-  '210 projections merged with adapters, 210 dequantized from GPTQ'
+  '60 projections merged with adapters, 210 dequantized from GPTQ'
 ours="$(printf '%s\n' "$question" | "$lowbit" chat "$scratch/int4" --adapters "$scratch/emef/adapter" --greedy \
   --max-new-tokens 48 --device cpu 2>/dev/null | grep -v '^> ' | sed -e 's/[[:space:]]*$//' -e '/./,$!d')"
 if [ -x "$python" ] && "$python" -c 'import transformers' 2>/dev/null; then
@@ -67,6 +69,21 @@ if [ -x "$python" ] && "$python" -c 'import transformers' 2>/dev/null; then
   echo "    transformers, merged export: $theirs"
   [ -n "$theirs" ] && [ "$theirs" = "$ours" ] ||
     { echo "FAIL: transformers on the merged export answers differently from LowBit with the adapter"; failures=$((failures + 1)); }
+  out="$("$lowbit" export "$scratch/int4" --adapters "$scratch/emef/adapter" --to gguf --type q8_0 \
+    --out "$scratch/gguf" 2>&1)"; rc=$?
+  check "export: INT4 + the EMEF adapter as a Q8_0 GGUF with an Ollama Modelfile" 0 "$rc" "$out" \
+    'tokenizer gpt2 \(byte-level BPE tokenizer.json, pre-tokenizer smollm\)' 'Modelfile \(with the chat template\)'
+  gguf_file="$(ls "$scratch/gguf"/*.gguf)"
+  out="$("$python" "$(dirname "$0")/../../scripts/check_gguf_export.py" "$gguf_file" "$scratch/merged" \
+    --reference-gguf "$original_gguf" 2>&1)"; rc=$?
+  check "gguf (llama.cpp's reader): weights within Q8_0 rounding, tokenizer and template as the original GGUF" 0 "$rc" "$out" \
+    'tokenizer.ggml.merges: same as the reference' 'tokenizer.chat_template: same as the reference'
+  echo "$out" | sed 's/^/    /'
+  echo "    Modelfile:"; sed 's/^/      /' "$scratch/gguf/Modelfile"
+  out="$("$lowbit" import "$gguf_file" --out "$scratch/from-gguf" 2>&1)"; rc=$?
+  check "LowBit imports the exported GGUF" 0 "$rc" "$out" 'imported'
+  out="$(printf '%s\n' "$question" | "$lowbit" chat "$scratch/from-gguf" --greedy --max-new-tokens 48 --device cpu 2>&1)"; rc=$?
+  check "the exported GGUF, imported back, answers in its chat template" 0 "$rc" "$out" "template: the model's chat template" 'Paris'
 else
   echo "SKIP (part): no transformers in '$python' to load the merged export"
 fi
