@@ -221,15 +221,18 @@ class TestModelsPage : public QObject {
     QCOMPARE(runs.at(1), (QList<QVariant>{"finetune", QString::fromStdString(model)}));
     QCOMPARE(runs.at(2), (QList<QVariant>{"quantize", QString::fromStdString(model)}));
 
-    // Export offers the same stacks. The model alone becomes a merged folder that joins the library; a stack whose
-    // adapter has no weights (these are made-up folders) is refused with a message, leaving nothing behind.
+    // Export offers the same stacks, each as a Hugging Face folder or a GGUF file. The model alone becomes a
+    // merged folder that joins the library, and a Q8_0 GGUF with its Modelfile; a stack whose adapter has no
+    // weights (these are made-up folders) is refused with a message, leaving nothing behind.
     auto* exportMenu = runCard->findChild<QMenu*>("cardExportMenu");
     QVERIFY(exportMenu != nullptr);
     QCOMPARE(exportMenu->actions().size(), 3);
-    QVERIFY2(exportMenu->actions()[1]->text().startsWith(QStringLiteral("int2 + correction (LREC) + fine-tune (EMEF) →")),
-             qPrintable(exportMenu->actions()[1]->text()));
+    QCOMPARE(exportMenu->actions()[1]->text(), QStringLiteral("int2 + correction (LREC) + fine-tune (EMEF)"));
+    QMenu* alone = exportMenu->actions()[0]->menu();
+    QVERIFY(alone != nullptr);
+    QCOMPARE(alone->actions().size(), 3);
     QSignalSpy exported(&page, &ModelsPage::exported);
-    exportMenu->actions()[0]->trigger();
+    alone->actions()[0]->trigger();
     QTRY_COMPARE_WITH_TIMEOUT(exported.count(), 1, 60000);
     const fs::path merged = exported.at(0).at(0).toString().toStdString();
     QVERIFY2(merged.filename().string() == "int2-merged", merged.c_str());
@@ -243,11 +246,20 @@ class TestModelsPage : public QObject {
       if (candidate->actions().size() == 3) stackMenu = candidate;
     }
     QVERIFY(stackMenu != nullptr);
-    stackMenu->actions()[1]->trigger();
+    stackMenu->actions()[0]->menu()->actions()[1]->trigger();  // the model alone, GGUF Q8_0
+    QTRY_COMPARE_WITH_TIMEOUT(exported.count(), 2, 60000);
+    const fs::path gguf = exported.at(1).at(0).toString().toStdString();
+    QVERIFY2(gguf.filename().string() == "int2-gguf-q8_0", gguf.c_str());
+    QVERIFY(fs::exists(gguf / "int2.Q8_0.gguf"));
+    QVERIFY(fs::exists(gguf / "Modelfile"));
+    for (QMenu* candidate : page.findChildren<QMenu*>("cardExportMenu")) {
+      if (candidate->actions().size() == 3) stackMenu = candidate;
+    }
+    stackMenu->actions()[1]->menu()->actions()[0]->trigger();
     QMessageBox* error = nullptr;
     QTRY_VERIFY_WITH_TIMEOUT((error = page.findChild<QMessageBox*>("errorDialog")) != nullptr, 60000);
     QVERIFY2(error->text().contains(QStringLiteral("adapter")), qPrintable(error->text()));
-    QCOMPARE(exported.count(), 1);
+    QCOMPARE(exported.count(), 2);
     error->close();
 
   }

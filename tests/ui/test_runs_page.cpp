@@ -11,6 +11,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <QMenu>
 #include <QPushButton>
 
 #include <atomic>
@@ -206,6 +207,18 @@ class TestRunsPage : public QObject {
     QCOMPARE(chat.at(0).at(0).toString(), QString::fromStdString(plan.quantize->out_dir.string()));
     QCOMPARE(chat.at(0).at(1).toStringList(), (QStringList{QString::fromStdString((plan.correct->run_dir / "adapter").string()),
                                                            QString::fromStdString((plan.finetune->run_dir / "adapter").string())}));
+    // And to exporting it: the same stack, in each of the three formats.
+    auto* exportResult = dashboard->findChild<QPushButton*>("exportResult");
+    QVERIFY(exportResult->isVisible());
+    auto* exportMenu = dashboard->findChild<QMenu*>("exportResultMenu");
+    QCOMPARE(exportMenu->actions().size(), 3);
+    QSignalSpy exportRequests(dashboard, &RunDashboard::exportRequested);
+    exportMenu->actions()[1]->trigger();
+    QCOMPARE(exportRequests.count(), 1);
+    const auto result = exportRequests.at(0).at(0).value<lowbit::ui::ChatChoice>();
+    QCOMPARE(result.model, QString::fromStdString(plan.quantize->out_dir.string()));
+    QCOMPARE(result.adapters, chat.at(0).at(1).toStringList());
+    QCOMPARE(exportRequests.at(0).at(1).value<lowbit::ui::ExportFormat>(), lowbit::ui::ExportFormat::GgufQ8_0);
   }
 };
 

@@ -225,7 +225,7 @@ void MainWindow::checkSystemAtStart() {
 
 // The Models page is where a model's tasks start: its cards' actions open the Chat page, the wizard or the Correct
 // page with that model; its scans give the Chat page its choices. A finished run's "Chat with the result" opens the
-// Chat page too. It scans again when shown, so that what a run
+// Chat page too, and its "Export the result" exports on the Models page. It scans again when shown, so that what a run
 // made since (a quantized model, an adapter) is there.
 void MainWindow::connectModelLibrary() {
   auto* models = findChild<ModelsPage*>();
@@ -238,7 +238,14 @@ void MainWindow::connectModelLibrary() {
     chat->chatWith(model, adapters);
   };
   connect(models, &ModelsPage::chatRequested, this, openChat);
-  for (RunDashboard* dashboard : findChildren<RunDashboard*>()) connect(dashboard, &RunDashboard::chatRequested, this, openChat);
+  for (RunDashboard* dashboard : findChildren<RunDashboard*>()) {
+    connect(dashboard, &RunDashboard::chatRequested, this, openChat);
+    connect(dashboard, &RunDashboard::exportRequested, this,
+            [this, models, pageIndex](const ChatChoice& result, ExportFormat format) {
+              showPage(pageIndex("Models"));  // the export's progress and Cancel are there
+              models->exportStack(result, format);
+            });
+  }
   connect(models, &ModelsPage::runRequested, this, [this, models, correct, pageIndex](const QString& task, const QString& model) {
     if (task == QLatin1String("correct") && models->isQuantized(model)) {
       correct->setQuantizedModel(model);

@@ -19,6 +19,7 @@
 #include <QVBoxLayout>
 
 #include "core/library/model_library.h"
+#include "core/export/gguf_export.h"
 #include "core/export/hf_export.h"
 #include "core/model/gguf_import.h"
 #include "core/util/format.h"
@@ -209,25 +210,40 @@ void ModelsPage::importGguf(const QString& ggufFile) {
   });
 }
 
-void ModelsPage::exportMerged(const ChatChoice& choice) {
+void ModelsPage::exportStack(const ChatChoice& choice, ExportFormat format) {
   if (m_importRunner->isRunning()) return;
   QString name = choice.label;
   name.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._-]+")), QStringLiteral("-"));
-  const QString base = defaultModelsFolder() + QLatin1Char('/') + name + QStringLiteral("-merged");
+  const QString suffix = format == ExportFormat::HuggingFace ? QStringLiteral("-merged")
+                         : format == ExportFormat::GgufQ8_0  ? QStringLiteral("-gguf-q8_0")
+                                                             : QStringLiteral("-gguf-q4_0");
+  const QString base = defaultModelsFolder() + QLatin1Char('/') + name + suffix;
   QString out = base;
   for (int n = 2; QFileInfo::exists(out) || QFileInfo::exists(out + QStringLiteral(".partial")); ++n) {
     out = base + QStringLiteral("-%1").arg(n);
   }
-  exporting::HfExportOptions options;
-  options.model_dir = choice.model.toStdString();
-  for (const QString& adapter : choice.adapters) options.adapters.emplace_back(adapter.toStdString());
-  options.out_dir = out.toStdString();
-  m_importStatus->setText(tr("Exporting %1 into %2 (merged, fp16; a GPTQ model is dequantized)…").arg(choice.label, out));
+  std::vector<std::filesystem::path> adapters;
+  for (const QString& adapter : choice.adapters) adapters.emplace_back(adapter.toStdString());
+  std::shared_ptr<jobs::Job> job;
+  QString done;
+  if (format == ExportFormat::HuggingFace) {
+    job = std::make_shared<exporting::HfExportJob>(
+        exporting::HfExportOptions{choice.model.toStdString(), adapters, out.toStdString(), exporting::ExportDtype::Float16});
+    m_importStatus->setText(tr("Exporting %1 into %2 (merged, fp16; a GPTQ model is dequantized)…").arg(choice.label, out));
+    done = tr("Exported %1: a Hugging Face folder that transformers loads").arg(out);
+  } else {
+    const auto type = format == ExportFormat::GgufQ8_0 ? exporting::GgufExportType::Q8_0 : exporting::GgufExportType::Q4_0;
+    job = std::make_shared<exporting::GgufExportJob>(
+        exporting::GgufExportOptions{choice.model.toStdString(), adapters, out.toStdString(), type});
+    m_importStatus->setText(tr("Exporting %1 into %2 as GGUF %3 (merged, then rounded to %3 blocks)…")
+                                .arg(choice.label, out, QLatin1String(exporting::gguf_export_type_name(type))));
+    done = tr("Exported %1: a GGUF file for llama.cpp and LM Studio, and a Modelfile for `ollama create`").arg(out);
+  }
   m_importProgress->setValue(0);
   m_importRow->show();
-  m_importRunner->start(std::make_shared<exporting::HfExportJob>(options), [this, out] {
+  m_importRunner->start(job, [this, out, done] {
     m_importRow->hide();
-    m_gpu->setText(tr("Exported %1: a Hugging Face folder that transformers loads").arg(out));
+    m_gpu->setText(done);
     Q_EMIT exported(out);
     rescan();
   });
@@ -377,13 +393,14 @@ QWidget* ModelsPage::makeCard(const library::ModelCard& card) {
     connect(chat, &QPushButton::clicked, this, [this, folder] { Q_EMIT chatRequested(folder, {}); });
   }
   QPushButton* exportButton = addAction(tr("Export…"), "cardExport",
-                                        tr("Merge it and its adapters into one Hugging Face folder (fp16) that "
-                                           "transformers and other tools load without LowBit"));
+                                        tr("Merge it and its adapters into one Hugging Face folder, or one GGUF file "
+                                           "with an Ollama Modelfile (llama.cpp, Ollama, LM Studio)"));
   auto* exportMenu = new QMenu(exportButton);
   exportMenu->setObjectName(QStringLiteral("cardExportMenu"));
   for (const ChatChoice& choice : stacks) {
-    exportMenu->addAction(tr("%1 → merged Hugging Face folder").arg(choice.label), this,
-                          [this, choice] { exportMerged(choice); });
+    QMenu* stackMenu = exportMenu->addMenu(choice.label);
+    stackMenu->setObjectName(QStringLiteral("cardExportStackMenu"));
+    addExportActions(stackMenu, [this, choice](ExportFormat format) { exportStack(choice, format); });
   }
   exportButton->setMenu(exportMenu);
   QPushButton* quantize = addAction(tr("Quantize"), "cardQuantize", tr("Make it smaller: a new run that quantizes it"));

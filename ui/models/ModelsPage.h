@@ -7,7 +7,7 @@
 // and adapters), and persist (QSettings). "Import GGUF…" turns a .gguf file (Ollama, LM Studio) into a model folder
 // in the default models folder, with progress, time left and Cancel; "Download…" gets one from the Hugging Face Hub
 // (ui/models/DownloadDialog.h); a card's "Export…" merges the model with one of its adapter stacks into a Hugging
-// Face folder. Scanning and importing run on worker threads.
+// Face folder or a GGUF file with an Ollama Modelfile. Scanning and importing run on worker threads.
 #pragma once
 
 #include <QStringList>
@@ -15,6 +15,7 @@
 #include <QWidget>
 
 #include "ui/models/ChatChoice.h"
+#include "ui/models/ExportMenu.h"
 
 class QLabel;
 class QProgressBar;
@@ -53,9 +54,10 @@ class ModelsPage : public QWidget {
   void importGguf(const QString& ggufFile);
   // The Hugging Face download dialog (window-modal, deleted on close); the library rescans after a download.
   DownloadDialog* openDownloadDialog();
-  // Merges the model and the stack's adapters into a fresh "<label>-merged" folder of the default models folder
-  // (core/export/hf_export.h), in the import row with progress and Cancel; the card appears when done.
-  void exportMerged(const ChatChoice& choice);
+  // Merges the model and the stack's adapters into a fresh folder of the default models folder: "<label>-merged"
+  // (a Hugging Face folder, core/export/hf_export.h, which joins the library) or "<label>-gguf-q8_0" (a GGUF file
+  // and an Ollama Modelfile, core/export/gguf_export.h); in the import row with progress and Cancel.
+  void exportStack(const ChatChoice& choice, ExportFormat format);
 
  Q_SIGNALS:
   void scanned(int cards);

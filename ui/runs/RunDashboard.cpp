@@ -9,6 +9,8 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QDir>
+#include <QMenu>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QTimer>
@@ -24,6 +26,7 @@
 
 #include "core/train/metric_names.h"
 #include "core/train/run_output.h"
+#include "ui/models/ExportMenu.h"
 #include "core/train/run_plan.h"
 #include "core/train/run_status.h"
 #include "core/util/errors.h"
@@ -161,6 +164,17 @@ RunDashboard::RunDashboard(QWidget* parent) : QWidget(parent) {
   m_chatWithResult->setObjectName(QStringLiteral("chatWithResult"));
   m_chatWithResult->setShortcut(QKeySequence(QStringLiteral("Ctrl+T")));
   top->addWidget(m_chatWithResult);
+  m_exportResult = new QPushButton(tr("Export the result"), this);
+  m_exportResult->setObjectName(QStringLiteral("exportResult"));
+  m_exportResult->setToolTip(tr("Merge the model and the adapters this run made into a Hugging Face folder, or a GGUF "
+                                "file with an Ollama Modelfile (progress on the Models page)"));
+  auto* exportMenu = new QMenu(m_exportResult);
+  exportMenu->setObjectName(QStringLiteral("exportResultMenu"));
+  addExportActions(exportMenu, [this](ExportFormat format) {
+    if (m_result) Q_EMIT exportRequested(*m_result, format);
+  });
+  m_exportResult->setMenu(exportMenu);
+  top->addWidget(m_exportResult);
   layout->addLayout(top);
   auto* bars = new QHBoxLayout;
   m_progress = new QProgressBar(this);
@@ -446,12 +460,13 @@ void RunDashboard::setState(State state) {
     if (const auto output = train::run_output(m_runDirectory.toStdString())) {
       QStringList adapters;
       for (const auto& adapter : output->adapters) adapters << QString::fromStdString(adapter.string());
-      m_result = ChatChoice{QString(), QString::fromStdString(output->model.string()), adapters};
+      m_result = ChatChoice{QDir(m_runDirectory).dirName(), QString::fromStdString(output->model.string()), adapters};
       m_chatWithResult->setToolTip(tr("Open the Chat page with %1 (Ctrl+T)")
                                        .arg((QStringList{m_result->model} + adapters).join(QStringLiteral(" + "))));
     }
   }
   m_chatWithResult->setVisible(m_result.has_value());
+  m_exportResult->setVisible(m_result.has_value());
   if (state != State::Running && state != State::Paused) releasePauseButton();
   m_status->setText(statusText());
   m_speed->setText(speedText());

@@ -32,6 +32,7 @@
 #include "core/jobs/job.h"
 #include "core/train/metrics_log.h"
 #include "ui/models/ChatChoice.h"
+#include "ui/models/ExportMenu.h"
 
 class QCheckBox;
 class QCustomPlot;
@@ -82,6 +83,8 @@ class RunDashboard : public QWidget {
   void resumeRequested();          // the owner starts the run again from its last checkpoint
   // "Chat with the result" of a finished run: the model its last step used and the adapters it made, in load order.
   void chatRequested(const QString& model, const QStringList& adapters);
+  // "Export the result": the same model and adapters, merged (the choice's label is the run folder's name).
+  void exportRequested(const lowbit::ui::ChatChoice& result, lowbit::ui::ExportFormat format);
   void stateChanged(lowbit::ui::RunDashboard::State state);
 
  public Q_SLOTS:
@@ -127,6 +130,7 @@ class RunDashboard : public QWidget {
   QPushButton* m_resume = nullptr;
   QPushButton* m_openFolder = nullptr;
   QPushButton* m_chatWithResult = nullptr;
+  QPushButton* m_exportResult = nullptr;
   std::optional<ChatChoice> m_result;  // what a finished run made, to chat with
   QTimer* m_replotTimer = nullptr;
   QTimer* m_followTimer = nullptr;
