@@ -53,6 +53,7 @@ void print_listing(const hub::HubListing& listing) {
   }
   std::printf("%lld files to download (+), %s\n", static_cast<long long>(listing.selected_files()),
               format_bytes(listing.selected_bytes()).c_str());
+  if (!listing.problem.empty()) std::printf("cannot download as it is: %s (%s)\n", listing.problem.c_str(), listing.remedy.c_str());
   print_fit(listing);
 }
 

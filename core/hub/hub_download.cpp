@@ -282,7 +282,11 @@ void select_files(HubListing& listing, const std::vector<std::string>& include, 
   }
 }
 
-void check_selection(const HubListing& listing, const std::vector<std::string>& include) {
+void check_selection(HubListing& listing, const std::vector<std::string>& include) {
+  const auto refuse = [&](std::string problem, std::string remedy) {
+    listing.problem = std::move(problem);
+    listing.remedy = std::move(remedy);
+  };
   const auto has = [&](const std::function<bool(const HubFile&)>& test) {
     return std::any_of(listing.files.begin(), listing.files.end(), test);
   };
@@ -290,8 +294,8 @@ void check_selection(const HubListing& listing, const std::vector<std::string>& 
     if (listing.selected_files() == 0) {
       std::string patterns;
       for (const std::string& pattern : include) patterns += (patterns.empty() ? "" : ", ") + pattern;
-      throw InputError("", listing.repo_id + " has no file matching " + patterns + " that LowBit may download",
-                       "list its files with `lowbit download " + listing.repo_id + " --list`");
+      refuse(listing.repo_id + " has no file matching " + patterns + " that LowBit may download",
+             "list its files with `lowbit download " + listing.repo_id + " --list`");
     }
     return;
   }
@@ -301,16 +305,16 @@ void check_selection(const HubListing& listing, const std::vector<std::string>& 
     for (const HubFile& f : listing.files) {
       if (extension_of(f.path) == ".gguf" && (example.empty() || f.path.find("Q4_K_M") != std::string::npos)) example = f.path;
     }
-    throw InputError("", listing.repo_id + " holds GGUF files, not a Hugging Face model folder",
-                     "choose one with --include, e.g. --include \"" + example + "\", then `lowbit import` it");
+    return refuse(listing.repo_id + " holds GGUF files, not a Hugging Face model folder",
+                  "choose one with --include, e.g. --include \"" + example + "\" (in the app: tick it), then "
+                  "`lowbit import` it");
   }
   if (has([](const HubFile& f) { return is_pickle(f.path); })) {
-    throw InputError("", listing.repo_id + " has its weights only as pickle files (.bin/.pt)",
-                     "LowBit never loads those, because loading them can run code; look for a safetensors "
-                     "version of the model (or a GGUF one to import)");
+    return refuse(listing.repo_id + " has its weights only as pickle files (.bin/.pt)",
+                  "LowBit never loads those, because loading them can run code; look for a safetensors version of "
+                  "the model (or a GGUF one to import)");
   }
-  throw InputError("", listing.repo_id + " has no safetensors weights",
-                   "it is not a model LowBit can load; check the repository id");
+  refuse(listing.repo_id + " has no safetensors weights", "it is not a model LowBit can load; check the repository id");
 }
 
 json manifest_of(const HubRepo& repo, const HubListing& listing) {
@@ -627,6 +631,7 @@ HubDownloadResult download_hub_repo(const HubRepo& repo, const fs::path& out_dir
     }
     events.log({jobs::LogLevel::Info, "listing the files of " + repo.repo_id + " at " + repo.revision});
     HubListing listing = list_hub_repo(repo, cancel);
+    if (!listing.problem.empty()) throw InputError("", listing.problem, listing.remedy);
     result.commit = listing.commit;
     fs::create_directories(partial);
     write_text_file_atomically(manifest_file, manifest_of(repo, listing).dump(2));
@@ -668,7 +673,6 @@ HubDownloadResult download_hub_repo(const HubRepo& repo, const fs::path& out_dir
     const FileOutcome outcome = fetch_file(hub, result.commit, file, partial, progress, events);
     result.bytes_fetched += outcome.fetched;
     result.files_refetched += outcome.refetched ? 1 : 0;
-    ++result.files;
   }
   result.files = static_cast<int64_t>(files.size());
   progress.finish();

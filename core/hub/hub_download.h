@@ -60,12 +60,15 @@ struct HubListing {
   std::string commit;                // the commit the revision points at
   std::vector<HubFile> files;        // every file of the repo, in the Hub's order
   nlohmann::json config;             // the repo's config.json when it has one (fetched for the estimate), else null
+  // Why the selection cannot be downloaded as it is (no safetensors, only pickles, only GGUF files without an
+  // include pattern, nothing matching), and what to do; both "" when it can.
+  std::string problem, remedy;
   int64_t selected_bytes() const;
   int64_t selected_files() const;
 };
 
-// Throws InputError for a malformed repo id or a selection LowBit cannot use (no safetensors, only pickles, only
-// GGUF files without --include), NetworkError for 401/403/404/429/5xx and a network that fails, with what to do.
+// Throws InputError for a malformed repo id, NetworkError for 401/403/404/429/5xx and a network that fails, with
+// what to do. A selection LowBit cannot download is listed with its `problem` (download_hub_repo refuses it).
 HubListing list_hub_repo(const HubRepo& repo, const jobs::CancelToken& cancel);
 
 // "*.gguf", "model-0000?-of-*.safetensors": `*` any run of characters (slashes included), `?` any one character.

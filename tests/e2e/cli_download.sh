@@ -147,6 +147,9 @@ out="$("$lowbit" download test-org/no-such-model --out "$scratch/none" 2>&1)"; r
 check "an unknown repository" 6 "$rc" "$out" 'no such repository' 'a private repository also needs a token'
 out="$("$lowbit" download test-org/tiny-gguf --out "$scratch/gguf" 2>&1)"; rc=$?
 check "a GGUF-only repository points at --include" 3 "$rc" "$out" 'holds GGUF files' '--include "tiny\.Q4_K_M\.gguf"' 'lowbit import'
+out="$("$lowbit" download test-org/tiny-gguf --list 2>&1)"; rc=$?
+check "--list still lists a GGUF-only repository, and says why it cannot come as it is" 0 "$rc" "$out" \
+  'tiny\.Q8_0\.gguf' 'cannot download as it is: .*holds GGUF files'
 out="$("$lowbit" download test-org/tiny-gguf --include '*Q8_0.gguf' --out "$scratch/gguf" 2>&1)"; rc=$?
 check "--include chooses the files" 0 "$rc" "$out" '1 files'
 [ -f "$scratch/gguf/tiny.Q8_0.gguf" ] && [ ! -e "$scratch/gguf/tiny.Q4_K_M.gguf" ] ||

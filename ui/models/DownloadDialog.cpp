@@ -232,7 +232,10 @@ void DownloadDialog::listFiles() {
   auto job = std::make_shared<ListRepoJob>(repo);
   m_listRunner->start(job, [this, job] {
     setBusy(false);
-    m_status->clear();
+    m_status->setText(job->listing.problem.empty()
+                          ? QString()
+                          : tr("%1: %2").arg(QString::fromStdString(job->listing.problem),
+                                             QString::fromStdString(job->listing.remedy)));
     showListing(job->listing);
     if (!job->unusable.empty()) {
       m_fit->setText(tr("LowBit cannot run this model: %1").arg(QString::fromStdString(job->unusable)));
