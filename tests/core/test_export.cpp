@@ -21,6 +21,7 @@
 #include "core/model/safetensors.h"
 #include "core/quant/quantize_job.h"
 #include "core/util/errors.h"
+#include "tests/support/relative_error.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/testdata.h"
 #include "tests/support/tolerances.h"
@@ -33,11 +34,7 @@ using testing::testdata_path;
 
 constexpr const char* kModel = "models/stories260K-hf";
 
-double relative_error(const at::Tensor& actual, const at::Tensor& expected) {
-  const double scale = expected.abs().max().item<double>();
-  EXPECT_GT(scale, 0.1);
-  return (actual.to(at::kDouble) - expected.to(at::kDouble)).abs().max().item<double>() / scale;
-}
+using testing::relative_max_error;
 
 bool python_ready() {
   return std::system((std::string("'") + LOWBIT_PYTHON + "' -c 'import transformers, gguf' 2>/dev/null").c_str()) == 0;
@@ -111,13 +108,13 @@ TEST_F(HfExport, TheMergedFolderComputesWhatTheStackedModelComputes) {
   EXPECT_FALSE(fs::exists(dir.path() / "merged.partial"));
 
   const at::Tensor ours = model::LlamaModel::load(merged, {at::kCPU, at::kFloat})->forward(ids);
-  const double lowbit_error = relative_error(ours, stacked);
+  const double lowbit_error = relative_max_error(ours, stacked);
   std::printf("merged fp32 export in LowBit vs GPTQ + 2 adapters: relative max logit difference %.3g\n", lowbit_error);
   EXPECT_LE(lowbit_error, 1e-5);
 
   if (!python_ready()) GTEST_SKIP() << LOWBIT_PYTHON << " has no transformers (run scripts/setup.sh)";
   const at::Tensor theirs = transformers_logits(merged, dir.path() / "ids.safetensors", dir.path() / "hf.safetensors");
-  const double transformers_error = relative_error(theirs, stacked);
+  const double transformers_error = relative_max_error(theirs, stacked);
   std::printf("merged fp32 export in transformers vs LowBit's GPTQ + 2 adapters: relative max logit difference %.3g\n",
               transformers_error);
   EXPECT_LE(transformers_error, 1e-5);
@@ -130,7 +127,7 @@ TEST_F(HfExport, AFloat16ExportLoadsInTransformersWithinHalfPrecision) {
   EXPECT_GT(r.safetensors_bytes, 0u);
   const at::Tensor theirs = transformers_logits(dir.path() / "merged16", dir.path() / "ids.safetensors",
                                                 dir.path() / "hf16.safetensors");
-  const double error = relative_error(theirs, stacked);
+  const double error = relative_max_error(theirs, stacked);
   std::printf("merged fp16 export in transformers (fp32 compute) vs LowBit's GPTQ + 2 adapters: %.3g\n", error);
   EXPECT_LE(error, 5e-3);  // fp16 weights: 2^-11 relative rounding on each
   EXPECT_GT(error, 0.0);
@@ -165,7 +162,7 @@ TEST_F(HfExport, GgufFilesHoldTheMergedWeightsAndTheTokenizer) {
   model::import_gguf(dir.path() / "gguf-F16" / "int4-merged.F16.gguf", dir.path() / "back", import_options, events,
                      jobs::CancelToken());
   const at::Tensor back = model::LlamaModel::load(dir.path() / "back", {at::kCPU, at::kFloat})->forward(ids);
-  const double error = relative_error(back, stacked);
+  const double error = relative_max_error(back, stacked);
   std::printf("F16 GGUF export, imported back by LowBit, vs GPTQ + 2 adapters: relative max logit difference %.3g\n",
               error);
   EXPECT_LE(error, 5e-3);

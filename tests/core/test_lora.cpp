@@ -11,6 +11,7 @@
 #include "core/model/safetensors.h"
 #include "core/quant/quantize_job.h"
 #include "core/util/errors.h"
+#include "tests/support/relative_error.h"
 #include "tests/support/testdata.h"
 #include "tests/support/tolerances.h"
 
@@ -22,11 +23,7 @@ using testing::testdata_path;
 
 constexpr const char* kModel = "models/stories260K-hf";
 
-double relative_error(const at::Tensor& actual, const at::Tensor& expected) {
-  const double scale = expected.abs().max().item<double>();
-  EXPECT_GT(scale, 0.1);
-  return (actual.to(at::kDouble) - expected.to(at::kDouble)).abs().max().item<double>() / scale;
-}
+using testing::relative_max_error;
 
 class Lora : public ::testing::Test {
  protected:
@@ -84,7 +81,7 @@ TEST_F(Lora, ForwardEqualsTheMergedDenseWeightAndStacks) {
                             2.0 * below.lora_b().to(at::kDouble).matmul(below.lora_a().to(at::kDouble)) +
                             2.0 * top->lora_b().to(at::kDouble).matmul(top->lora_a().to(at::kDouble));
   const at::Tensor x = at::randn({5, 64});
-  EXPECT_LE(relative_error(top->forward(x), at::linear(x.to(at::kDouble), merged)), 1e-5);
+  EXPECT_LE(relative_max_error(top->forward(x), at::linear(x.to(at::kDouble), merged)), 1e-5);
 }
 
 TEST_F(Lora, SavedAdaptersLoadBackExactly) {
@@ -143,7 +140,7 @@ TEST_F(Lora, PeftLoadsLowBitsAdapterAndGivesTheSameLogits) {
   const at::Tensor base = load()->forward(ids);
   const at::Tensor ours = model->forward(ids);
   EXPECT_GT((ours - base).abs().max().item<double>(), 1e-2) << "the adapter must change the output";
-  const double error = relative_error(ours, theirs);
+  const double error = relative_max_error(ours, theirs);
   std::printf("LowBit adapter in peft: relative max logit difference %.3g\n", error);
   EXPECT_LE(error, testing::kLogitsRelativeTolerance);
 }
@@ -184,7 +181,7 @@ TEST_F(Lora, PeftLoadsAnAdapterOnTheDequantizedBaseWithTheSameLogits) {
                              "' 2>&1";
   ASSERT_EQ(std::system(logits.c_str()), 0) << logits;
   const at::Tensor theirs = model::SafetensorsFile::open(dir / "peft.safetensors")->tensor("logits");
-  const double error = relative_error(model->forward(ids), theirs);
+  const double error = relative_max_error(model->forward(ids), theirs);
   std::printf("LowBit adapter on the GPTQ model vs peft on the dequantized base: relative max difference %.3g\n", error);
   EXPECT_LE(error, testing::kLogitsRelativeTolerance);
 }
@@ -201,7 +198,7 @@ TEST_F(Lora, LowBitLoadsPeftsAdapterAndGivesTheSameLogits) {
   auto model = load();
   load_adapter(*model, dir / "peft", false);
   const at::Tensor theirs = model::SafetensorsFile::open(dir / "peft" / "reference_logits.safetensors")->tensor("logits");
-  const double error = relative_error(model->forward(ids), theirs);
+  const double error = relative_max_error(model->forward(ids), theirs);
   std::printf("peft adapter in LowBit: relative max logit difference %.3g\n", error);
   EXPECT_LE(error, testing::kLogitsRelativeTolerance);
 }

@@ -6,6 +6,7 @@
 
 #include "core/quant/gptq_pack.h"
 #include "core/quant/quant_linear.h"
+#include "tests/support/relative_error.h"
 
 namespace lowbit::quant {
 namespace {
@@ -13,11 +14,7 @@ namespace {
 // fp32 GEMMs over K ≤ 256 against float64: ~1e-6 relative; 1e-5 is the fp32 bound.
 constexpr double kFp32Tolerance = 1e-5;
 
-double relative_error(const at::Tensor& actual, const at::Tensor& expected) {
-  const double scale = expected.abs().max().item<double>();
-  EXPECT_GT(scale, 0) << "all-zero reference";
-  return (actual.to(at::kDouble) - expected).abs().max().item<double>() / scale;
-}
+using testing::relative_max_error;
 
 TEST(QuantLinear, ForwardAndInputGradientMatchTheDenseFloat64Reference) {
   at::manual_seed(5);
@@ -43,9 +40,9 @@ TEST(QuantLinear, ForwardAndInputGradientMatchTheDenseFloat64Reference) {
       const at::Tensor y_ref = at::linear(x_ref, w_ref);
       (y_ref * upstream.to(at::kDouble)).sum().backward();
 
-      EXPECT_LE(relative_error(y.detach(), y_ref.detach()), kFp32Tolerance) << bits << "-bit";
+      EXPECT_LE(relative_max_error(y.detach(), y_ref.detach()), kFp32Tolerance) << bits << "-bit";
       ASSERT_TRUE(x.grad().defined());
-      EXPECT_LE(relative_error(x.grad(), x_ref.grad()), kFp32Tolerance) << bits << "-bit";
+      EXPECT_LE(relative_max_error(x.grad(), x_ref.grad()), kFp32Tolerance) << bits << "-bit";
     }
   }
 }
@@ -70,8 +67,8 @@ TEST(QuantLinear, GradientsReachParametersBelowTheFrozenLayer) {
   at::Tensor b_ref = b.detach().to(at::kDouble).set_requires_grad(true);
   const at::Tensor x64 = x.to(at::kDouble);
   at::linear(x64 + at::linear(at::linear(x64, a_ref), b_ref), dequantize(q).to(at::kDouble)).pow(2).sum().backward();
-  EXPECT_LE(relative_error(a.grad(), a_ref.grad()), kFp32Tolerance);
-  EXPECT_LE(relative_error(b.grad(), b_ref.grad()), kFp32Tolerance);
+  EXPECT_LE(relative_max_error(a.grad(), a_ref.grad()), kFp32Tolerance);
+  EXPECT_LE(relative_max_error(b.grad(), b_ref.grad()), kFp32Tolerance);
   for (const at::Tensor& t : {layer.tensors().qweight, layer.tensors().scales}) EXPECT_FALSE(t.requires_grad());
 }
 
