@@ -2,7 +2,7 @@
 # `lowbit download` against a Hugging Face Hub on loopback (tests/e2e/fake_hub.py, HF_ENDPOINT pointing at it):
 # a 21 MB random LLaMA in safetensors (made by transformers), killed half-way and resumed with a Range request,
 # every file equal to the served one; a byte corrupted in transit detected and the file fetched again; a connection
-# dropped mid-file resumed on its own; a gated repo's messages; the token sent to the hub's host only and never
+# dropped mid-file resumed on its own; a full disk (before and during); a gated repo's messages; the token sent to the hub's host only and never
 # printed; pickles left out; a GGUF-only repo pointed at --include.
 #   cli_download.sh LOWBIT PYTHON TESTDATA
 set -uo pipefail
@@ -16,7 +16,11 @@ stories="$testdata/models/stories260K-hf"
 
 scratch="$(mktemp -d)"
 hub_pid=""
-cleanup() { [ -n "$hub_pid" ] && kill "$hub_pid" 2>/dev/null; rm -rf "$scratch"; }
+cleanup() {
+  [ -n "$hub_pid" ] && kill "$hub_pid" 2>/dev/null
+  mountpoint -q "$scratch/disk" 2>/dev/null && umount "$scratch/disk"
+  rm -rf "$scratch"
+}
 trap cleanup EXIT
 export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
 unset HF_TOKEN HF_HOME
@@ -142,7 +146,38 @@ echo "token sent with $hub_with_token requests to the hub, $cdn_with_token of $c
 [ "$hub_with_token" -gt 0 ] && [ "$cdn_with_token" -eq 0 ] && [ "$cdn_requests" -gt 0 ] ||
   { echo "FAIL: the token must go to the hub's host and never to the host it redirects to"; failures=$((failures + 1)); }
 
-# 6. Other refusals: an unknown repo, a GGUF-only repo (then --include), an existing folder.
+# 6. A full disk (a small tmpfs; skipped where this user may not mount): refused before it starts when the files
+# cannot fit; when the disk fills during the download, a clear error, and the same command resumes after space is
+# freed.
+disk="$scratch/disk"
+mkdir -p "$disk"
+if mount -t tmpfs -o size=8M tmpfs "$disk" 2>/dev/null; then
+  out="$("$lowbit" download test-org/tiny-llama --out "$disk/tiny" 2>&1)"; rc=$?
+  check "a disk too small is refused before downloading" 4 "$rc" "$out" 'needs [0-9.]+ MiB more on the disk of .* which has [0-9.]+ [KM]iB free'
+  umount "$disk"
+  mount -t tmpfs -o size=30M tmpfs "$disk"
+  start_hub --rate 4000000
+  "$lowbit" download test-org/tiny-llama --out "$disk/tiny" > "$scratch/full.log" 2>&1 &
+  download_pid=$!
+  for _ in $(seq 200); do
+    [ -f "$disk/tiny.partial/model.safetensors.incomplete" ] && [ "$(stat -c %s "$disk/tiny.partial/model.safetensors.incomplete")" -gt 2000000 ] && break
+    sleep 0.05
+  done
+  dd if=/dev/zero of="$disk/filler" bs=1M count=30 2>/dev/null  # another program takes the rest of the disk
+  wait "$download_pid"; rc=$?
+  check "a disk that fills during the download stops it with what to do" 4 "$rc" "$(cat "$scratch/full.log")" \
+    'No space left on device' 'free some space, then run the same download again: it resumes'
+  rm -f "$disk/filler"
+  start_hub
+  out="$("$lowbit" download test-org/tiny-llama --out "$disk/tiny" 2>&1)"; rc=$?
+  check "after space is freed, the same command resumes and finishes" 0 "$rc" "$out" 'already there from the interrupted download'
+  same_files "$disk/tiny"
+  umount "$disk"
+else
+  echo "SKIP (part): cannot mount a tmpfs here, so the full-disk checks do not run"
+fi
+
+# 7. Other refusals: an unknown repo, a GGUF-only repo (then --include), an existing folder.
 out="$("$lowbit" download test-org/no-such-model --out "$scratch/none" 2>&1)"; rc=$?
 check "an unknown repository" 6 "$rc" "$out" 'no such repository' 'a private repository also needs a token'
 out="$("$lowbit" download test-org/tiny-gguf --out "$scratch/gguf" 2>&1)"; rc=$?
