@@ -8,6 +8,7 @@
 #include "core/export/hf_export.h"
 #include "core/jobs/error_report.h"
 #include "core/util/arg_parser.h"
+#include "core/util/errors.h"
 #include "core/util/format.h"
 
 namespace lowbit::cli {
@@ -31,6 +32,8 @@ int run_export(const std::vector<std::string>& arguments) {
   for (const std::string& adapter : args.values("--adapters")) adapters.emplace_back(adapter);
   const std::filesystem::path out = args.required("--out");
   const std::string to = args.choice("--to", "hf", {"hf", "gguf"});
+  if (to == "gguf" && args.value("--dtype")) throw UsageError("export: --dtype is for --to hf; a GGUF takes --type f16|q8_0|q4_0");
+  if (to == "hf" && args.value("--type")) throw UsageError("export: --type is for --to gguf; a Hugging Face folder takes --dtype float16|float32");
   CliEvents events;
   if (to == "gguf") {
     const std::string type = args.choice("--type", "q8_0", {"f16", "q8_0", "q4_0"});

@@ -11,7 +11,7 @@ check "--version" 0 "$rc" "$out" '^lowbit [0-9]+\.[0-9]+\.[0-9]+$' '^LibTorch: 2
 
 out="$("$lowbit" --help 2>&1)"; rc=$?
 check "--help" 0 "$rc" "$out" '^Usage: lowbit' '^  info ' '^  generate ' '^  eval ' '^  quantize ' '^  correct ' \
-  '^  finetune ' '^  chat ' '^  bench ' 'Exit codes'
+  '^  finetune ' '^  chat ' '^  download ' '^  export ' '^  bench ' 'Exit codes' '6 network error'
 
 out="$("$lowbit" 2>&1)"; rc=$?
 check "no arguments prints usage and fails" 2 "$rc" "$out" '^Usage: lowbit'
@@ -23,9 +23,11 @@ out="$("$lowbit" finetune 2>&1)"; rc=$?
 check "finetune without a model is a usage error" 2 "$rc" "$out" 'MODEL'
 out="$("$lowbit" chat 2>&1)"; rc=$?
 check "chat without a model is a usage error" 2 "$rc" "$out" 'MODEL'
+out="$("$lowbit" export some-model --to hf --type q4_0 --out x 2>&1)"; rc=$?
+check "export: an option of the other format is a usage error" 2 "$rc" "$out" '--type is for --to gguf'
 out="$("$lowbit" bench kernels 2>&1)"; rc=$?
 check "bench kernels is reported as not implemented" 5 "$rc" "$out" "not implemented yet" 'Nothing was done'
-for command in info generate eval quantize correct finetune chat bench; do
+for command in info generate eval quantize correct finetune chat bench download export; do
   out="$("$lowbit" "$command" --help 2>&1)"; rc=$?
   check "$command --help" 0 "$rc" "$out" "^Usage: lowbit $command"
 done
