@@ -323,7 +323,8 @@ json manifest_of(const HubRepo& repo, const HubListing& listing) {
     if (!file.selected) continue;
     files.push_back({{"path", file.path}, {"size", file.size}, {"sha256", file.sha256}, {"git_blob_id", file.git_blob_id}});
   }
-  return {{"repo_id", repo.repo_id}, {"revision", listing.revision}, {"commit", listing.commit}, {"files", files}};
+  return {{"repo_id", repo.repo_id}, {"revision", listing.revision}, {"commit", listing.commit},
+          {"include", repo.include}, {"files", files}};
 }
 
 std::vector<HubFile> files_of_manifest(const json& manifest, const fs::path& file) {
@@ -625,6 +626,12 @@ HubDownloadResult download_hub_repo(const HubRepo& repo, const fs::path& out_dir
     files = files_of_manifest(manifest, manifest_file);
     events.log({jobs::LogLevel::Info, "resuming the download of " + repo.repo_id + " (commit " +
                                           result.commit.substr(0, 12) + ") in " + partial.string()});
+    const json first_include = manifest.value("include", json::array());
+    if (first_include != json(repo.include)) {
+      events.log({jobs::LogLevel::Warning, "this download keeps the file choice it started with (--include " +
+                                               first_include.dump() + "); delete " + partial.string() +
+                                               " to choose again"});
+    }
   } else {
     if (fs::exists(partial) && !fs::is_empty(partial)) {
       throw InputError(partial.string(), "exists and is not an unfinished download", "delete it or choose another --out");

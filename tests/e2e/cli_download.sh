@@ -104,8 +104,9 @@ echo "killed with $killed_at of $weights_bytes bytes of model.safetensors on dis
 [ "$killed_at" -gt 0 ] && [ "$killed_at" -lt "$weights_bytes" ] && [ ! -e "$scratch/tiny" ] ||
   { echo "FAIL: the download was not caught half-way ($killed_at bytes; or the folder exists)"; failures=$((failures + 1)); }
 start_hub
-out="$("$lowbit" download test-org/tiny-llama --out "$scratch/tiny" 2>&1)"; rc=$?
-check "an interrupted download resumes" 0 "$rc" "$out" 'resuming the download of test-org/tiny-llama' \
+out="$("$lowbit" download test-org/tiny-llama --include '*.json' --out "$scratch/tiny" 2>&1)"; rc=$?
+check "an interrupted download resumes (keeping the files it started with, and saying so)" 0 "$rc" "$out" \
+  'resuming the download of test-org/tiny-llama' 'keeps the file choice it started with \(--include \[\]\)' \
   'already there from the interrupted download' 'every file matches the Hub'"'"'s hash'
 echo "$out" | grep -E '^downloaded'
 grep -q "\"range\": \"bytes=$killed_at-\"" "$scratch/hub.log" ||

@@ -122,6 +122,8 @@ class TestDownloadDialog : public QObject {
              QStringLiteral("HuggingFaceTB/SmolLM2-135M-Instruct"));
     QCOMPARE(DownloadDialog::repoIdFrom(QStringLiteral("https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct/tree/main")),
              QStringLiteral("HuggingFaceTB/SmolLM2-135M-Instruct"));
+    QCOMPARE(DownloadDialog::repoIdFrom(QStringLiteral("hf.co/HuggingFaceTB/SmolLM2-135M-Instruct")),
+             QStringLiteral("HuggingFaceTB/SmolLM2-135M-Instruct"));
   }
 
   void listsCancelsResumesAndLandsOnTheModelsPage() {

@@ -180,7 +180,7 @@ DownloadDialog::DownloadDialog(const QString& modelsFolder, QWidget* parent)
 
 QString DownloadDialog::repoIdFrom(const QString& typed) {
   QString text = typed.trimmed();
-  static const QRegularExpression address(QStringLiteral("^https?://(www\\.)?(huggingface\\.co|hf\\.co)/"));
+  static const QRegularExpression address(QStringLiteral("^(https?://)?(www\\.)?(huggingface\\.co|hf\\.co)/"));
   text.remove(address);
   const QStringList parts = text.split(QLatin1Char('/'), Qt::SkipEmptyParts);
   if (parts.size() >= 2 && text != typed.trimmed()) return parts[0] + QLatin1Char('/') + parts[1];
