@@ -11,7 +11,6 @@
 #ifdef LOWBIT_HAVE_HUB
 #include "core/hub/hub_download.h"
 #include "core/library/model_library.h"
-#include "core/model/llama_config.h"
 #endif
 
 namespace lowbit::cli {
@@ -19,26 +18,16 @@ namespace lowbit::cli {
 #ifdef LOWBIT_HAVE_HUB
 namespace {
 
-const char* fit_word(train::Fit fit) {
-  switch (fit) {
-    case train::Fit::Fits: return "fits";
-    case train::Fit::Tight: return "tight";
-    case train::Fit::Exceeds: return "exceeds";
-    case train::Fit::NoGpu: return "no GPU";
-  }
-  return "";
-}
-
 // Whether the model will run on this GPU, from its config.json alone (nothing downloaded yet).
 void print_fit(const hub::HubListing& listing) {
   if (listing.config.is_null()) return;
   try {
-    const model::LlamaConfig config = model::parse_llama_config(listing.config, listing.repo_id + "/config.json");
-    const auto quant = quant::quant_config_from_model_config(listing.config, listing.repo_id + "/config.json");
     const library::GpuMemory gpu = library::first_gpu_memory();
+    const auto tasks = library::estimate_tasks(listing.config, listing.repo_id + "/config.json", gpu.free_bytes);
     std::printf("on this machine (%s):\n", gpu.described.c_str());
-    for (const library::TaskFit& task : library::estimate_tasks(config, quant, model::parameter_count(config) * 2, gpu.free_bytes)) {
-      std::printf("  %-18s %10s  %s\n", task.task.c_str(), format_bytes(task.needed_bytes).c_str(), fit_word(task.fit));
+    for (const library::TaskFit& task : tasks) {
+      std::printf("  %-18s %10s  %s\n", task.task.c_str(), format_bytes(task.needed_bytes).c_str(),
+                  train::fit_name(task.fit));
     }
   } catch (const InputError& e) {
     std::printf("LowBit cannot run this model: %s\n", e.what());

@@ -188,6 +188,12 @@ std::vector<TaskFit> estimate_tasks(const model::LlamaConfig& c, const std::opti
           {"fine-tune (EMEF)", emef_bytes, train::judge_fit(emef_bytes, free_bytes)}};
 }
 
+std::vector<TaskFit> estimate_tasks(const nlohmann::json& model_config, const std::string& source, int64_t free_bytes) {
+  const model::LlamaConfig config = model::parse_llama_config(model_config, source);
+  return estimate_tasks(config, quant::quant_config_from_model_config(model_config, source),
+                        model::parameter_count(config) * 2, free_bytes);
+}
+
 GpuMemory first_gpu_memory() {
   const system::NvidiaDriverInfo driver = system::query_nvidia_driver();
   if (!driver.available || driver.gpus.empty()) return {0, "no NVIDIA GPU found"};

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ struct TaskFit {
 // context) and whether it fits free_bytes of GPU memory (0: no GPU). For a model on disk and one not yet downloaded.
 std::vector<TaskFit> estimate_tasks(const model::LlamaConfig& config, const std::optional<quant::QuantConfig>& quant,
                                     int64_t weights_fp16_bytes, int64_t free_bytes);
+
+// The same for a model not downloaded yet, from its config.json alone (the weights counted from the config, at fp16).
+// InputError when LowBit cannot run such a model (source names the file in the message).
+std::vector<TaskFit> estimate_tasks(const nlohmann::json& model_config, const std::string& source, int64_t free_bytes);
 
 struct GpuMemory {
   int64_t free_bytes = 0;  // of the first NVIDIA GPU; 0 without one

@@ -17,7 +17,6 @@
 
 #include "core/hub/hub_download.h"
 #include "core/library/model_library.h"
-#include "core/model/llama_config.h"
 #include "core/train/metric_names.h"
 #include "core/util/errors.h"
 #include "core/util/format.h"
@@ -38,10 +37,8 @@ class ListRepoJob : public jobs::Job {
     listing = hub::list_hub_repo(repo_, cancel);
     if (listing.config.is_null()) return;
     try {
-      const model::LlamaConfig config = model::parse_llama_config(listing.config, repo_.repo_id + "/config.json");
-      const auto quant = quant::quant_config_from_model_config(listing.config, repo_.repo_id + "/config.json");
       gpu = library::first_gpu_memory();
-      tasks = library::estimate_tasks(config, quant, model::parameter_count(config) * 2, gpu.free_bytes);
+      tasks = library::estimate_tasks(listing.config, repo_.repo_id + "/config.json", gpu.free_bytes);
     } catch (const InputError& e) {
       unusable = e.what();
     }
@@ -55,16 +52,6 @@ class ListRepoJob : public jobs::Job {
  private:
   hub::HubRepo repo_;
 };
-
-QString fitText(train::Fit fit) {
-  switch (fit) {
-    case train::Fit::Fits: return QObject::tr("fits");
-    case train::Fit::Tight: return QObject::tr("tight");
-    case train::Fit::Exceeds: return QObject::tr("does not fit");
-    case train::Fit::NoGpu: return QObject::tr("no GPU");
-  }
-  return {};
-}
 
 QString bytes(int64_t count) { return QString::fromStdString(format_bytes(count)); }
 
@@ -242,7 +229,8 @@ void DownloadDialog::listFiles() {
     } else if (!job->tasks.empty()) {
       QStringList parts;
       for (const library::TaskFit& task : job->tasks) {
-        parts << tr("%1 %2 (%3)").arg(QString::fromStdString(task.task), bytes(task.needed_bytes), fitText(task.fit));
+        parts << tr("%1 %2 (%3)").arg(QString::fromStdString(task.task), bytes(task.needed_bytes),
+                                      QString::fromUtf8(train::fit_name(task.fit)));
       }
       m_fit->setText(tr("On %1: %2").arg(QString::fromStdString(job->gpu.described), parts.join(QStringLiteral(" · "))));
     }

@@ -172,13 +172,17 @@ ModelsPage::ModelsPage(QWidget* parent)
   rescan();
 }
 
-QString ModelsPage::freshImportFolder(const QString& ggufFile) {
-  const QString base = defaultModelsFolder() + QLatin1Char('/') + QFileInfo(ggufFile).completeBaseName();
+QString ModelsPage::freshModelsFolder(const QString& name) {
+  const QString base = defaultModelsFolder() + QLatin1Char('/') + name;
   QString out = base;
   for (int n = 2; QFileInfo::exists(out) || QFileInfo::exists(out + QStringLiteral(".partial")); ++n) {
     out = base + QStringLiteral("-%1").arg(n);
   }
   return out;
+}
+
+QString ModelsPage::freshImportFolder(const QString& ggufFile) {
+  return freshModelsFolder(QFileInfo(ggufFile).completeBaseName());
 }
 
 DownloadDialog* ModelsPage::openDownloadDialog() {
@@ -217,11 +221,7 @@ void ModelsPage::exportStack(const ChatChoice& choice, ExportFormat format) {
   const QString suffix = format == ExportFormat::HuggingFace ? QStringLiteral("-merged")
                          : format == ExportFormat::GgufQ8_0  ? QStringLiteral("-gguf-q8_0")
                                                              : QStringLiteral("-gguf-q4_0");
-  const QString base = defaultModelsFolder() + QLatin1Char('/') + name + suffix;
-  QString out = base;
-  for (int n = 2; QFileInfo::exists(out) || QFileInfo::exists(out + QStringLiteral(".partial")); ++n) {
-    out = base + QStringLiteral("-%1").arg(n);
-  }
+  const QString out = freshModelsFolder(name + suffix);  // an export never replaces a model that is already there
   std::vector<std::filesystem::path> adapters;
   for (const QString& adapter : choice.adapters) adapters.emplace_back(adapter.toStdString());
   std::shared_ptr<jobs::Job> job;

@@ -42,6 +42,8 @@ class ModelsPage : public QWidget {
   // Where an import of `ggufFile` goes: a folder of the default models folder named after the file, never one
   // that exists ("name-2", "name-3", … then).
   static QString freshImportFolder(const QString& ggufFile);
+  // defaultModelsFolder()/name, or name-2, name-3, … : never a folder (or an unfinished .partial) that exists.
+  static QString freshModelsFolder(const QString& name);
   // The library's models and their adapter stacks, for the Chat page (from the last scan).
   QVector<ChatChoice> chatChoices() const { return m_chatChoices; }
   bool isQuantized(const QString& modelFolder) const { return m_quantized.contains(modelFolder); }
