@@ -18,6 +18,7 @@ readonly debian_packages=(
   libsentencepiece-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
   xvfb xauth x11-utils xdotool imagemagick
   makeself patchelf zstd
+  clang
   python3-venv
 )
 preset="${LOWBIT_PRESET:-default}"

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/util/errors.h"
+#include "core/util/json_limits.h"
 
 namespace lowbit::data {
 namespace {
@@ -99,10 +100,7 @@ std::string DataProblem::describe(bool json_lines) const {
 InstructionDataset load_instruction_data(const fs::path& path, const InstructionColumns& columns) {
   if (!fs::exists(path)) throw InputError(path.string(), "does not exist", "check the path of the data file");
   if (fs::is_directory(path)) throw InputError(path.string(), "is a folder", "give an Alpaca .json or .jsonl file");
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = buffer.str();
+  std::string text = util::read_file_bytes(path, util::kDatasetJsonLimits.max_bytes);
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
   const size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) {
@@ -122,9 +120,14 @@ InstructionDataset load_instruction_data(const fs::path& path, const Instruction
                                           std::to_string(column) + " (byte offset " + std::to_string(bad) + ")",
                        "save the file as UTF-8");
     }
+    if (const auto problem = util::json_limit_problem(text, util::kDatasetJsonLimits)) {
+      throw InputError(path.string(), *problem, "split the data into smaller files, or use JSON Lines");
+    }
     json array;
     try {
       array = json::parse(text);
+    } catch (const json::out_of_range& e) {  // a number like 1e99999
+      throw InputError(path.string(), std::string("is not valid JSON: ") + e.what(), "fix the number the message names");
     } catch (const json::parse_error& e) {
       const auto [line, column] = line_and_column(text, e.byte > 0 ? e.byte - 1 : 0);
       // nlohmann's own words after its position ("syntax error while parsing object - unexpected …").
@@ -147,6 +150,10 @@ InstructionDataset load_instruction_data(const fs::path& path, const Instruction
       if (is_blank(line)) continue;
       if (const int64_t bad = tokenizer::find_invalid_utf8(line); bad >= 0) {
         dataset.problems.push_back({number, "", "is not valid UTF-8 (byte " + std::to_string(bad + 1) + " of the line)"});
+        continue;
+      }
+      if (const auto problem = util::json_limit_problem(line, util::kDatasetLineLimits)) {
+        dataset.problems.push_back({number, "", *problem});
         continue;
       }
       const json value = json::parse(line, nullptr, /*allow_exceptions=*/false);

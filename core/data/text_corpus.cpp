@@ -6,6 +6,7 @@
 
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/errors.h"
+#include "core/util/json_limits.h"
 
 namespace lowbit::data {
 namespace {
@@ -14,11 +15,7 @@ std::string read_all(const std::filesystem::path& path) {
   if (!std::filesystem::is_regular_file(path)) {
     throw InputError(path.string(), "does not exist or is not a file", "check the path");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string(), "cannot be read", "check its permissions");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return util::read_file_bytes(path, util::kDatasetJsonLimits.max_bytes);
 }
 
 std::string normalise_newlines(const std::string& text) {
@@ -75,10 +72,13 @@ TextCorpus load_text_corpus(const std::filesystem::path& path, const std::string
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const std::string where = "line " + std::to_string(line_number);
+    if (const auto problem = util::json_limit_problem(line, util::kDatasetLineLimits)) {
+      throw InputError(path.string(), where + " " + *problem, "split the record, or give the text as a plain file");
+    }
     nlohmann::json record;
     try {
       record = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e99999
       throw InputError(path.string(), where + " is not valid JSON (" + e.what() + ")",
                        "each line of a .jsonl file must be one JSON object");
     }

@@ -1,4 +1,5 @@
 #include "core/export/gguf_export.h"
+#include "core/util/json_limits.h"
 
 #include <sentencepiece_processor.h>
 
@@ -228,10 +229,8 @@ GgufTensor convert(const std::string& hf_name, at::Tensor weight, const model::L
 
 json read_json(const fs::path& file) {
   if (!fs::exists(file)) return json();
-  std::ifstream in(file);
-  json parsed = json::parse(in, nullptr, false);
-  if (parsed.is_discarded()) throw InputError(file.string(), "is not valid JSON", "the model folder is damaged");
-  return parsed;
+  const bool tokenizer_json = file.filename() == "tokenizer.json";
+  return util::read_json_file(file, tokenizer_json ? util::kTokenizerJsonLimits : util::kConfigJsonLimits);
 }
 
 std::optional<int64_t> config_token(const json& config, const char* key) {
@@ -501,7 +500,7 @@ GgufExportResult export_gguf(const GgufExportOptions& options, jobs::JobEvents& 
     if (!modelfile_template.empty()) modelfile += "TEMPLATE \"\"\"" + modelfile_template + "\"\"\"\n";
     for (const std::string& stop : tokenizer.stop_texts) modelfile += "PARAMETER stop " + quoted(stop) + "\n";
     write_text_file_atomically(partial / "Modelfile", modelfile);
-  });
+  }, ExistingFolder::Refuse);
   result.gguf_file = options.out_dir / file_name;
   result.modelfile = options.out_dir / "Modelfile";
   result.gguf_bytes = fs::file_size(result.gguf_file);

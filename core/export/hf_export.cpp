@@ -1,4 +1,5 @@
 #include "core/export/hf_export.h"
+#include "core/util/json_limits.h"
 
 #include <c10/core/GradMode.h>
 
@@ -54,10 +55,9 @@ MergedProjection merge(const model::Linear& linear) {
 }
 
 json exported_config(const fs::path& model_dir, ExportDtype dtype) {
-  std::ifstream in(model_dir / "config.json");
-  json config = json::parse(in, nullptr, false);
+  json config = util::read_json_file(model_dir / "config.json", util::kConfigJsonLimits);
   if (!config.is_object()) {
-    throw InputError((model_dir / "config.json").string(), "is not valid JSON", "the model folder is damaged");
+    throw InputError((model_dir / "config.json").string(), "is not a JSON object", "the model folder is damaged");
   }
   config.erase("quantization_config");
   config["torch_dtype"] = dtype == ExportDtype::Float16 ? "float16" : "float32";
@@ -132,7 +132,7 @@ HfExportResult export_hf(const HfExportOptions& options, jobs::JobEvents& events
       result.copied_files.push_back(name);
     }
     cancel.throw_if_cancelled();
-  });
+  }, ExistingFolder::Refuse);
   result.safetensors_bytes = fs::file_size(options.out_dir / "model.safetensors");
   return result;
 }

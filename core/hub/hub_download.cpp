@@ -1,4 +1,5 @@
 #include "core/hub/hub_download.h"
+#include "core/util/json_limits.h"
 
 #include <algorithm>
 #include <cctype>
@@ -180,7 +181,7 @@ class HubConnection {
     };
     std::string reason = header("x-error-message");
     if (reason.empty()) {
-      const json parsed = json::parse(error_body, nullptr, false);
+      const json parsed = util::parse_json_or_none(error_body, util::kServerJsonLimits).value_or(nullptr);
       if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string()) reason = parsed["error"];
     }
     const std::string code = header("x-error-code");
@@ -575,7 +576,7 @@ HubListing list_hub_repo(const HubRepo& repo, const jobs::CancelToken& cancel) {
   HubConnection hub(repo, cancel);
   const std::string url = repo.endpoint + "/api/models/" + repo.repo_id + "/revision/" +
                           percent_encode(repo.revision, false) + "?blobs=true";
-  const json info = json::parse(hub.get_text(url, "the file list"), nullptr, false);
+  const json info = util::parse_json_or_none(hub.get_text(url, "the file list"), util::kServerJsonLimits).value_or(nullptr);
   if (!info.is_object() || !info.contains("siblings") || !info["siblings"].is_array()) {
     throw NetworkError(repo.repo_id + ": the Hub's answer is not a file list (" + url + "; check HF_ENDPOINT)");
   }
@@ -592,8 +593,8 @@ HubListing list_hub_repo(const HubRepo& repo, const jobs::CancelToken& cancel) {
     return std::any_of(listing.files.begin(), listing.files.end(), [&](const HubFile& f) { return f.path == path; });
   };
   const auto small_json = [&](const std::string& path) {
-    const json parsed = json::parse(hub.get_text(hub.file_url(listing.commit, path), path), nullptr, false);
-    return parsed.is_discarded() ? json() : parsed;
+    return util::parse_json_or_none(hub.get_text(hub.file_url(listing.commit, path), path), util::kConfigJsonLimits)
+        .value_or(json());
   };
   if (has_file("config.json")) listing.config = small_json("config.json");
   const json index = has_file("model.safetensors.index.json") ? small_json("model.safetensors.index.json") : json();
@@ -615,8 +616,7 @@ HubDownloadResult download_hub_repo(const HubRepo& repo, const fs::path& out_dir
   result.out_dir = out_dir;
   std::vector<HubFile> files;
   if (fs::exists(manifest_file)) {
-    std::ifstream in(manifest_file);
-    const json manifest = json::parse(in, nullptr, false);
+    const json manifest = util::read_json_file_or_none(manifest_file, util::kConfigJsonLimits).value_or(nullptr);
     if (!manifest.is_object() || manifest.value("repo_id", std::string()) != repo.repo_id) {
       throw InputError(partial.string(), "holds an unfinished download of another repository (" +
                                              (manifest.is_object() ? manifest.value("repo_id", std::string("?")) : "?") + ")",

@@ -1,4 +1,5 @@
 #include "core/library/model_library.h"
+#include "core/util/json_limits.h"
 
 #include <algorithm>
 #include <fstream>
@@ -20,9 +21,8 @@ namespace fs = std::filesystem;
 // as a model's, so that its card can say what is wrong with it.
 bool is_model_folder(const fs::path& dir) {
   if (!fs::exists(dir / "config.json") || fs::exists(dir / "adapter_config.json")) return false;
-  std::ifstream in(dir / "config.json");
-  const nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
-  return config.is_discarded() || !config.is_object() || !(config.contains("kind") && config.contains("total_steps"));
+  const auto config = util::read_json_file_or_none(dir / "config.json", util::kConfigJsonLimits);
+  return !config || !config->is_object() || !(config->contains("kind") && config->contains("total_steps"));
 }
 
 std::string lower_extension(const fs::path& file) {
@@ -36,9 +36,9 @@ AdapterInfo describe_adapter(const fs::path& dir) {
   adapter.folder = fs::weakly_canonical(dir);
   adapter.kind = "adapter";
   // A LowBit run keeps its adapter in <run>/adapter beside the run's config.json, which says what made it.
-  std::ifstream in(dir.parent_path() / "config.json");
-  const nlohmann::json run = nlohmann::json::parse(in, nullptr, false);
-  if (run.is_discarded() || !run.is_object() || !run.contains("kind")) return adapter;
+  const nlohmann::json run =
+      util::read_json_file_or_none(dir.parent_path() / "config.json", util::kConfigJsonLimits).value_or(nullptr);
+  if (!run.is_object() || !run.contains("kind")) return adapter;
   const std::string kind = run.value("kind", "");
   if (!train::run_kind_label(kind).empty()) adapter.kind = train::run_kind_label(kind);
   adapter.run = fs::weakly_canonical(dir.parent_path());
@@ -55,9 +55,9 @@ std::vector<AdapterInfo> adapters_for(const fs::path& model_dir, const std::vect
   std::vector<AdapterInfo> found;
   const fs::path canonical = fs::weakly_canonical(model_dir);
   auto consider = [&](const fs::path& dir) {
-    std::ifstream in(dir / "adapter_config.json");
-    const nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
-    if (config.is_discarded() || !config.is_object() || !config.contains("base_model_name_or_path")) return;
+    const nlohmann::json config =
+        util::read_json_file_or_none(dir / "adapter_config.json", util::kConfigJsonLimits).value_or(nullptr);
+    if (!config.is_object() || !config.contains("base_model_name_or_path")) return;
     const nlohmann::json& base_json = config["base_model_name_or_path"];
     const std::string base = base_json.is_string() ? base_json.get<std::string>() : std::string();
     if (base.empty() || !fs::exists(base) || fs::weakly_canonical(base) != canonical) return;

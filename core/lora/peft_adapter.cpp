@@ -30,17 +30,6 @@ std::string module_path(const model::LlamaModel& model, const model::LlamaProjec
   throw InternalError("projection missing from the tensor table");
 }
 
-void check_targets(const std::vector<std::string>& targets, const std::string& source) {
-  if (targets.empty()) throw InputError(source, "no target modules", "name at least one of q_proj … down_proj");
-  for (const std::string& target : targets) {
-    const auto& all = model::llama_projections();
-    if (std::none_of(all.begin(), all.end(), [&](const auto& p) { return target == p.name; })) {
-      throw InputError(source, "unknown target module '" + target + "'",
-                       "use q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj or down_proj");
-    }
-  }
-}
-
 template <typename MakeLayer>
 std::vector<AdapterLayer> wrap_targets(model::LlamaModel& model, const std::vector<std::string>& targets,
                                        MakeLayer&& make_layer) {
@@ -63,52 +52,11 @@ std::vector<AdapterLayer> wrap_targets(model::LlamaModel& model, const std::vect
 
 std::vector<AdapterLayer> attach_new_adapter(model::LlamaModel& model, const AdapterConfig& config, bool trainable,
                                              uint64_t seed) {
-  check_targets(config.target_modules, "adapter settings");
+  check_adapter_targets(config.target_modules, "adapter settings");
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   return wrap_targets(model, config.target_modules, [&](std::unique_ptr<model::Linear> base, const std::string&) {
     return std::make_unique<LoraLinear>(std::move(base), config.shape, trainable, generator, model.device());
   });
-}
-
-AdapterConfig read_adapter_config(const fs::path& dir) {
-  const fs::path path = dir / "adapter_config.json";
-  if (!fs::exists(path)) {
-    throw InputError(dir.string(), "has no adapter_config.json", "give a folder saved by LowBit or by peft's save_pretrained");
-  }
-  std::ifstream in(path);
-  const json document = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded() || !document.is_object()) {
-    throw InputError(path.string(), "is not a JSON object", "re-save the adapter");
-  }
-  AdapterConfig config;
-  try {
-    if (document.value("peft_type", std::string("LORA")) != "LORA") {
-      throw InputError(path.string(), "peft_type '" + document.value("peft_type", std::string()) + "' is not LoRA",
-                       "LowBit loads LoRA adapters");
-    }
-    config.shape.rank = document.at("r").get<int64_t>();
-    config.shape.alpha = document.value("lora_alpha", 8.0);
-    config.shape.dropout = document.value("lora_dropout", 0.0);
-    if (!document.at("target_modules").is_array()) {
-      throw InputError(path.string(), "target_modules is a pattern, not a list of module names",
-                       "re-save the adapter with target_modules listed, e.g. [\"q_proj\", \"v_proj\"]");
-    }
-    config.target_modules = document.at("target_modules").get<std::vector<std::string>>();
-    config.base_model_name_or_path = document.value("base_model_name_or_path", std::string());
-    for (const char* unsupported : {"use_dora", "use_rslora", "fan_in_fan_out"}) {
-      if (document.value(unsupported, false)) {
-        throw InputError(path.string(), std::string(unsupported) + " is set", "LowBit loads plain LoRA adapters");
-      }
-    }
-    if (document.contains("layers_to_transform") && !document["layers_to_transform"].is_null()) {
-      throw InputError(path.string(), "layers_to_transform is set", "LowBit loads adapters on every layer");
-    }
-  } catch (const json::exception& e) {
-    throw InputError(path.string(), std::string("a field is missing or of the wrong type: ") + e.what(),
-                     "re-save the adapter");
-  }
-  check_targets(config.target_modules, path.string());
-  return config;
 }
 
 std::vector<AdapterLayer> load_adapter(model::LlamaModel& model, const fs::path& dir, bool trainable) {

@@ -14,16 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "core/lora/adapter_config.h"
 #include "core/lora/lora_linear.h"
 #include "core/model/llama_model.h"
 
 namespace lowbit::lora {
-
-struct AdapterConfig {
-  LoraShape shape;
-  std::vector<std::string> target_modules = {"q_proj", "v_proj"};  // short names: q_proj … down_proj
-  std::string base_model_name_or_path;
-};
 
 struct AdapterLayer {
   std::string module;  // "model.layers.0.self_attn.q_proj"
@@ -34,7 +29,6 @@ struct AdapterLayer {
 std::vector<AdapterLayer> attach_new_adapter(model::LlamaModel& model, const AdapterConfig& config, bool trainable,
                                              uint64_t seed);
 
-AdapterConfig read_adapter_config(const std::filesystem::path& dir);
 
 // InputError naming the folder and the key when something does not fit the model.
 std::vector<AdapterLayer> load_adapter(model::LlamaModel& model, const std::filesystem::path& dir, bool trainable);

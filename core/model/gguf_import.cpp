@@ -803,7 +803,7 @@ GgufImportResult import_gguf(const fs::path& gguf_path, const fs::path& out_dir_
     write_text_file_atomically(dir / "tokenizer_config.json", dump_json(tokenizer.tokenizer_config, 2));
     write_text_file_atomically(dir / "special_tokens_map.json", dump_json(tokenizer.special_tokens_map, 2));
     cancel.throw_if_cancelled();
-  });
+  }, ExistingFolder::Refuse);
   result.tensors_written = total;
   return result;
 }

@@ -1,11 +1,11 @@
 #include "core/model/llama_config.h"
 
-#include <fstream>
+#include <cmath>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/model/architecture.h"
 #include "core/util/errors.h"
+#include "core/util/json_limits.h"
 
 namespace lowbit::model {
 namespace {
@@ -13,16 +13,6 @@ namespace {
 using nlohmann::json;
 
 const char* const kReexportRemedy = "check the model folder, or re-save it with transformers' save_pretrained";
-
-json read_json_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string(), "cannot be opened", "check that the file exists and is readable");
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw InputError(path.string(), std::string("is not valid JSON: ") + e.what(), kReexportRemedy);
-  }
-}
 
 template <typename T>
 T required(const json& object, const char* key, const std::string& source) {
@@ -50,11 +40,53 @@ T optional_field(const json& object, const char* key, T fallback, const std::str
   }
 }
 
-void require_positive(int64_t value, const char* key, const std::string& source) {
-  if (value <= 0) {
-    throw InputError(source, std::string("field '") + key + "' must be positive, found " + std::to_string(value),
+// A whole number within [low, high] (a float such as 64.5 is refused, 4096.0 accepted as transformers' int() would).
+int64_t whole_number(const json& value, const char* key, int64_t low, int64_t high, const std::string& source) {
+  double number = 0;
+  if (value.is_number_integer()) {
+    if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(high)) number = 1e300;
+    else number = static_cast<double>(value.get<int64_t>());
+  } else if (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>()) {
+    number = value.get<double>();
+  } else {
+    throw InputError(source, std::string("field '") + key + "' must be a whole number, found " + value.dump().substr(0, 40),
                      kReexportRemedy);
   }
+  if (!(number >= static_cast<double>(low) && number <= static_cast<double>(high))) {
+    throw InputError(source,
+                     std::string("field '") + key + "' is " + value.dump().substr(0, 40) + ", outside " +
+                         std::to_string(low) + " to " + std::to_string(high) + " (no real model has such a value)",
+                     kReexportRemedy);
+  }
+  return static_cast<int64_t>(number);
+}
+
+int64_t required_whole(const json& object, const char* key, int64_t low, int64_t high, const std::string& source) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    throw InputError(source, std::string("missing required field '") + key + "'", kReexportRemedy);
+  }
+  return whole_number(*it, key, low, high, source);
+}
+
+int64_t optional_whole(const json& object, const char* key, int64_t fallback, int64_t low, int64_t high,
+                       const std::string& source) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return fallback;
+  return whole_number(*it, key, low, high, source);
+}
+
+// A real number in the open interval (low, high).
+double optional_real(const json& object, const char* key, double fallback, double low, double high,
+                     const std::string& source) {
+  const double value = optional_field<double>(object, key, fallback, source);
+  if (!(value > low && value < high) || !std::isfinite(value)) {
+    throw InputError(source,
+                     std::string("field '") + key + "' is " + std::to_string(value) + ", outside the open range " +
+                         std::to_string(low) + " to " + std::to_string(high),
+                     kReexportRemedy);
+  }
+  return value;
 }
 
 RopeScaling parse_rope_scaling(const json& config, const std::string& source) {
@@ -84,6 +116,20 @@ RopeScaling parse_rope_scaling(const json& config, const std::string& source) {
                      "LowBit supports rope scaling of type 'linear' and 'llama3'");
   }
   return scaling;
+}
+
+// A bos/eos id outside the vocabulary would index past the embedding.
+void check_token_ids(const LlamaConfig& c, const std::string& source) {
+  std::vector<int64_t> ids = c.eos_token_ids;
+  ids.push_back(c.bos_token_id);
+  for (const int64_t id : ids) {
+    if (id < 0 || id >= c.vocab_size) {
+      throw InputError(source,
+                       "token id " + std::to_string(id) + " (bos/eos) is outside the vocabulary of " +
+                           std::to_string(c.vocab_size) + " tokens",
+                       kReexportRemedy);
+    }
+  }
 }
 
 std::vector<int64_t> parse_token_ids(const json& value, const std::string& source, const char* key) {
@@ -121,25 +167,23 @@ LlamaConfig parse_llama_config(const json& config, const std::string& source) {
                      "LowBit runs LLaMA-family models: " + supported_architecture_list());
   }
   c.architecture = arch->hf_name;
-  c.vocab_size = required<int64_t>(config, "vocab_size", source);
-  c.hidden_size = required<int64_t>(config, "hidden_size", source);
-  c.intermediate_size = required<int64_t>(config, "intermediate_size", source);
-  c.n_layer = required<int64_t>(config, "num_hidden_layers", source);
-  c.n_head = required<int64_t>(config, "num_attention_heads", source);
-  c.n_head_kv = optional_field<int64_t>(config, "num_key_value_heads", c.n_head, source);
-  for (auto [value, key] : {std::pair{c.vocab_size, "vocab_size"}, {c.hidden_size, "hidden_size"},
-                            {c.intermediate_size, "intermediate_size"}, {c.n_layer, "num_hidden_layers"},
-                            {c.n_head, "num_attention_heads"}, {c.n_head_kv, "num_key_value_heads"}}) {
-    require_positive(value, key, source);
-  }
+  // Upper bounds far past any released model, low enough that sizes computed from them cannot overflow.
+  c.vocab_size = required_whole(config, "vocab_size", 1, int64_t{1} << 22, source);
+  c.hidden_size = required_whole(config, "hidden_size", 1, int64_t{1} << 17, source);
+  c.intermediate_size = required_whole(config, "intermediate_size", 1, int64_t{1} << 20, source);
+  c.n_layer = required_whole(config, "num_hidden_layers", 1, 1024, source);
+  c.n_head = required_whole(config, "num_attention_heads", 1, 4096, source);
+  c.n_head_kv = optional_whole(config, "num_key_value_heads", c.n_head, 1, 4096, source);
   if (c.n_head % c.n_head_kv != 0) {
     throw InputError(source,
                      "num_attention_heads (" + std::to_string(c.n_head) + ") is not a multiple of " +
                          "num_key_value_heads (" + std::to_string(c.n_head_kv) + ")",
                      kReexportRemedy);
   }
-  c.head_dim = optional_field<int64_t>(config, "head_dim", 0, source);
-  if (c.head_dim == 0) {
+  // transformers derives head_dim when the field is absent or null; a written 0 is a broken file.
+  const bool head_dim_given = config.contains("head_dim") && !config["head_dim"].is_null();
+  c.head_dim = head_dim_given ? required_whole(config, "head_dim", 2, 4096, source) : 0;
+  if (!head_dim_given) {
     if (c.hidden_size % c.n_head != 0) {
       throw InputError(source, "hidden_size is not a multiple of num_attention_heads and no head_dim is given",
                        kReexportRemedy);
@@ -147,10 +191,10 @@ LlamaConfig parse_llama_config(const json& config, const std::string& source) {
     c.head_dim = c.hidden_size / c.n_head;
   }
   if (c.head_dim % 2 != 0) throw InputError(source, "head_dim must be even for rotary embeddings", kReexportRemedy);
-  c.max_position_embeddings = optional_field<int64_t>(config, "max_position_embeddings", 2048, source);
-  c.rope_theta = optional_field<double>(config, "rope_theta", 10000.0, source);
+  c.max_position_embeddings = optional_whole(config, "max_position_embeddings", 2048, 1, int64_t{1} << 24, source);
+  c.rope_theta = optional_real(config, "rope_theta", 10000.0, 0.0, 1e12, source);
   c.rope_scaling = parse_rope_scaling(config, source);
-  c.rms_norm_eps = optional_field<double>(config, "rms_norm_eps", 1e-6, source);
+  c.rms_norm_eps = optional_real(config, "rms_norm_eps", 1e-6, 0.0, 1.0, source);
   c.tie_word_embeddings = optional_field<bool>(config, "tie_word_embeddings", false, source);
   c.torch_dtype = optional_field<std::string>(config, "torch_dtype", "", source);
   if (c.torch_dtype.empty()) c.torch_dtype = optional_field<std::string>(config, "dtype", "float32", source);
@@ -179,6 +223,7 @@ LlamaConfig parse_llama_config(const json& config, const std::string& source) {
   if (const auto eos = config.find("eos_token_id"); eos != config.end() && !eos->is_null()) {
     c.eos_token_ids = parse_token_ids(*eos, source, "eos_token_id");
   }
+  check_token_ids(c, source);
   return c;
 }
 
@@ -192,17 +237,18 @@ LlamaConfig load_llama_config(const std::filesystem::path& model_dir) {
     throw InputError(model_dir.string(), "has no config.json",
                      "give a Hugging Face model folder (config.json, *.safetensors, tokenizer.model)");
   }
-  LlamaConfig config = parse_llama_config(read_json_file(config_path), config_path.string());
+  LlamaConfig config = parse_llama_config(util::read_json_file(config_path, util::kConfigJsonLimits), config_path.string());
   // generation_config.json decides when generation stops, as in transformers.
   const std::filesystem::path generation_path = model_dir / "generation_config.json";
   if (std::filesystem::exists(generation_path)) {
-    const json generation = read_json_file(generation_path);
+    const json generation = util::read_json_file(generation_path, util::kConfigJsonLimits);
     if (const auto eos = generation.find("eos_token_id"); eos != generation.end() && !eos->is_null()) {
       config.eos_token_ids = parse_token_ids(*eos, generation_path.string(), "eos_token_id");
     }
     if (const auto bos = generation.find("bos_token_id"); bos != generation.end() && bos->is_number_integer()) {
       config.bos_token_id = bos->get<int64_t>();
     }
+    check_token_ids(config, generation_path.string());
   }
   return config;
 }

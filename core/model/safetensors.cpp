@@ -27,6 +27,7 @@
 #include "core/util/atomic_file.h"
 #include "core/util/errors.h"
 #include "core/util/format.h"
+#include "core/util/json_limits.h"
 
 namespace lowbit::model {
 
@@ -52,23 +53,17 @@ namespace {
 
 using nlohmann::json;
 
-// The 100 MB header limit of the reference implementation; a larger header is corruption, not a model.
-constexpr uint64_t kMaxHeaderBytes = 100'000'000;
-constexpr const char* kMetadataKey = "__metadata__";
 constexpr const char* kResaveRemedy =
     "the file is damaged or was not written by a safetensors library; re-download or re-save the checkpoint";
-constexpr const char* kTruncatedRemedy = "re-download or re-save the checkpoint";
 
 // Listed in the order of the Python library's Dtype enum: save_safetensors lays out larger ranks first, as it does.
 struct DtypeEntry {
   const char* name;
   at::ScalarType type;
-  uint64_t element_size;
 };
 const DtypeEntry kDtypes[] = {
-    {"BOOL", at::kBool, 1},  {"U8", at::kByte, 1},       {"I8", at::kChar, 1}, {"I16", at::kShort, 2},
-    {"F16", at::kHalf, 2},   {"BF16", at::kBFloat16, 2}, {"I32", at::kInt, 4}, {"F32", at::kFloat, 4},
-    {"F64", at::kDouble, 8}, {"I64", at::kLong, 8},
+    {"BOOL", at::kBool},  {"U8", at::kByte},       {"I8", at::kChar}, {"I16", at::kShort}, {"F16", at::kHalf},
+    {"BF16", at::kBFloat16}, {"I32", at::kInt}, {"F32", at::kFloat}, {"F64", at::kDouble}, {"I64", at::kLong},
 };
 
 const DtypeEntry* find_dtype(const std::string& name) {
@@ -85,6 +80,8 @@ const DtypeEntry* find_dtype(at::ScalarType type) {
   return nullptr;
 }
 
+uint64_t element_size(const DtypeEntry* dtype) { return static_cast<uint64_t>(c10::elementSize(dtype->type)); }
+
 size_t layout_rank(const DtypeEntry* dtype) { return static_cast<size_t>(dtype - kDtypes); }
 
 std::string supported_dtype_list() {
@@ -94,160 +91,6 @@ std::string supported_dtype_list() {
 }
 
 std::string os_error_text(int error_number) { return std::generic_category().message(error_number); }
-
-// A JSON value quoted in an error message, cut short so that a corrupt header cannot flood the message.
-std::string quote_json(const json& value) {
-  constexpr size_t kMaxQuotedChars = 80;
-  std::string text = value.dump();
-  if (text.size() > kMaxQuotedChars) text = text.substr(0, kMaxQuotedChars) + "...";
-  return text;
-}
-
-uint64_t read_u64_little_endian(const uint8_t* bytes) {
-  uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | bytes[i];
-  return value;
-}
-
-// shape product × element size, or false when it does not fit in 64 bits.
-bool checked_byte_size(const std::vector<int64_t>& shape, uint64_t element_size, uint64_t& bytes) {
-  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) {
-    bytes = 0;
-    return true;
-  }
-  uint64_t total = element_size;
-  for (const int64_t dim : shape) {
-    const auto d = static_cast<uint64_t>(dim);
-    if (total > std::numeric_limits<uint64_t>::max() / d) return false;
-    total *= d;
-  }
-  bytes = total;
-  return true;
-}
-
-class HeaderParser {
- public:
-  HeaderParser(std::string where, uint64_t data_section_offset, uint64_t file_size)
-      : where_(std::move(where)), data_section_offset_(data_section_offset), file_size_(file_size) {}
-
-  std::map<std::string, std::string> metadata(const json& value) const {
-    if (!value.is_object()) {
-      fail("the header's \"__metadata__\" entry must be an object of strings, found " + quote_json(value));
-    }
-    std::map<std::string, std::string> result;
-    for (const auto& item : value.items()) {
-      if (!item.value().is_string()) {
-        fail("the header's \"__metadata__\" value for '" + item.key() + "' must be a string, found " +
-             quote_json(item.value()));
-      }
-      result[item.key()] = item.value().get<std::string>();
-    }
-    return result;
-  }
-
-  SafetensorsTensorInfo tensor(const std::string& name, const json& entry) const {
-    if (!entry.is_object()) fail("the header entry of tensor '" + name + "' is not an object: " + quote_json(entry));
-    SafetensorsTensorInfo info;
-    info.name = name;
-
-    const json& dtype = field(name, entry, "dtype");
-    if (!dtype.is_string()) fail("tensor '" + name + "': \"dtype\" must be a string, found " + quote_json(dtype));
-    info.dtype = dtype.get<std::string>();
-    const DtypeEntry* known = find_dtype(info.dtype);
-    if (known == nullptr) {
-      throw InputError(where_,
-                       "tensor '" + name + "' has dtype '" + info.dtype + "', which LowBit cannot read (it reads " +
-                           supported_dtype_list() + ")",
-                       "convert the checkpoint to F16, BF16 or F32");
-    }
-
-    const json& shape = field(name, entry, "shape");
-    if (!shape.is_array()) {
-      fail("tensor '" + name + "': \"shape\" must be a list of integers, found " + quote_json(shape));
-    }
-    for (const json& dim : shape) {
-      if (!dim.is_number_integer()) {
-        fail("tensor '" + name + "': \"shape\" must be a list of integers, found " + quote_json(shape));
-      }
-      if (dim.is_number_unsigned()) {
-        if (dim.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-          fail("tensor '" + name + "' has a dimension too large for any file: " + quote_json(shape));
-        }
-        info.shape.push_back(static_cast<int64_t>(dim.get<uint64_t>()));
-      } else {
-        info.shape.push_back(dim.get<int64_t>());
-      }
-      if (info.shape.back() < 0) {
-        fail("tensor '" + name + "' has a negative dimension " + std::to_string(info.shape.back()) + " in shape " +
-             quote_json(shape));
-      }
-    }
-
-    const json& offsets = field(name, entry, "data_offsets");
-    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
-        !offsets[1].is_number_unsigned()) {
-      fail("tensor '" + name + "': \"data_offsets\" must be two non-negative integers [begin, end], found " +
-           quote_json(offsets));
-    }
-    info.data_begin = offsets[0].get<uint64_t>();
-    info.data_end = offsets[1].get<uint64_t>();
-    const std::string offsets_text = "[" + std::to_string(info.data_begin) + ", " + std::to_string(info.data_end) + "]";
-    if (info.data_end < info.data_begin) {
-      fail("tensor '" + name + "' has data_offsets " + offsets_text + " that end before they begin");
-    }
-
-    uint64_t expected_bytes = 0;
-    const std::string described =
-        "tensor '" + name + "' of shape " + format_shape(info.shape) + " and dtype " + info.dtype;
-    if (!checked_byte_size(info.shape, known->element_size, expected_bytes)) {
-      fail("header lying about sizes: " + described + " would need more than 2^64 bytes");
-    }
-    if (expected_bytes != info.byte_size()) {
-      fail("header lying about sizes: " + described + " needs " + std::to_string(expected_bytes) +
-           " bytes, but its data_offsets " + offsets_text + " give " + std::to_string(info.byte_size()) + " bytes");
-    }
-    if (info.data_end > file_size_ - data_section_offset_) {
-      throw InputError(where_,
-                       "file is truncated: tensor '" + name + "' needs bytes up to " +
-                           std::to_string(data_section_offset_ + info.data_end) + " but the file has " +
-                           std::to_string(file_size_),
-                       kTruncatedRemedy);
-    }
-    return info;
-  }
-
-  void reject_overlaps(const std::map<std::string, SafetensorsTensorInfo>& tensors) const {
-    std::vector<const SafetensorsTensorInfo*> by_position;
-    for (const auto& item : tensors) {
-      if (item.second.byte_size() > 0) by_position.push_back(&item.second);
-    }
-    std::sort(
-        by_position.begin(), by_position.end(),
-        [](const SafetensorsTensorInfo* a, const SafetensorsTensorInfo* b) { return a->data_begin < b->data_begin; });
-    for (size_t i = 1; i < by_position.size(); ++i) {
-      const SafetensorsTensorInfo& before = *by_position[i - 1];
-      const SafetensorsTensorInfo& after = *by_position[i];
-      if (after.data_begin < before.data_end) {
-        fail("tensors '" + before.name + "' (bytes " + std::to_string(before.data_begin) + " to " +
-             std::to_string(before.data_end) + ") and '" + after.name + "' (bytes " + std::to_string(after.data_begin) +
-             " to " + std::to_string(after.data_end) + ") overlap");
-      }
-    }
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& problem) const { throw InputError(where_, problem, kResaveRemedy); }
-
-  const json& field(const std::string& name, const json& entry, const char* key) const {
-    const auto it = entry.find(key);
-    if (it == entry.end()) fail("the header entry of tensor '" + name + "' has no \"" + key + "\"");
-    return *it;
-  }
-
-  std::string where_;
-  uint64_t data_section_offset_;
-  uint64_t file_size_;
-};
 
 std::filesystem::directory_iterator list_folder(const std::filesystem::path& dir) {
   std::error_code error;
@@ -296,16 +139,7 @@ std::vector<std::string> pickled_checkpoint_names(const std::filesystem::path& d
 std::map<std::string, std::string> read_weight_map(const std::filesystem::path& index_path) {
   const std::string where = index_path.string();
   const char* remedy = "the index file is damaged; re-download the model or re-save it with save_pretrained";
-  std::error_code error;
-  const auto size = std::filesystem::file_size(index_path, error);
-  if (error) throw InputError(where, "cannot be read: " + error.message(), "check that the file is readable");
-  if (size > kMaxHeaderBytes) {
-    throw InputError(where, "is " + std::to_string(size) + " bytes long, too big for an index", remedy);
-  }
-  const auto mapping = MappedFile::map(index_path);
-  const char* text = reinterpret_cast<const char*>(mapping->data());
-  const json index = json::parse(text, text + mapping->size(), nullptr, /*allow_exceptions=*/false);
-  if (index.is_discarded()) throw InputError(where, "is not valid JSON", remedy);
+  const json index = util::read_json_file(index_path, util::kConfigJsonLimits);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     throw InputError(where, "has no \"weight_map\" object", remedy);
   }
@@ -313,7 +147,7 @@ std::map<std::string, std::string> read_weight_map(const std::filesystem::path& 
   for (const auto& item : index["weight_map"].items()) {
     if (!item.value().is_string()) {
       throw InputError(where,
-                       "\"weight_map\" gives " + quote_json(item.value()) + " for tensor '" + item.key() +
+                       "\"weight_map\" gives a " + std::string(item.value().type_name()) + " for tensor '" + item.key() +
                            "' instead of a shard file name",
                        remedy);
     }
@@ -420,48 +254,11 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
   std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
   file->mapping_ = MappedFile::map(path);
-  const uint64_t file_size = file->mapping_->size();
-  if (file_size < 8) {
-    throw InputError(where,
-                     "file is truncated: it has " + std::to_string(file_size) +
-                         " bytes, fewer than the 8-byte header length every safetensors file starts with",
-                     kTruncatedRemedy);
-  }
-  const uint8_t* bytes = file->mapping_->data();
-  const uint64_t header_length = read_u64_little_endian(bytes);
-  if (header_length > kMaxHeaderBytes) {
-    throw InputError(where,
-                     "declares a header of " + std::to_string(header_length) + " bytes, more than the " +
-                         std::to_string(kMaxHeaderBytes) + "-byte limit of the format",
-                     kResaveRemedy);
-  }
-  if (header_length > file_size - 8) {
-    throw InputError(where,
-                     "file is truncated: the header needs bytes up to " + std::to_string(8 + header_length) +
-                         " but the file has " + std::to_string(file_size),
-                     kTruncatedRemedy);
-  }
-  file->data_section_offset_ = 8 + header_length;
-
-  const char* header_text = reinterpret_cast<const char*>(bytes + 8);
-  json header;
-  try {
-    header = json::parse(header_text, header_text + header_length);
-  } catch (const json::parse_error& e) {
-    throw InputError(where, std::string("the header is not valid JSON: ") + e.what(), kResaveRemedy);
-  }
-  if (!header.is_object()) {
-    throw InputError(where, "the header is not a JSON object: " + quote_json(header), kResaveRemedy);
-  }
-  const HeaderParser parser(where, file->data_section_offset_, file_size);
-  for (const auto& item : header.items()) {
-    if (item.key() == kMetadataKey) {
-      file->metadata_ = parser.metadata(item.value());
-    } else {
-      file->tensors_[item.key()] = parser.tensor(item.key(), item.value());
-    }
-  }
-  parser.reject_overlaps(file->tensors_);
+  const SafetensorsHeader header =
+      parse_safetensors_header(file->mapping_->data(), file->mapping_->size(), where);
+  file->data_section_offset_ = header.data_section_offset;
+  file->tensors_ = header.tensors;
+  file->metadata_ = header.metadata;
   return file;
 }
 
@@ -494,7 +291,7 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
                        kResaveRemedy);
     }
   }
-  if (reinterpret_cast<uintptr_t>(bytes) % dtype->element_size == 0) {
+  if (reinterpret_cast<uintptr_t>(bytes) % element_size(dtype) == 0) {
     std::shared_ptr<MappedFile> keep_mapping_alive = mapping_;
     return at::from_blob(bytes, stored.shape, [keep_mapping_alive](void*) {}, options);
   }
@@ -613,7 +410,7 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
   std::vector<Entry> entries;
   std::set<std::string> seen;
   for (const auto& [name, tensor] : tensors) {
-    if (name == kMetadataKey) throw InternalError("save_safetensors: \"__metadata__\" cannot be a tensor name");
+    if (name == kSafetensorsMetadataKey) throw InternalError("save_safetensors: \"__metadata__\" cannot be a tensor name");
     if (!seen.insert(name).second) throw InternalError("save_safetensors: tensor '" + name + "' is given twice");
     if (!tensor.defined()) throw InternalError("save_safetensors: tensor '" + name + "' is undefined");
     const DtypeEntry* dtype = find_dtype(tensor.scalar_type());
@@ -621,7 +418,7 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
       throw InternalError("save_safetensors: tensor '" + name + "' has dtype " +
                           std::string(c10::toString(tensor.scalar_type())) + "; supported: " + supported_dtype_list());
     }
-    entries.push_back({&name, &tensor, dtype, static_cast<uint64_t>(tensor.numel()) * dtype->element_size});
+    entries.push_back({&name, &tensor, dtype, static_cast<uint64_t>(tensor.numel()) * element_size(dtype)});
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     if (a.dtype != b.dtype) return layout_rank(a.dtype) > layout_rank(b.dtype);
@@ -629,7 +426,7 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<std::
   });
 
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  if (!metadata.empty()) header[kMetadataKey] = metadata;
+  if (!metadata.empty()) header[kSafetensorsMetadataKey] = metadata;
   uint64_t offset = 0;
   for (const Entry& entry : entries) {
     nlohmann::ordered_json shape = nlohmann::ordered_json::array();

@@ -32,17 +32,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/model/safetensors_header.h"
+
 namespace lowbit::model {
-
-struct SafetensorsTensorInfo {
-  std::string name;
-  std::string dtype;           // "F32", "F16", "BF16", "I32", "I64", "I8", "U8", "I16", "F64" or "BOOL"
-  std::vector<int64_t> shape;  // [] for a scalar
-  uint64_t data_begin = 0;     // byte offsets relative to the data section, as in the header
-  uint64_t data_end = 0;
-
-  uint64_t byte_size() const { return data_end - data_begin; }
-};
 
 class MappedFile;
 

@@ -1,4 +1,5 @@
 #include "core/quant/quant_config.h"
+#include "core/util/json_limits.h"
 
 #include <filesystem>
 #include <fstream>
@@ -61,9 +62,9 @@ std::optional<QuantConfig> read_quant_config(const std::string& model_dir) {
   for (const char* name : {"config.json", "quantize_config.json"}) {
     const std::filesystem::path path = folder / name;
     if (!std::filesystem::exists(path)) continue;
-    std::ifstream in(path);
-    const json document = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (document.is_discarded()) continue;  // config.json's own errors are reported by load_llama_config
+    const std::optional<json> parsed = util::read_json_file_or_none(path, util::kConfigJsonLimits);
+    if (!parsed) continue;
+    const json& document = *parsed;  // config.json's own errors are reported by load_llama_config
     if (std::string(name) == "config.json") {
       if (auto quant = quant_config_from_model_config(document, path.string())) return quant;
     } else if (document.is_object() && document.contains("bits")) {

@@ -1,4 +1,5 @@
 #include "core/quant/quantize_job.h"
+#include "core/util/json_limits.h"
 
 #include <c10/core/GradMode.h>
 
@@ -307,8 +308,7 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
                             {{"format", "pt"}, {"quantizer", "lowbit"}, {"gptq_bits", std::to_string(config.bits)},
                              {"gptq_group_size", std::to_string(config.group_size)},
                              {"gptq_checkpoint_format", config.checkpoint_format}});
-    std::ifstream config_in(params_.model_dir / "config.json");
-    nlohmann::json model_config = nlohmann::json::parse(config_in);
+    nlohmann::json model_config = util::read_json_file(params_.model_dir / "config.json", util::kConfigJsonLimits);
     model_config["quantization_config"] = to_json(config);
     model_config["torch_dtype"] = "float16";
     model_config["intermediate_size"] = intermediate;
@@ -319,7 +319,7 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
                              "generation_config.json"}) {
       copy_if_present(params_.model_dir / file, partial / file);
     }
-  });
+  }, ExistingFolder::Refuse);
   result_.config = config;
   result_.output_bytes = static_cast<int64_t>(fs::file_size(out / "model.safetensors"));
   result_.bits_per_weight = quantized_weights > 0 ? 8.0 * quantized_bytes / quantized_weights : 0;

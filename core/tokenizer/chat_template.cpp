@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/tokenizer/jinja.h"
+#include "core/util/json_limits.h"
 
 namespace lowbit::tokenizer {
 namespace {
@@ -36,14 +37,6 @@ Value from_json(const nlohmann::ordered_json& j) {
     }
     default: return Value::none();  // binary/discarded never come from parsed text
   }
-}
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string(), "cannot be read", "check that the file exists and is readable");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // bos_token/eos_token as strings or AddedToken objects ({"content": …, "__type": "AddedToken"}).
@@ -103,12 +96,7 @@ std::optional<ModelChatTemplate> load_model_chat_template(const std::filesystem:
   const std::filesystem::path config_path = model_dir / "tokenizer_config.json";
   nlohmann::ordered_json config = nlohmann::ordered_json::object();
   if (std::filesystem::exists(config_path)) {
-    try {
-      config = nlohmann::ordered_json::parse(read_text(config_path));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(config_path.string(), std::string("is not valid JSON: ") + e.what(),
-                       "restore the file from the model's original download");
-    }
+    config = util::read_ordered_json_file(config_path, util::kConfigJsonLimits);
     if (!config.is_object())
       throw InputError(config_path.string(), "is not a JSON object", "restore the file from the model's original download");
   }
@@ -116,7 +104,7 @@ std::optional<ModelChatTemplate> load_model_chat_template(const std::filesystem:
   std::string source, source_name;
   const std::filesystem::path jinja_path = model_dir / "chat_template.jinja";
   if (std::filesystem::exists(jinja_path)) {
-    source = read_text(jinja_path);
+    source = util::read_file_bytes(jinja_path, util::kConfigJsonLimits.max_string_bytes);
     source_name = jinja_path.string();
   } else {
     auto it = config.find("chat_template");
@@ -145,12 +133,7 @@ std::optional<ModelChatTemplate> load_model_chat_template(const std::filesystem:
   nlohmann::ordered_json special_map = nlohmann::ordered_json::object();
   const std::filesystem::path map_path = model_dir / "special_tokens_map.json";
   if (std::filesystem::exists(map_path)) {
-    try {
-      special_map = nlohmann::ordered_json::parse(read_text(map_path));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(map_path.string(), std::string("is not valid JSON: ") + e.what(),
-                       "restore the file from the model's original download");
-    }
+    special_map = util::read_ordered_json_file(map_path, util::kConfigJsonLimits);
     if (!special_map.is_object()) special_map = nlohmann::ordered_json::object();
   }
   // transformers' SPECIAL_TOKENS_ATTRIBUTES order, which is the order of tokenizer.special_tokens_map.

@@ -13,6 +13,7 @@
 #include "core/tokenizer/hf_pipeline.h"
 #include "core/tokenizer/hf_unicode.h"
 #include "core/util/errors.h"
+#include "core/util/json_limits.h"
 
 namespace lowbit::tokenizer {
 
@@ -81,19 +82,6 @@ char32_t code_point_before(std::string_view text, std::size_t end, std::size_t& 
   while (begin > 0 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80) --begin;
   std::size_t pos = begin;
   return next_code_point(text, pos);
-}
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string(), "cannot be opened for reading", "check that the file exists and is readable");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  try {
-    return json::parse(buffer.str());
-  } catch (const json::parse_error& e) {
-    throw InputError(path.string(), std::string("is not valid JSON: ") + e.what(),
-                     "the file is damaged or incomplete; download it again");
-  }
 }
 
 // bos_token / eos_token in tokenizer_config.json: a string, an AddedToken object {"content": ...}, or null.
@@ -197,7 +185,7 @@ HfTokenizer HfTokenizer::load(const fs::path& tokenizer_json, const fs::path& to
   auto impl = std::make_shared<Impl>();
   impl->path = tokenizer_json;
   const std::string path = tokenizer_json.string();
-  json root = read_json(tokenizer_json);
+  json root = util::read_json_file(tokenizer_json, util::kTokenizerJsonLimits);
   if (!root.is_object()) throw InputError(path, "is not a JSON object", kResave);
 
   // tokenizer_config.json, read as transformers' fast tokenizers read it.
@@ -207,7 +195,7 @@ HfTokenizer HfTokenizer::load(const fs::path& tokenizer_json, const fs::path& to
   json config = json::object();
   std::string config_class;
   if (have_config) {
-    config = read_json(tokenizer_config_json);
+    config = util::read_json_file(tokenizer_config_json, util::kConfigJsonLimits);
     if (!config.is_object()) throw InputError(config_path, "is not a JSON object", "re-save it with transformers");
     if (config.contains("tokenizer_class") && config["tokenizer_class"].is_string())
       config_class = config["tokenizer_class"].get<std::string>();

@@ -87,6 +87,14 @@ struct RenderError {
   int line = 0;                     // template line, filled in as the error leaves the expression it came from
 };
 
+// What one render may build, so that a hostile template stops with a RenderError instead of exhausting memory,
+// time or the stack. Real chat templates stay far below: a 1,000-message conversation renders in ~50,000 steps.
+constexpr size_t kMaxStringBytes = size_t{16} << 20;   // any one string, the output included
+constexpr size_t kMaxListItems = 1'000'000;            // any one list
+constexpr int kMaxValueNesting = 200;                  // lists/dicts inside each other, as printed or compared
+constexpr int kMaxMacroCallDepth = 100;                // macros calling macros (jinja2 hits Python's limit)
+constexpr int64_t kMaxRenderSteps = 5'000'000;         // statements run plus expressions evaluated
+
 // Python-compatible conversions (jinja_value.cpp).
 std::string to_str(const Value& v);   // str(v); Undefined → ""
 std::string to_repr(const Value& v);  // repr(v)

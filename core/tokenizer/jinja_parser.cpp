@@ -44,6 +44,9 @@ const std::set<std::string> kUnsupportedTests = {"escaped", "filter", "test"};
 const std::set<std::string> kUnsupportedGlobals = {"lipsum", "cycler", "joiner", "caller", "super", "self",
                                                    "varargs", "kwargs"};
 
+constexpr size_t kMaxTokensPerTag = 1000;
+constexpr int kMaxBlockNesting = 100;
+
 enum class Tok { Text, VarBegin, VarEnd, BlockBegin, BlockEnd, Name, String, Int, Float, Op, Eof };
 
 struct Token {
@@ -211,7 +214,14 @@ class Lexer {
     const int start_line = line_;
     tokens_.push_back({variable ? Tok::VarBegin : Tok::BlockBegin, "", line_, {}});
     std::vector<char> balance;
+    const size_t first_token = tokens_.size();
     while (true) {
+      // An expression's tree is at most as deep as its tag has tokens, and it is evaluated and destroyed
+      // recursively: bounding the tokens bounds the stack a hostile template can take.
+      if (tokens_.size() - first_token > kMaxTokensPerTag) {
+        fail("a tag of more than " + std::to_string(kMaxTokensPerTag) + " tokens, which no chat template needs",
+             start_line);
+      }
       // Whitespace inside the tag.
       while (pos_ < src_.size()) {
         const size_t n = whitespace_len_at(src_, pos_);
@@ -456,6 +466,14 @@ class Parser {
   // Statements until one of `end_tags` (consumed, name returned in `found`), or the end of the document.
   Body parse_body(const std::vector<std::string>& end_tags, std::string& found, const std::string& opener,
                   int opener_line) {
+    if (block_depth_ >= kMaxBlockNesting) {
+      fail("blocks nest more than " + std::to_string(kMaxBlockNesting) + " deep", opener_line);
+    }
+    ++block_depth_;
+    struct Leave {
+      int& depth;
+      ~Leave() { --depth; }
+    } leave{block_depth_};
     Body body;
     while (true) {
       const Token& t = peek();
@@ -1004,6 +1022,7 @@ class Parser {
   const std::string& name_;
   size_t p_ = 0;
   int loop_depth_ = 0;
+  int block_depth_ = 0;
 };
 
 }  // namespace

@@ -339,6 +339,12 @@ bool contains(const Value& container, const Value& needle) {
   }
 }
 
+// n spaces (none for n <= 0), refusing a width that alone passes the string limit.
+std::string spaces(int64_t n) {
+  if (n > static_cast<int64_t>(kMaxStringBytes)) throw RenderError{"an indent of " + std::to_string(n) + " is past the limit"};
+  return std::string(static_cast<size_t>(std::max<int64_t>(n, 0)), ' ');
+}
+
 // Python's slice index normalization.
 void slice_indices(int64_t n, const Value& start_v, const Value& stop_v, const Value& step_v, int64_t& start,
                    int64_t& stop, int64_t& step) {
@@ -384,7 +390,12 @@ class Renderer {
  private:
   Flow exec_node(const Node& n, Frame& frame, std::string& out) {
     try {
-      return exec_node_inner(n, frame, out);
+      count_step();
+      const Flow flow = exec_node_inner(n, frame, out);
+      if (out.size() > kMaxStringBytes) {
+        throw RenderError{"the template's output passed the limit of " + std::to_string(kMaxStringBytes) + " bytes"};
+      }
+      return flow;
     } catch (RenderError& e) {
       if (e.line == 0) e.line = n.line;
       throw;
@@ -530,21 +541,44 @@ class Renderer {
         if (v.is_undefined() && !fallback) v = Value::undefined("'" + name + "' is undefined");
         inner.vars[name] = v;
       }
-      for (const auto& [k, v] : args.keyword) {
+      for (const auto& keyword : args.keyword) {
+        const std::string& k = keyword.first;
         const bool known = std::any_of(node->params.begin(), node->params.end(),
                                        [&](const auto& p) { return p.first == k; });
         if (!known) throw RenderError{"macro '" + node->targets[0] + "' takes no keyword argument '" + k + "'"};
       }
+      if (macro_depth_ >= kMaxMacroCallDepth) {
+        throw RenderError{"macros call each other more than " + std::to_string(kMaxMacroCallDepth) +
+                          " deep (endless recursion?)"};
+      }
+      ++macro_depth_;
       std::string out;
-      exec(node->body, inner, out);
+      try {
+        exec(node->body, inner, out);
+      } catch (...) {
+        --macro_depth_;
+        throw;
+      }
+      --macro_depth_;
       return Value::string(out);
     });
   }
+
+  void count_step() {
+    if (++steps_ > kMaxRenderSteps) {
+      throw RenderError{"the template ran more than " + std::to_string(kMaxRenderSteps) +
+                        " steps without finishing (an endless or enormous loop?)"};
+    }
+  }
+
+  int64_t steps_ = 0;
+  int macro_depth_ = 0;
 
   // ---- expressions ----
 
   Value eval(const Expr& e, Frame& frame) {
     try {
+      count_step();
       return eval_inner(e, frame);
     } catch (RenderError& err) {
       if (err.line == 0) err.line = e.line;
@@ -734,6 +768,12 @@ class Renderer {
       const Value* count = seq == &a ? &b : &a;
       if (seq && (count->type == Value::Type::Int || count->type == Value::Type::Bool)) {
         const int64_t n = as_int(*count, "*");
+        const size_t unit = seq->is_string() ? seq->s.size() : seq->list->size();
+        const size_t limit = seq->is_string() ? kMaxStringBytes : kMaxListItems;
+        if (n > 0 && unit > 0 && static_cast<uint64_t>(n) > limit / unit) {
+          throw RenderError{"'*' would build " + std::string(seq->is_string() ? "a string" : "a list") +
+                            " past the limit of " + std::to_string(limit) + (seq->is_string() ? " bytes" : " items")};
+        }
         if (seq->is_string()) {
           std::string out;
           for (int64_t k = 0; k < n; ++k) out += seq->s;
@@ -994,7 +1034,7 @@ class Renderer {
       } else if (!indent.is_none()) {
         const int64_t n = as_int(indent, "tojson indent");
         o.indent = 1;
-        o.indent_text = std::string(static_cast<size_t>(std::max<int64_t>(n, 0)), ' ');
+        o.indent_text = spaces(n);
       }
       o.item_separator = o.indent >= 0 ? "," : ", ";
       o.key_separator = ": ";
@@ -1113,7 +1153,7 @@ class Renderer {
     if (name == "indent") {
       args.expect_at_most(3, {"width", "first", "blank"});
       const Value width = args.get(0, "width", Value::integer(4));
-      const std::string pad = width.is_string() ? width.s : std::string(static_cast<size_t>(std::max<int64_t>(as_int(width, "width"), 0)), ' ');
+      const std::string pad = width.is_string() ? width.s : spaces(as_int(width, "width"));
       const bool first = args.get(1, "first", Value::boolean(false)).truthy();
       const bool blank = args.get(2, "blank", Value::boolean(false)).truthy();
       const auto lines = splitlines(utf8_decode(to_str(v) + "\n"));
@@ -1122,6 +1162,7 @@ class Renderer {
         const std::string line = utf8_encode(lines[k]);
         if (k > 0) out += "\n" + ((blank || !line.empty()) ? pad : "");
         out += line;
+        if (out.size() > kMaxStringBytes) throw RenderError{"indent would build a string past the limit"};
       }
       return Value::string(first ? pad + out : out);
     }

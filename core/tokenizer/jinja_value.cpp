@@ -39,12 +39,20 @@ Value Value::floating(double x) {
   return v;
 }
 Value Value::string(std::string x) {
+  if (x.size() > kMaxStringBytes) {
+    throw RenderError{"the template builds a string of " + std::to_string(x.size()) + " bytes, more than the limit of " +
+                      std::to_string(kMaxStringBytes)};
+  }
   Value v;
   v.type = Type::String;
   v.s = std::move(x);
   return v;
 }
 Value Value::make_list(List items, bool tuple) {
+  if (items.size() > kMaxListItems) {
+    throw RenderError{"the template builds a list of " + std::to_string(items.size()) + " items, more than the limit of " +
+                      std::to_string(kMaxListItems)};
+  }
   Value v;
   v.type = Type::List;
   v.list = std::make_shared<List>(std::move(items));
@@ -259,6 +267,25 @@ std::string string_repr(const std::string& s) {
 
 }  // namespace
 
+namespace {
+// Counts how deep the recursive conversions below are inside a value: a list holding itself, or one nested
+// 100,000 deep by a loop, must end in an error, not a stack overflow.
+thread_local int value_nesting = 0;
+class NestingGuard {
+ public:
+  NestingGuard() {
+    if (++value_nesting > kMaxValueNesting) {
+      --value_nesting;
+      throw RenderError{"values nest more than " + std::to_string(kMaxValueNesting) +
+                        " levels deep (or hold themselves), which a chat template never needs"};
+    }
+  }
+  ~NestingGuard() { --value_nesting; }
+  NestingGuard(const NestingGuard&) = delete;
+  NestingGuard& operator=(const NestingGuard&) = delete;
+};
+}  // namespace
+
 std::string to_repr(const Value& v) {
   switch (v.type) {
     case Value::Type::Undefined: return "";
@@ -268,12 +295,14 @@ std::string to_repr(const Value& v) {
     case Value::Type::Float: return python_float_repr(v.f);
     case Value::Type::String: return string_repr(v.s);
     case Value::Type::List: {
+      const NestingGuard guard;
       std::string out = v.is_tuple ? "(" : "[";
       for (size_t k = 0; k < v.list->size(); ++k) out += (k ? ", " : "") + to_repr((*v.list)[k]);
       if (v.is_tuple && v.list->size() == 1) out += ",";
       return out + (v.is_tuple ? ")" : "]");
     }
     case Value::Type::Dict: {
+      const NestingGuard guard;
       std::string out = "{";
       bool first = true;
       for (const auto& [k, x] : v.dict->items) {
@@ -302,6 +331,7 @@ double as_double(const Value& v) {
 }  // namespace
 
 bool equal(const Value& a, const Value& b) {
+  const NestingGuard guard;
   if (a.is_number() && b.is_number()) {
     if (a.type != Value::Type::Float && b.type != Value::Type::Float)
       return (a.type == Value::Type::Int ? a.i : a.b) == (b.type == Value::Type::Int ? b.i : b.b);
@@ -331,6 +361,7 @@ bool equal(const Value& a, const Value& b) {
 }
 
 bool less(const Value& a, const Value& b) {
+  const NestingGuard guard;
   if (a.is_number() && b.is_number()) {
     if (a.type != Value::Type::Float && b.type != Value::Type::Float)
       return (a.type == Value::Type::Int ? a.i : a.b) < (b.type == Value::Type::Int ? b.i : b.b);
@@ -381,10 +412,12 @@ void json_string(const std::string& s, bool ensure_ascii, std::string& out) {
 }
 
 void json_value(const Value& v, const JsonOptions& o, int depth, std::string& out) {
+  const NestingGuard guard;
   const bool pretty = o.indent >= 0;
   auto newline = [&](int level) {
     out += '\n';
     for (int k = 0; k < level; ++k) out += o.indent_text;
+    if (out.size() > kMaxStringBytes) throw RenderError{"tojson would build a string past the limit"};
   };
   switch (v.type) {
     case Value::Type::None: out += "null"; return;

@@ -90,112 +90,115 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   if (p.examples.cutoff < 8) throw InputError("", "the cutoff length must be at least 8 tokens", "the paper uses 512");
   const at::Device device = system::resolve_device(p.device);
   result_.device = device.str();
-  Trainer::check_run_directory(p.run_dir, p.resume);
+  // The folder is claimed (locked, then checked) before the data is read, so that two runs started together
+  // cannot both find it empty.
+  Trainer::run_in_claimed_directory(p.run_dir, p.resume, [&] {
 
-  // Data first: a bad file should fail in a second, not after the model has loaded.
-  const model::LlamaConfig config = model::load_llama_config(p.model_dir);
-  const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(p.model_dir, config);
-  const data::InstructionDataset dataset = data::load_instruction_data(p.data, p.columns);
-  const data::PromptFormat format = data::PromptFormat::for_model(p.model_dir, p.prompt_template, nullptr);
-  events.log({jobs::LogLevel::Info, "prompt template: " + format.describe()});
-  data::PreparedExamples prepared = data::prepare_examples(dataset, tokenizer, p.examples, format);
-  const std::vector<data::DataProblem>& problems = prepared.problems;
-  std::vector<data::TokenizedExample>& usable = prepared.usable;
-  if (usable.size() < 2) {
-    throw InputError(p.data.string(), "has fewer than two usable records", "see the problems listed above");
-  }
-  const data::Split split = data::split_records(static_cast<int64_t>(usable.size()), p.validation, p.seed);
-  std::vector<data::TokenizedExample> train_examples, validation_examples;
-  for (const int64_t i : split.train) train_examples.push_back(usable[static_cast<size_t>(i)]);
-  for (const int64_t i : split.validation) validation_examples.push_back(usable[static_cast<size_t>(i)]);
-  if (validation_examples.size() > static_cast<size_t>(p.eval_examples)) validation_examples.resize(static_cast<size_t>(p.eval_examples));
-  if (validation_examples.empty()) throw InputError(p.data.string(), "leaves no record for validation", "use more data or --val");
+    // Data first: a bad file should fail in a second, not after the model has loaded.
+    const model::LlamaConfig config = model::load_llama_config(p.model_dir);
+    const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::load(p.model_dir, config);
+    const data::InstructionDataset dataset = data::load_instruction_data(p.data, p.columns);
+    const data::PromptFormat format = data::PromptFormat::for_model(p.model_dir, p.prompt_template, nullptr);
+    events.log({jobs::LogLevel::Info, "prompt template: " + format.describe()});
+    data::PreparedExamples prepared = data::prepare_examples(dataset, tokenizer, p.examples, format);
+    const std::vector<data::DataProblem>& problems = prepared.problems;
+    std::vector<data::TokenizedExample>& usable = prepared.usable;
+    if (usable.size() < 2) {
+      throw InputError(p.data.string(), "has fewer than two usable records", "see the problems listed above");
+    }
+    const data::Split split = data::split_records(static_cast<int64_t>(usable.size()), p.validation, p.seed);
+    std::vector<data::TokenizedExample> train_examples, validation_examples;
+    for (const int64_t i : split.train) train_examples.push_back(usable[static_cast<size_t>(i)]);
+    for (const int64_t i : split.validation) validation_examples.push_back(usable[static_cast<size_t>(i)]);
+    if (validation_examples.size() > static_cast<size_t>(p.eval_examples)) validation_examples.resize(static_cast<size_t>(p.eval_examples));
+    if (validation_examples.empty()) throw InputError(p.data.string(), "leaves no record for validation", "use more data or --val");
 
-  const data::LengthStatistics stats = data::length_statistics(usable);
-  std::string report = "data: " + p.data.string() + "\n" + std::to_string(prepared.records_in_file()) + " records read, " +
-                       std::to_string(problems.size()) + " left out\n" + stats.describe(p.examples.cutoff) + "\n" +
-                       std::to_string(train_examples.size()) + " for training, " +
-                       std::to_string(split.validation.size()) + " held out for validation (" +
-                       std::to_string(validation_examples.size()) + " evaluated)\n";
-  for (const data::DataProblem& problem : problems) report += "left out: " + problem.describe(dataset.json_lines) + "\n";
-  events.log({jobs::LogLevel::Info, stats.describe(p.examples.cutoff)});
-  for (size_t i = 0; i < std::min<size_t>(problems.size(), 10); ++i) {
-    events.log({jobs::LogLevel::Warning, p.data.string() + ": " + problems[i].describe(dataset.json_lines) + "; left out"});
-  }
-  if (problems.size() > 10) {
-    events.log({jobs::LogLevel::Warning, std::to_string(problems.size() - 10) + " more records left out (all in data_report.txt)"});
-  }
-
-  const int64_t accumulation = p.batch / p.micro_batch;
-  result_.train_examples = static_cast<int64_t>(train_examples.size());
-  result_.validation_examples = static_cast<int64_t>(split.validation.size());
-  result_.skipped_records = static_cast<int64_t>(problems.size());
-  result_.steps_per_epoch = (result_.train_examples + p.batch - 1) / p.batch;
-  const int64_t total_steps = p.steps.value_or(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(p.epochs * static_cast<double>(result_.train_examples) / static_cast<double>(p.batch)))));
-  const MemoryEstimate estimate = estimate_emef_memory(p, device);
-  result_.estimated_bytes = estimate.total();
-  events.log({jobs::LogLevel::Info, "memory estimate for training on " + device.str() + ": " + estimate.describe()});
-
-  fs::create_directories(p.run_dir);
-  // From here on the folder is the run's: its run_state.json says whether it is going, stopped, done or failed.
-  run_with_status(p.run_dir, [&] {
-    write_text_file_atomically(p.run_dir / "data_report.txt", report);
-    const int device_index = std::max<int>(0, device.index());
-    if (device.is_cuda()) system::reset_peak_vram(device_index);
-    auto model = model::LlamaModel::load(p.model_dir, {device, std::nullopt});
-    for (const fs::path& adapter_dir : p.base_adapters) lora::load_adapter(*model, adapter_dir, /*trainable=*/false);
-    model->set_gradient_checkpointing(p.gradient_checkpointing);
-    lora::AdapterConfig adapter_config{p.lora, p.target_modules, p.model_dir.string()};
-    const std::vector<lora::AdapterLayer> adapter = lora::attach_new_adapter(*model, adapter_config, true, p.seed);
-
-    Schedule schedule{p.lr, std::min(p.warmup_steps, total_steps / 10), total_steps, p.schedule, 0.0};
-    if (!p.resume) {
-      // total_steps: what the settings came to on this data (the dashboard's progress bar of a loaded run).
-      json run_config = {{"kind", "emef"}, {"total_steps", total_steps}};
-      run_config.update(emef_settings_schema().to_json(p));
-      write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
+    const data::LengthStatistics stats = data::length_statistics(usable);
+    std::string report = "data: " + p.data.string() + "\n" + std::to_string(prepared.records_in_file()) + " records read, " +
+                         std::to_string(problems.size()) + " left out\n" + stats.describe(p.examples.cutoff) + "\n" +
+                         std::to_string(train_examples.size()) + " for training, " +
+                         std::to_string(split.validation.size()) + " held out for validation (" +
+                         std::to_string(validation_examples.size()) + " evaluated)\n";
+    for (const data::DataProblem& problem : problems) report += "left out: " + problem.describe(dataset.json_lines) + "\n";
+    events.log({jobs::LogLevel::Info, stats.describe(p.examples.cutoff)});
+    for (size_t i = 0; i < std::min<size_t>(problems.size(), 10); ++i) {
+      events.log({jobs::LogLevel::Warning, p.data.string() + ": " + problems[i].describe(dataset.json_lines) + "; left out"});
+    }
+    if (problems.size() > 10) {
+      events.log({jobs::LogLevel::Warning, std::to_string(problems.size() - 10) + " more records left out (all in data_report.txt)"});
     }
 
-    TrainerSettings settings = trainer_settings(p, schedule, accumulation, device);
-    settings.early_stop_metric = metrics::kValCe;
-    bool first_evaluation = true;
-    Trainer trainer(settings, adapter, adapter_config);
-    const TrainerResult trained = trainer.run(
-        events, cancel, result_.train_examples,
-        [&](const std::vector<int64_t>& rows) {
-          const Batch batch = make_batch(train_examples, rows);
-          const auto [summed, labelled] = summed_cross_entropy(model->forward(batch.input_ids), batch.labels);
-          const at::Tensor mean = summed / static_cast<double>(std::max<int64_t>(labelled, 1));
-          return MicroBatchLoss{mean, {{metrics::kTrainCe, mean.item<double>()}}, batch.tokens};
-        },
-        [&]() {
-          double summed = 0;
-          int64_t labelled = 0;
-          for (size_t begin = 0; begin < validation_examples.size(); begin += static_cast<size_t>(p.micro_batch)) {
-            std::vector<int64_t> rows;
-            for (size_t i = begin; i < std::min(validation_examples.size(), begin + static_cast<size_t>(p.micro_batch)); ++i) {
-              rows.push_back(static_cast<int64_t>(i));
-            }
-            const Batch batch = make_batch(validation_examples, rows);
-            const auto [sum, count] = summed_cross_entropy(model->forward(batch.input_ids), batch.labels);
-            summed += sum.item<double>();
-            labelled += count;
-          }
-          const double loss = summed / static_cast<double>(std::max<int64_t>(labelled, 1));
-          if (first_evaluation) result_.first_val_loss = loss;
-          first_evaluation = false;
-          result_.final_val_loss = loss;
-          result_.final_val_ppl = std::exp(loss);
-          return std::vector<NamedValue>{{metrics::kValCe, loss}, {metrics::kValPpl, std::exp(loss)}};
-        });
+    const int64_t accumulation = p.batch / p.micro_batch;
+    result_.train_examples = static_cast<int64_t>(train_examples.size());
+    result_.validation_examples = static_cast<int64_t>(split.validation.size());
+    result_.skipped_records = static_cast<int64_t>(problems.size());
+    result_.steps_per_epoch = (result_.train_examples + p.batch - 1) / p.batch;
+    const int64_t total_steps = p.steps.value_or(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(p.epochs * static_cast<double>(result_.train_examples) / static_cast<double>(p.batch)))));
+    const MemoryEstimate estimate = estimate_emef_memory(p, device);
+    result_.estimated_bytes = estimate.total();
+    events.log({jobs::LogLevel::Info, "memory estimate for training on " + device.str() + ": " + estimate.describe()});
 
-    result_.seconds_per_step = trained.seconds_per_step;
-    result_.steps_done = trained.steps_done;
-    result_.best_step = trained.best_step;
-    result_.adapter_dir = trained.adapter_dir;
-    result_.peak_vram_bytes = device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
-    result_.peak_ram_bytes = system::peak_ram_bytes();
-    result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    fs::create_directories(p.run_dir);
+    // From here on the folder is the run's: its run_state.json says whether it is going, stopped, done or failed.
+    run_with_status(p.run_dir, [&] {
+      write_text_file_atomically(p.run_dir / "data_report.txt", report);
+      const int device_index = std::max<int>(0, device.index());
+      if (device.is_cuda()) system::reset_peak_vram(device_index);
+      auto model = model::LlamaModel::load(p.model_dir, {device, std::nullopt});
+      for (const fs::path& adapter_dir : p.base_adapters) lora::load_adapter(*model, adapter_dir, /*trainable=*/false);
+      model->set_gradient_checkpointing(p.gradient_checkpointing);
+      lora::AdapterConfig adapter_config{p.lora, p.target_modules, p.model_dir.string()};
+      const std::vector<lora::AdapterLayer> adapter = lora::attach_new_adapter(*model, adapter_config, true, p.seed);
+
+      Schedule schedule{p.lr, std::min(p.warmup_steps, total_steps / 10), total_steps, p.schedule, 0.0};
+      if (!p.resume) {
+        // total_steps: what the settings came to on this data (the dashboard's progress bar of a loaded run).
+        json run_config = {{"kind", "emef"}, {"total_steps", total_steps}};
+        run_config.update(emef_settings_schema().to_json(p));
+        write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
+      }
+
+      TrainerSettings settings = trainer_settings(p, schedule, accumulation, device);
+      settings.early_stop_metric = metrics::kValCe;
+      bool first_evaluation = true;
+      Trainer trainer(settings, adapter, adapter_config);
+      const TrainerResult trained = trainer.run(
+          events, cancel, result_.train_examples,
+          [&](const std::vector<int64_t>& rows) {
+            const Batch batch = make_batch(train_examples, rows);
+            const auto [summed, labelled] = summed_cross_entropy(model->forward(batch.input_ids), batch.labels);
+            const at::Tensor mean = summed / static_cast<double>(std::max<int64_t>(labelled, 1));
+            return MicroBatchLoss{mean, {{metrics::kTrainCe, mean.item<double>()}}, batch.tokens};
+          },
+          [&]() {
+            double summed = 0;
+            int64_t labelled = 0;
+            for (size_t begin = 0; begin < validation_examples.size(); begin += static_cast<size_t>(p.micro_batch)) {
+              std::vector<int64_t> rows;
+              for (size_t i = begin; i < std::min(validation_examples.size(), begin + static_cast<size_t>(p.micro_batch)); ++i) {
+                rows.push_back(static_cast<int64_t>(i));
+              }
+              const Batch batch = make_batch(validation_examples, rows);
+              const auto [sum, count] = summed_cross_entropy(model->forward(batch.input_ids), batch.labels);
+              summed += sum.item<double>();
+              labelled += count;
+            }
+            const double loss = summed / static_cast<double>(std::max<int64_t>(labelled, 1));
+            if (first_evaluation) result_.first_val_loss = loss;
+            first_evaluation = false;
+            result_.final_val_loss = loss;
+            result_.final_val_ppl = std::exp(loss);
+            return std::vector<NamedValue>{{metrics::kValCe, loss}, {metrics::kValPpl, std::exp(loss)}};
+          });
+
+      result_.seconds_per_step = trained.seconds_per_step;
+      result_.steps_done = trained.steps_done;
+      result_.best_step = trained.best_step;
+      result_.adapter_dir = trained.adapter_dir;
+      result_.peak_vram_bytes = device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
+      result_.peak_ram_bytes = system::peak_ram_bytes();
+      result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    });
   });
 }
 

@@ -74,9 +74,10 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   }
   const at::Device device = system::resolve_device(p.device);
   result_.device = device.str();
-  Trainer::check_run_directory(p.run_dir, p.resume);
-  fs::create_directories(p.run_dir / "checkpoints");
-  run_with_status(p.run_dir, [&] { train(events, cancel, started, device); });
+  Trainer::run_in_claimed_directory(p.run_dir, p.resume, [&] {
+    fs::create_directories(p.run_dir / "checkpoints");
+    run_with_status(p.run_dir, [&] { train(events, cancel, started, device); });
+  });
 }
 
 void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,

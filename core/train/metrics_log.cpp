@@ -1,5 +1,7 @@
 #include "core/train/metrics_log.h"
 
+#include "core/util/json_limits.h"
+
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -27,10 +29,14 @@ std::string todays_name(const std::string& key) {
 }  // namespace
 
 bool parse_metrics_line(const std::string& line, MetricRecord& record) {
-  const nlohmann::json object = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  const auto parsed = util::parse_json_or_none(line, util::kMetricsLineLimits);
+  if (!parsed) return false;
+  const nlohmann::json& object = *parsed;
   if (!object.is_object() || !object.contains("step") || !object["step"].is_number()) return false;
+  const double step = object["step"].get<double>();
+  if (!(step >= 0 && step <= 1e15)) return false;  // no run has such a step; converting it would be undefined
   record = MetricRecord{};
-  record.step = object["step"].get<int64_t>();
+  record.step = static_cast<int64_t>(step);
   for (auto it = object.begin(); it != object.end(); ++it) {
     if (it.key() == "step" || !it.value().is_number()) continue;
     const std::string name = todays_name(it.key());

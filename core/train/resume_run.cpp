@@ -1,4 +1,6 @@
 #include "core/train/resume_run.h"
+#include "core/util/folder_lock.h"
+#include "core/util/json_limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -39,10 +41,17 @@ std::shared_ptr<jobs::Job> make_resume_job(const fs::path& run_dir, const std::s
     return std::make_shared<RunPlanJob>(std::move(*plan));
   }
   const fs::path file = run_dir / "config.json";
-  std::ifstream in(file);
-  if (!in) throw InputError(run_dir.string(), "has no config.json", "open the run folder itself (it holds metrics.jsonl)");
-  const json config = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!config.is_object()) throw InputError(file.string(), "is not valid JSON", "the run cannot be resumed from it");
+  std::error_code error;
+  if (fs::is_directory(run_dir, error)) {
+    // A run still being written is refused as in use (with its writer's pid) before its state is judged; the job
+    // takes the lock for itself when it starts.
+    const FolderLock in_use_check = FolderLock::acquire(run_dir, "a run");
+  }
+  if (!fs::exists(file, error)) {
+    throw InputError(run_dir.string(), "has no config.json", "open the run folder itself (it holds metrics.jsonl)");
+  }
+  const json config = util::read_json_file(file, util::kConfigJsonLimits);
+  if (!config.is_object()) throw InputError(file.string(), "is not a JSON object", "the run cannot be resumed from it");
   if (fs::exists(run_dir / "adapter" / "adapter_model.safetensors")) {
     throw InputError(run_dir.string(), "is finished: its adapter is saved", "start a new run to train further");
   }

@@ -1,4 +1,5 @@
 #include "core/train/run_output.h"
+#include "core/util/json_limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,9 +39,8 @@ std::optional<RunSettings> read_run_settings(const fs::path& run_dir) {
   try {
     if (std::optional<RunPlan> plan = read_pipeline(run_dir)) return RunSettings{std::move(*plan)};
     const fs::path file = run_dir / "config.json";
-    std::ifstream in(file);
-    const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (!in || !config.is_object()) return std::nullopt;
+    const nlohmann::json config = util::read_json_file_or_none(file, util::kConfigJsonLimits).value_or(nullptr);
+    if (!config.is_object()) return std::nullopt;
     const std::string kind = config.value("kind", std::string());
     if (kind == "lrec") {
       LrecSettings settings = lrec_settings_schema().from_json(config, file.string());

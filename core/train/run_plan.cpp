@@ -1,4 +1,5 @@
 #include "core/train/run_plan.h"
+#include "core/util/json_limits.h"
 
 #include <ATen/ATen.h>
 
@@ -278,10 +279,9 @@ RunPlan run_plan_from_json(const nlohmann::json& config, const std::string& file
 
 std::optional<RunPlan> read_pipeline(const std::filesystem::path& output_dir) {
   const std::filesystem::path file = output_dir / "pipeline.json";
-  std::ifstream in(file);
-  if (!in) return std::nullopt;
-  const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded()) throw InputError(file.string(), "is not valid JSON", "the pipeline cannot be resumed from it");
+  std::error_code error;
+  if (!std::filesystem::exists(file, error)) return std::nullopt;
+  const nlohmann::json config = util::read_json_file(file, util::kConfigJsonLimits);
   RunPlan plan = run_plan_from_json(config, file.string());
   plan.output_dir = output_dir;
   return plan;

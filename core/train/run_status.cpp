@@ -1,4 +1,5 @@
 #include "core/train/run_status.h"
+#include "core/util/json_limits.h"
 
 #include <algorithm>
 
@@ -43,9 +44,7 @@ void write_run_status(const fs::path& run_dir, const RunStatus& status) {
 }
 
 std::optional<RunStatus> read_run_status(const fs::path& run_dir) {
-  std::ifstream in(run_dir / kFileName);
-  if (!in) return std::nullopt;
-  const json record = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const json record = util::read_json_file_or_none(run_dir / kFileName, util::kConfigJsonLimits).value_or(nullptr);
   if (!record.is_object() || !record.contains("state") || !record["state"].is_string()) return std::nullopt;
   RunStatus status;
   const std::string state = record["state"].get<std::string>();

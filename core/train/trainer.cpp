@@ -1,4 +1,6 @@
 #include "core/train/trainer.h"
+#include "core/util/folder_lock.h"
+#include "core/util/json_limits.h"
 
 #include <c10/core/GradMode.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -66,10 +68,29 @@ int64_t Trainer::check_run_directory(const fs::path& run_dir, bool resume) {
     if (latest < 0) throw InputError(run_dir.string(), "has no checkpoint to resume from", "start a new run");
     return latest;
   }
-  if (fs::exists(run_dir) && !fs::is_empty(run_dir)) {
+  std::error_code error;
+  if (fs::exists(run_dir, error) && !fs::is_directory(run_dir, error)) {
+    throw InputError(run_dir.string(), "is a file, not a folder", "choose a folder for --out");
+  }
+  if (fs::exists(run_dir, error) && !folder_is_empty_but_for_lock(run_dir)) {
     throw InputError(run_dir.string(), "already holds a run", "choose another --out, or add --resume to continue it");
   }
   return 0;
+}
+
+void Trainer::run_in_claimed_directory(const fs::path& run_dir, bool resume, const std::function<void()>& body) {
+  std::error_code error;
+  if (fs::exists(run_dir, error) && !fs::is_directory(run_dir, error)) check_run_directory(run_dir, resume);
+  const bool created = !fs::exists(run_dir, error);
+  // The lock first: a folder another process is writing is refused as in use (with its pid), not as "holds a run".
+  const FolderLock lock = FolderLock::acquire(run_dir, "a run");
+  check_run_directory(run_dir, resume);
+  try {
+    body();
+  } catch (...) {
+    if (created && folder_is_empty_but_for_lock(run_dir)) fs::remove_all(run_dir, error);
+    throw;
+  }
 }
 
 TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& cancel, int64_t example_count,
@@ -101,8 +122,8 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     torch::load(optimizer, (from / "optimizer.pt").string());
     truncate_metrics(s.run_dir / "metrics.jsonl", result.start_step);
     last_checkpoint = from.string();
-    std::ifstream state_file(from / "trainer_state.json");
-    const json state = json::parse(state_file, nullptr, /*allow_exceptions=*/false);
+    const json state =
+        util::read_json_file_or_none(from / "trainer_state.json", util::kConfigJsonLimits).value_or(nullptr);
     if (state.is_object() && state.contains("best_step")) {
       result.best_step = state.value("best_step", int64_t{-1});
       best_value = state.value("best_value", best_value);

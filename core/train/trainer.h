@@ -101,6 +101,11 @@ class Trainer {
   // What a job checks before any work: a new run needs an absent or empty folder (nothing the user made is
   // overwritten), a resumed one a checkpoint. Returns the step to resume from, 0 for a new run; InputError else.
   static int64_t check_run_directory(const std::filesystem::path& run_dir, bool resume);
+  // Runs `body` holding the run folder's lock (util/folder_lock.h: a second correct/finetune/resume on the folder,
+  // from the CLI or the app, is refused with this process's pid) after check_run_directory. A folder this call
+  // created is removed again when `body` fails before writing anything into it.
+  static void run_in_claimed_directory(const std::filesystem::path& run_dir, bool resume,
+                                       const std::function<void()>& body);
 
   // Trains for settings.schedule.total_steps optimizer steps over examples [0, example_count), each step taking
   // micro_batch × accumulation examples in a seeded order that is reshuffled every epoch. `evaluate` runs (with

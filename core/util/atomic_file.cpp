@@ -11,6 +11,7 @@
 #endif
 
 #include "core/util/errors.h"
+#include "core/util/folder_lock.h"
 
 namespace lowbit {
 namespace {
@@ -115,20 +116,29 @@ void write_text_file_atomically(const std::filesystem::path& path, const std::st
 }
 
 void write_directory_atomically(const std::filesystem::path& dir,
-                                const std::function<void(const std::filesystem::path&)>& fill) {
+                                const std::function<void(const std::filesystem::path&)>& fill,
+                                ExistingFolder existing) {
   namespace fs = std::filesystem;
   const fs::path partial = fs::path(dir.string() + ".partial");
-  fs::remove_all(partial);
-  fs::create_directories(partial);
+  const FolderLock lock = FolderLock::acquire(partial, "the folder " + dir.filename().string());
+  std::error_code ignored;
+  for (const auto& left_by_a_crash : fs::directory_iterator(partial)) {
+    if (left_by_a_crash.path().filename() != kFolderLockFileName) fs::remove_all(left_by_a_crash.path());
+  }
   try {
     fill(partial);
+    if (existing == ExistingFolder::Refuse && fs::exists(dir)) {
+      throw InputError(dir.string(), "appeared while this job was writing it (another process made it)",
+                       "keep that folder or delete it, then run again with another output folder");
+    }
     fs::remove_all(dir);
     fs::rename(partial, dir);
   } catch (...) {
-    std::error_code ignored;
     fs::remove_all(partial, ignored);
     throw;
   }
+  // After the rename the lock file is inside <dir>; the lock itself stays held until `lock` closes it.
+  fs::remove(dir / kFolderLockFileName, ignored);
 }
 
 }  // namespace lowbit

@@ -20,9 +20,18 @@ void write_file_atomically(const std::filesystem::path& path, const std::functio
 
 void write_text_file_atomically(const std::filesystem::path& path, const std::string& text);
 
-// The same for a folder: `fill` writes into "<dir>.partial", which then replaces <dir> whole. On failure the
-// partial folder is removed and <dir> is left as it was.
+// What write_directory_atomically does when <dir> exists by the time the partial folder is complete.
+enum class ExistingFolder {
+  Replace,  // a checkpoint or an adapter the same run wrote before
+  Refuse,   // a model: InputError, the other folder kept (another process made it while this one worked)
+};
+
+// The same for a folder: `fill` writes into "<dir>.partial", which then replaces <dir> whole. The partial folder is
+// locked (FolderLock) while it is filled, so a second process writing the same <dir> is refused with the first
+// one's pid instead of deleting its work; what a crashed writer left in it is cleared first. On failure the partial
+// folder is removed and <dir> is left as it was.
 void write_directory_atomically(const std::filesystem::path& dir,
-                                const std::function<void(const std::filesystem::path&)>& fill);
+                                const std::function<void(const std::filesystem::path&)>& fill,
+                                ExistingFolder existing = ExistingFolder::Replace);
 
 }  // namespace lowbit

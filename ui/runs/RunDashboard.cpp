@@ -25,6 +25,7 @@
 #include <optional>
 
 #include "core/train/metric_names.h"
+#include "core/util/json_limits.h"
 #include "core/train/run_output.h"
 #include "ui/models/ExportMenu.h"
 #include "core/train/run_plan.h"
@@ -600,8 +601,10 @@ bool RunDashboard::loadRunDirectory(const QString& dir, QString* error) {
   m_runDirectory = dir;
   m_metricsDirectory = metricsDirectory;
   // The run's length: what its settings came to ("total_steps"), or the settings' steps in earlier versions.
-  std::ifstream config_file(std::filesystem::path(m_metricsDirectory.toStdString()) / "config.json");
-  const nlohmann::json config = nlohmann::json::parse(config_file, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json config =
+      lowbit::util::read_json_file_or_none(std::filesystem::path(m_metricsDirectory.toStdString()) / "config.json",
+                                           lowbit::util::kConfigJsonLimits)
+          .value_or(nullptr);
   if (config.is_object()) {
     const nlohmann::json total = config.contains("total_steps") ? config["total_steps"] : config.value("steps", nlohmann::json());
     if (total.is_number() && total.get<int64_t>() > 0) {
