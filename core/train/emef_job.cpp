@@ -138,6 +138,13 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
     result_.estimated_bytes = estimate.total();
     events.log({jobs::LogLevel::Info, "memory estimate for training on " + device.str() + ": " + estimate.describe()});
 
+    // The settings first: a run killed at any later moment can be resumed (from step 0 before its first
+    // checkpoint). total_steps: what the settings came to on this data (the dashboard's progress bar).
+    if (!p.resume) {
+      json run_config = {{"kind", "emef"}, {"total_steps", total_steps}};
+      run_config.update(emef_settings_schema().to_json(p));
+      write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
+    }
     fs::create_directories(p.run_dir);
     // From here on the folder is the run's: its run_state.json says whether it is going, stopped, done or failed.
     run_with_status(p.run_dir, [&] {
@@ -151,12 +158,6 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
       const std::vector<lora::AdapterLayer> adapter = lora::attach_new_adapter(*model, adapter_config, true, p.seed);
 
       Schedule schedule{p.lr, std::min(p.warmup_steps, total_steps / 10), total_steps, p.schedule, 0.0};
-      if (!p.resume) {
-        // total_steps: what the settings came to on this data (the dashboard's progress bar of a loaded run).
-        json run_config = {{"kind", "emef"}, {"total_steps", total_steps}};
-        run_config.update(emef_settings_schema().to_json(p));
-        write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
-      }
 
       TrainerSettings settings = trainer_settings(p, schedule, accumulation, device);
       settings.early_stop_metric = metrics::kValCe;

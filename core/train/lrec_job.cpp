@@ -75,6 +75,12 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   const at::Device device = system::resolve_device(p.device);
   result_.device = device.str();
   Trainer::run_in_claimed_directory(p.run_dir, p.resume, [&] {
+    // The settings first: a run killed at any later moment can be resumed (from step 0 before its first checkpoint).
+    if (!p.resume) {
+      json config = {{"kind", "lrec"}, {"total_steps", p.schedule.total_steps}};
+      config.update(lrec_settings_schema().to_json(p));
+      write_text_file_atomically(p.run_dir / "config.json", config.dump(2) + "\n");
+    }
     fs::create_directories(p.run_dir / "checkpoints");
     run_with_status(p.run_dir, [&] { train(events, cancel, started, device); });
   });
@@ -170,11 +176,6 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
 
   lora::AdapterConfig adapter_config{p.lora, p.target_modules, p.student_dir.string()};
   std::vector<lora::AdapterLayer> adapter = lora::attach_new_adapter(*student, adapter_config, true, p.seed);
-  if (!p.resume) {
-    json config = {{"kind", "lrec"}, {"total_steps", p.schedule.total_steps}};
-    config.update(lrec_settings_schema().to_json(p));
-    write_text_file_atomically(p.run_dir / "config.json", config.dump(2) + "\n");
-  }
 
   TrainerSettings settings = trainer_settings(p, p.schedule, p.accumulation, device);
   settings.early_stop_metric = metrics::kValTotal;  // the training loss, on the held-out windows

@@ -55,10 +55,6 @@ std::shared_ptr<jobs::Job> make_resume_job(const fs::path& run_dir, const std::s
   if (fs::exists(run_dir / "adapter" / "adapter_model.safetensors")) {
     throw InputError(run_dir.string(), "is finished: its adapter is saved", "start a new run to train further");
   }
-  if (Trainer::latest_checkpoint(run_dir) < 0) {
-    throw InputError(run_dir.string(), "has no checkpoint yet (it stopped before its first one)",
-                     "start it again as a new run in an empty folder");
-  }
   const std::string kind = config.value("kind", std::string());
   if (kind == "lrec") return resumed_job<LrecJob>(lrec_settings_schema(), config, file, run_dir, device);
   if (kind == "emef") return resumed_job<EmefJob>(emef_settings_schema(), config, file, run_dir, device);

@@ -65,15 +65,29 @@ int64_t Trainer::latest_checkpoint(const fs::path& run_dir) { return latest_chec
 int64_t Trainer::check_run_directory(const fs::path& run_dir, bool resume) {
   if (resume) {
     const int64_t latest = latest_checkpoint(run_dir);
-    if (latest < 0) throw InputError(run_dir.string(), "has no checkpoint to resume from", "start a new run");
-    return latest;
+    // A run killed before its first checkpoint still has its settings (config.json comes first): it starts again.
+    if (latest < 0 && !fs::exists(run_dir / "config.json")) {
+      throw InputError(run_dir.string(), "has no checkpoint to resume from", "start a new run");
+    }
+    return std::max<int64_t>(latest, 0);
   }
   std::error_code error;
   if (fs::exists(run_dir, error) && !fs::is_directory(run_dir, error)) {
     throw InputError(run_dir.string(), "is a file, not a folder", "choose a folder for --out");
   }
-  if (fs::exists(run_dir, error) && !folder_is_empty_but_for_lock(run_dir)) {
-    throw InputError(run_dir.string(), "already holds a run", "choose another --out, or add --resume to continue it");
+  if (fs::exists(run_dir, error)) {
+    // What a process killed while writing its first file leaves (the lock, a "*.tmp") is no run: it is cleared.
+    std::vector<fs::path> leftovers;
+    for (const auto& entry : fs::directory_iterator(run_dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name == kFolderLockFileName) continue;
+      if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+        leftovers.push_back(entry.path());
+        continue;
+      }
+      throw InputError(run_dir.string(), "already holds a run", "choose another --out, or add --resume to continue it");
+    }
+    for (const fs::path& leftover : leftovers) fs::remove(leftover, error);
   }
   return 0;
 }
@@ -87,6 +101,10 @@ void Trainer::run_in_claimed_directory(const fs::path& run_dir, bool resume, con
   check_run_directory(run_dir, resume);
   try {
     body();
+  } catch (const InputError&) {
+    // Bad input found before the first checkpoint: nothing worth keeping was made, so no folder is left behind.
+    if (created && latest_checkpoint(run_dir) < 0) fs::remove_all(run_dir, error);
+    throw;
   } catch (...) {
     if (created && folder_is_empty_but_for_lock(run_dir)) fs::remove_all(run_dir, error);
     throw;
@@ -114,7 +132,12 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   // Early stopping's state, kept in each checkpoint so that a resumed run stops where the uninterrupted one would.
   double best_value = std::numeric_limits<double>::infinity();
   int64_t evaluations_without_improvement = 0;
-  if (s.resume) {
+  if (s.resume && latest_checkpoint(s.run_dir) < 0) {
+    events.log({jobs::LogLevel::Info, "no checkpoint was written before the run stopped: training again from step 0"});
+    truncate_metrics(s.run_dir / "metrics.jsonl", 0);
+    std::error_code error;
+    fs::remove_all(s.run_dir / "best", error);
+  } else if (s.resume) {
     result.start_step = check_run_directory(s.run_dir, true);
     const fs::path from = s.run_dir / "checkpoints" / checkpoint_name(result.start_step);
     events.log({jobs::LogLevel::Info, "resuming from " + from.string()});

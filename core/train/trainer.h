@@ -103,7 +103,7 @@ class Trainer {
   static int64_t check_run_directory(const std::filesystem::path& run_dir, bool resume);
   // Runs `body` holding the run folder's lock (util/folder_lock.h: a second correct/finetune/resume on the folder,
   // from the CLI or the app, is refused with this process's pid) after check_run_directory. A folder this call
-  // created is removed again when `body` fails before writing anything into it.
+  // created is removed again when `body` fails on bad input before its first checkpoint.
   static void run_in_claimed_directory(const std::filesystem::path& run_dir, bool resume,
                                        const std::function<void()>& body);
 
