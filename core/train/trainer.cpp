@@ -11,6 +11,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <algorithm>
@@ -171,6 +172,10 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
     }
     metrics_file << record.dump() << "\n";
     metrics_file.flush();
+    if (!metrics_file) {
+      throw ResourceError("cannot append to " + (s.run_dir / "metrics.jsonl").string() +
+                          "; the disk may be full (free some space, then resume the run)");
+    }
   };
   // Returns true when early stopping ends the run here.
   auto run_evaluation = [&](int64_t step) {
@@ -203,7 +208,11 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   auto save_checkpoint = [&](int64_t step) {
     write_directory_atomically(s.run_dir / "checkpoints" / checkpoint_name(step), [&](const fs::path& dir) {
       lora::save_adapter(adapter_, config_, dir / "adapter");
-      torch::save(optimizer, (dir / "optimizer.pt").string());
+      // Serialised in memory, then written like every other file: LibTorch's own file writer aborts the process
+      // when the disk fills mid-write; this way a full disk is a ResourceError and no half-written file is left.
+      std::ostringstream serialised;
+      torch::save(optimizer, serialised);
+      write_text_file_atomically(dir / "optimizer.pt", serialised.str());
       json state = {{"step", step}};
       if (early_stopping) {
         state.update({{"best_step", result.best_step}, {"best_value", best_value},

@@ -83,7 +83,13 @@ void write_file_atomically(const std::filesystem::path& path, const std::functio
       throw ResourceError("cannot write " + path.string() + ": creating " + temporary.string() +
                           " failed: " + os_error_text(errno) + " (does the folder exist and is it writable?)");
     }
+    errno = 0;
     write(out);
+    // The first failing write(2) sets errno (ENOSPC for a full disk); later stream calls may clear it.
+    const int write_errno = errno;
+    if (!out) {
+      throw ResourceError("writing " + path.string() + " failed: " + os_error_text(write_errno) + "; " + disk_remedy());
+    }
     errno = 0;
     out.flush();
     if (!out) {
