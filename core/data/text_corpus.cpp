@@ -55,6 +55,10 @@ TextCorpus load_text_corpus(const std::filesystem::path& path, const std::string
   require_utf8(text, path);
   TextCorpus corpus;
   corpus.path = path;
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+    throw InputError(path.string(), "holds a NUL byte at offset " + std::to_string(nul) + ": it is binary data, not text",
+                     "give a plain-text (.txt) or JSON Lines (.jsonl) file");
+  }
   if (!looks_like_jsonl(path, text)) {
     corpus.format = TextFormat::PlainText;
     corpus.documents.push_back(normalise_newlines(text));

@@ -416,6 +416,7 @@ GgufExportResult export_gguf(const GgufExportOptions& options, jobs::JobEvents& 
   if (fs::exists(options.out_dir)) {
     throw InputError(options.out_dir.string(), "already exists", "choose another --out, or delete it first");
   }
+  check_output_folder_writable(options.out_dir);
   const json config_file = read_json(options.model_dir / "config.json");
   const MergedModel merged = merge_model(options.model_dir, options.adapters, at::kFloat, events, cancel);
   const model::LlamaConfig& c = merged.config;

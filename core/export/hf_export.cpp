@@ -114,6 +114,7 @@ HfExportResult export_hf(const HfExportOptions& options, jobs::JobEvents& events
   if (fs::exists(options.out_dir)) {
     throw InputError(options.out_dir.string(), "already exists", "choose another --out, or delete it first");
   }
+  check_output_folder_writable(options.out_dir);
   const at::ScalarType out_dtype = options.dtype == ExportDtype::Float16 ? at::kHalf : at::kFloat;
   const MergedModel merged = merge_model(options.model_dir, options.adapters, out_dtype, events, cancel);
   const auto& tensors = merged.tensors;

@@ -2,7 +2,9 @@
 
 #include <c10/util/Exception.h>
 
+#include <cerrno>
 #include <exception>
+#include <filesystem>
 #include <new>
 
 #include "core/util/errors.h"
@@ -35,6 +37,18 @@ ErrorReport describe_current_exception() {
   } catch (const c10::Error& e) {
     return {ErrorKind::Internal, std::string("LibTorch error: ") + e.what_without_backtrace(), e.what(),
             kExitInternal};
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the operating system refuses (a loop of links, a file where a folder should be, no permission, a
+    // full disk) is the user's or the machine's to fix, not a bug: say which path and why.
+    const std::string path = e.path1().empty() ? std::string() : e.path1().string() + ": ";
+    const int code = e.code().value();
+    if (code == ENOSPC || code == EDQUOT || code == EROFS) {
+      return {ErrorKind::Resource, path + e.code().message() + " (free some space or choose another folder, then try again)",
+              e.what(), kExitResource};
+    }
+    return {ErrorKind::Input,
+            path + e.code().message() + " (check the path: it must be a folder or file you can read, and write for --out)",
+            e.what(), kExitInput};
   } catch (const std::bad_alloc& e) {
     return {ErrorKind::Resource, "not enough memory (RAM); close other programs or use a smaller model",
             e.what(), kExitResource};

@@ -154,6 +154,9 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
   if (fs::exists(out)) {
     throw InputError(out.string(), "already exists", "choose another --out folder, or delete this one first");
   }
+  check_output_folder_writable(out);
+  // Held to the end: a second quantization into the same --out is refused now, with this process's pid.
+  const ClaimedPartialFolder claimed(out);
   const model::LlamaConfig mc = model::load_llama_config(params_.model_dir);
   if (read_quant_config(params_.model_dir.string())) {
     throw InputError(params_.model_dir.string(), "is already quantized", "quantize the full-precision model");
@@ -319,7 +322,7 @@ void QuantizeJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) 
                              "generation_config.json"}) {
       copy_if_present(params_.model_dir / file, partial / file);
     }
-  }, ExistingFolder::Refuse);
+  }, ExistingFolder::Refuse, claimed.lock());
   result_.config = config;
   result_.output_bytes = static_cast<int64_t>(fs::file_size(out / "model.safetensors"));
   result_.bits_per_weight = quantized_weights > 0 ? 8.0 * quantized_bytes / quantized_weights : 0;

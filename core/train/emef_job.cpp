@@ -1,4 +1,6 @@
 #include "core/train/emef_job.h"
+#include "core/train/run_inputs.h"
+#include "core/util/json_limits.h"
 
 #include <c10/core/GradMode.h>
 
@@ -81,7 +83,14 @@ MemoryEstimate estimate_emef_memory(const EmefSettings& p, at::Device device) {
 
 void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   const auto started = std::chrono::steady_clock::now();
+  // Absolute, so that config.json names the same files whatever directory a resume is started from.
+  for (fs::path* path : {&params_.model_dir, &params_.data}) {
+    if (!path->empty()) *path = fs::absolute(*path).lexically_normal();
+  }
+  for (fs::path& adapter : params_.base_adapters) adapter = fs::absolute(adapter).lexically_normal();
   const EmefSettings& p = params_;
+  std::vector<NamedInput> inputs = {{"model_dir", p.model_dir}};
+  for (size_t i = 0; i < p.base_adapters.size(); ++i) inputs.push_back({"base_adapter_" + std::to_string(i), p.base_adapters[i]});
   if (p.micro_batch < 1 || p.batch < p.micro_batch || p.batch % p.micro_batch != 0) {
     throw InputError("", "the batch (" + std::to_string(p.batch) + ") must be a multiple of the micro-batch (" +
                              std::to_string(p.micro_batch) + ")",
@@ -93,6 +102,11 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   // The folder is claimed (locked, then checked) before the data is read, so that two runs started together
   // cannot both find it empty.
   Trainer::run_in_claimed_directory(p.run_dir, p.resume, [&] {
+    if (p.resume) {
+      check_input_fingerprints(
+          util::read_json_file_or_none(p.run_dir / "config.json", util::kConfigJsonLimits).value_or(json::object()),
+          inputs, p.run_dir);
+    }
 
     // Data first: a bad file should fail in a second, not after the model has loaded.
     const model::LlamaConfig config = model::load_llama_config(p.model_dir);
@@ -143,6 +157,7 @@ void EmefJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
     if (!p.resume) {
       json run_config = {{"kind", "emef"}, {"total_steps", total_steps}};
       run_config.update(emef_settings_schema().to_json(p));
+      run_config["input_fingerprints"] = input_fingerprints(inputs);
       write_text_file_atomically(p.run_dir / "config.json", run_config.dump(2) + "\n");
     }
     fs::create_directories(p.run_dir);

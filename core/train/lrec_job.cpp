@@ -1,4 +1,6 @@
 #include "core/train/lrec_job.h"
+#include "core/train/run_inputs.h"
+#include "core/util/json_limits.h"
 
 #include <c10/core/GradMode.h>
 
@@ -68,7 +70,12 @@ MemoryEstimate estimate_lrec_memory(const LrecSettings& p, at::Device device) {
 
 void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
   const auto started = std::chrono::steady_clock::now();
+  // Absolute, so that config.json names the same folders whatever directory a resume is started from.
+  for (fs::path* path : {&params_.student_dir, &params_.teacher_dir, &params_.calibration}) {
+    if (!path->empty()) *path = fs::absolute(*path).lexically_normal();
+  }
   const LrecSettings& p = params_;
+  const std::vector<NamedInput> inputs = {{"student_dir", p.student_dir}, {"teacher_dir", p.teacher_dir}};
   if (p.micro_batch < 1 || p.accumulation < 1 || p.schedule.total_steps < 1 || p.seqlen < 2) {
     throw InputError("", "micro-batch, accumulation, steps and seqlen must be positive", "");
   }
@@ -79,7 +86,12 @@ void LrecJob::run(jobs::JobEvents& events, const jobs::CancelToken& cancel) {
     if (!p.resume) {
       json config = {{"kind", "lrec"}, {"total_steps", p.schedule.total_steps}};
       config.update(lrec_settings_schema().to_json(p));
+      config["input_fingerprints"] = input_fingerprints(inputs);
       write_text_file_atomically(p.run_dir / "config.json", config.dump(2) + "\n");
+    } else {
+      check_input_fingerprints(
+          util::read_json_file_or_none(p.run_dir / "config.json", util::kConfigJsonLimits).value_or(json::object()),
+          inputs, p.run_dir);
     }
     fs::create_directories(p.run_dir / "checkpoints");
     run_with_status(p.run_dir, [&] { train(events, cancel, started, device); });
@@ -213,7 +225,6 @@ void LrecJob::train(jobs::JobEvents& events, const jobs::CancelToken& cancel,
   result_.peak_vram_bytes = device.is_cuda() ? system::peak_vram_bytes(device_index) : 0;
   result_.peak_ram_bytes = system::peak_ram_bytes();
   result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  events.artifact({"adapter", result_.adapter_dir.string()});
 }
 
 }  // namespace lowbit::train

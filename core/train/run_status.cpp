@@ -67,6 +67,12 @@ std::optional<RunStatus> inspect_run_status(const fs::path& run_dir) {
   if (!status && fs::exists(run_dir / "adapter" / "adapter_model.safetensors")) {
     status = RunStatus{RunState::Finished, 0, "", 0, false};  // a run from before run_state.json that finished
   }
+  // Saving the adapter is a run's last act; a process killed between it and its last state write still finished.
+  // The app, `lowbit runs` and `lowbit resume` all read it so.
+  if (status && status->state == RunState::Running && !system::process_is_alive(status->pid) &&
+      fs::exists(run_dir / "adapter" / "adapter_model.safetensors")) {
+    status = RunStatus{RunState::Finished, status->pid, "", status->updated_unix_s, false};
+  }
   if (status && status->state == RunState::Running && !system::process_is_alive(status->pid)) {
     status->state = RunState::Failed;
     status->crashed = true;
@@ -98,20 +104,27 @@ void run_with_status(const fs::path& run_dir, const std::function<void()>& body)
   record(RunState::Finished, {});
 }
 
-int64_t latest_checkpoint_step(const std::filesystem::path& run_dir) {
+std::vector<int64_t> checkpoint_steps(const std::filesystem::path& run_dir) {
   namespace fs = std::filesystem;
-  int64_t latest = -1;
+  std::vector<int64_t> steps;
   std::error_code error;
-  if (!fs::is_directory(run_dir / "checkpoints", error)) return latest;
-  for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints", error)) {
-    const std::string name = entry.path().filename().string();
-    // A folder still being written is "step-N.partial"; a complete one has its trainer_state.json.
-    if (name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos &&
-        fs::exists(entry.path() / "trainer_state.json")) {
-      latest = std::max<int64_t>(latest, std::stoll(name.substr(5)));
-    }
+  if (!fs::is_directory(run_dir / "checkpoints", error)) return steps;
+  for (fs::directory_iterator it(run_dir / "checkpoints", error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    const std::string digits = name.rfind("step-", 0) == 0 ? name.substr(5) : std::string();
+    // A folder still being written is "step-N.partial"; a complete one has its trainer_state.json. Anything else
+    // ("step-abc", a copy made by hand) is not a checkpoint of this run.
+    const bool numbered = !digits.empty() && digits.size() <= 15 &&
+                          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (numbered && fs::exists(it->path() / "trainer_state.json")) steps.push_back(std::stoll(digits));
   }
-  return latest;
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+int64_t latest_checkpoint_step(const std::filesystem::path& run_dir) {
+  const std::vector<int64_t> steps = checkpoint_steps(run_dir);
+  return steps.empty() ? -1 : steps.back();
 }
 
 }  // namespace lowbit::train

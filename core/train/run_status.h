@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lowbit::train {
 
@@ -38,6 +39,8 @@ std::optional<RunStatus> inspect_run_status(const std::filesystem::path& run_dir
 
 // The step of the latest complete checkpoint in <run>/checkpoints (-1 without one).
 int64_t latest_checkpoint_step(const std::filesystem::path& run_dir);
+// The steps of the run's complete checkpoints, ascending.
+std::vector<int64_t> checkpoint_steps(const std::filesystem::path& run_dir);
 
 // Writes Running (this process), runs `body`, then Finished; Stopped when it throws Cancelled, Failed with the
 // message for any other exception, which is rethrown.

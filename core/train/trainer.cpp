@@ -56,6 +56,8 @@ void set_training(const std::vector<lora::AdapterLayer>& adapter, bool training)
   for (const auto& entry : adapter) entry.layer->set_training(training);
 }
 
+std::string first_line(const std::string& text) { return text.substr(0, std::min(text.find('\n'), size_t{200})); }
+
 }  // namespace
 
 Trainer::Trainer(TrainerSettings settings, std::vector<lora::AdapterLayer> adapter, lora::AdapterConfig config)
@@ -100,6 +102,12 @@ void Trainer::run_in_claimed_directory(const fs::path& run_dir, bool resume, con
   // The lock first: a folder another process is writing is refused as in use (with its pid), not as "holds a run".
   const FolderLock lock = FolderLock::acquire(run_dir, "a run");
   check_run_directory(run_dir, resume);
+  // "*.tmp" files are writes a killed process never finished (run_state.json.tmp, teacher_cache.safetensors.tmp);
+  // under the lock no other writer can own them.
+  for (fs::directory_iterator it(run_dir, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) fs::remove(it->path(), error);
+  }
   try {
     body();
   } catch (const InputError&) {
@@ -133,16 +141,32 @@ TrainerResult Trainer::run(jobs::JobEvents& events, const jobs::CancelToken& can
   // Early stopping's state, kept in each checkpoint so that a resumed run stops where the uninterrupted one would.
   double best_value = std::numeric_limits<double>::infinity();
   int64_t evaluations_without_improvement = 0;
-  if (s.resume && latest_checkpoint(s.run_dir) < 0) {
+  // The newest checkpoint that loads: one damaged by hand or by a failing disk is passed over with a warning.
+  int64_t resume_from = -1;
+  if (s.resume) {
+    const std::vector<int64_t> steps = checkpoint_steps(s.run_dir);
+    for (auto step = steps.rbegin(); step != steps.rend() && resume_from < 0; ++step) {
+      const fs::path from = s.run_dir / "checkpoints" / checkpoint_name(*step);
+      try {
+        torch::optim::AdamW probe(parameters, torch::optim::AdamWOptions(s.schedule.base_lr).weight_decay(s.weight_decay));
+        torch::load(probe, (from / "optimizer.pt").string());
+        lora::restore_adapter_weights(adapter_, from / "adapter");
+        resume_from = *step;
+      } catch (const std::exception& e) {
+        events.log({jobs::LogLevel::Warning, from.string() + " cannot be loaded (" + first_line(e.what()) +
+                                                 "); trying the checkpoint before it"});
+      }
+    }
+  }
+  if (s.resume && resume_from < 0) {
     events.log({jobs::LogLevel::Info, "no checkpoint was written before the run stopped: training again from step 0"});
     truncate_metrics(s.run_dir / "metrics.jsonl", 0);
     std::error_code error;
     fs::remove_all(s.run_dir / "best", error);
   } else if (s.resume) {
-    result.start_step = check_run_directory(s.run_dir, true);
+    result.start_step = resume_from;
     const fs::path from = s.run_dir / "checkpoints" / checkpoint_name(result.start_step);
     events.log({jobs::LogLevel::Info, "resuming from " + from.string()});
-    lora::restore_adapter_weights(adapter_, from / "adapter");
     torch::load(optimizer, (from / "optimizer.pt").string());
     truncate_metrics(s.run_dir / "metrics.jsonl", result.start_step);
     last_checkpoint = from.string();

@@ -1,7 +1,9 @@
 #include "core/util/atomic_file.h"
 
 #include <cerrno>
+#include <chrono>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <system_error>
 
@@ -121,12 +123,39 @@ void write_text_file_atomically(const std::filesystem::path& path, const std::st
                         [&](std::ostream& out) { out.write(text.data(), static_cast<std::streamsize>(text.size())); });
 }
 
+void check_output_folder_writable(const std::filesystem::path& out) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::path existing = fs::absolute(out, error).parent_path();
+  while (!existing.empty() && !fs::exists(existing, error) && existing != existing.parent_path()) {
+    existing = existing.parent_path();
+  }
+  if (!fs::is_directory(existing, error)) {
+    throw InputError(out.string(), "cannot be created: " + existing.string() + " is a file, not a folder",
+                     "choose an output folder inside a folder");
+  }
+  const fs::path probe =
+      existing / (".lowbit-write-test-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  errno = 0;
+  std::ofstream test(probe, std::ios::binary | std::ios::trunc);
+  const int open_errno = errno;
+  if (!test) {
+    throw InputError(out.string(),
+                     "cannot be written: " + existing.string() + " does not let this program create files there (" +
+                         os_error_text(open_errno) + ")",
+                     "choose a folder you can write to, on a disk that is not read-only");
+  }
+  test.close();
+  fs::remove(probe, error);
+}
+
 void write_directory_atomically(const std::filesystem::path& dir,
                                 const std::function<void(const std::filesystem::path&)>& fill,
-                                ExistingFolder existing) {
+                                ExistingFolder existing, const FolderLock* claimed) {
   namespace fs = std::filesystem;
   const fs::path partial = fs::path(dir.string() + ".partial");
-  const FolderLock lock = FolderLock::acquire(partial, "the folder " + dir.filename().string());
+  std::optional<FolderLock> lock;
+  if (claimed == nullptr) lock.emplace(FolderLock::acquire(partial, "the folder " + dir.filename().string()));
   std::error_code ignored;
   for (const auto& left_by_a_crash : fs::directory_iterator(partial)) {
     if (left_by_a_crash.path().filename() != kFolderLockFileName) fs::remove_all(left_by_a_crash.path());
@@ -145,6 +174,14 @@ void write_directory_atomically(const std::filesystem::path& dir,
   }
   // After the rename the lock file is inside <dir>; the lock itself stays held until `lock` closes it.
   fs::remove(dir / kFolderLockFileName, ignored);
+}
+
+ClaimedPartialFolder::ClaimedPartialFolder(const std::filesystem::path& dir)
+    : partial_(dir.string() + ".partial"), lock_(FolderLock::acquire(partial_, "the folder " + dir.filename().string())) {}
+
+ClaimedPartialFolder::~ClaimedPartialFolder() {
+  std::error_code ignored;
+  std::filesystem::remove_all(partial_, ignored);  // before lock_ is released: no one else can own it yet
 }
 
 }  // namespace lowbit

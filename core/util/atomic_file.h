@@ -14,11 +14,18 @@
 #include <iosfwd>
 #include <string>
 
+#include "core/util/folder_lock.h"
+
 namespace lowbit {
 
 void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::ostream&)>& write);
 
 void write_text_file_atomically(const std::filesystem::path& path, const std::string& text);
+
+// Checked before a long job starts, so that it cannot fail only when its result is written: `out` (absent) can be
+// created, i.e. its nearest existing ancestor is a folder this process can write in. InputError naming `out` and
+// what to do otherwise (a file in the way, a read-only folder or disk).
+void check_output_folder_writable(const std::filesystem::path& out);
 
 // What write_directory_atomically does when <dir> exists by the time the partial folder is complete.
 enum class ExistingFolder {
@@ -30,8 +37,25 @@ enum class ExistingFolder {
 // locked (FolderLock) while it is filled, so a second process writing the same <dir> is refused with the first
 // one's pid instead of deleting its work; what a crashed writer left in it is cleared first. On failure the partial
 // folder is removed and <dir> is left as it was.
+// `claimed`: the caller already holds "<dir>.partial" (claim_partial_folder), so it is not locked again.
 void write_directory_atomically(const std::filesystem::path& dir,
                                 const std::function<void(const std::filesystem::path&)>& fill,
-                                ExistingFolder existing = ExistingFolder::Replace);
+                                ExistingFolder existing = ExistingFolder::Replace, const FolderLock* claimed = nullptr);
+
+// "<dir>.partial", locked for this process from the start of a long job that writes <dir> at its end, so that a
+// second process aiming at the same <dir> is refused with this one's pid before either does any work. The partial
+// folder is removed when this goes out of scope (after write_directory_atomically it is already gone).
+class ClaimedPartialFolder {
+ public:
+  explicit ClaimedPartialFolder(const std::filesystem::path& dir);
+  ~ClaimedPartialFolder();
+  ClaimedPartialFolder(const ClaimedPartialFolder&) = delete;
+  ClaimedPartialFolder& operator=(const ClaimedPartialFolder&) = delete;
+  const FolderLock* lock() const { return &lock_; }
+
+ private:
+  std::filesystem::path partial_;
+  FolderLock lock_;
+};
 
 }  // namespace lowbit

@@ -83,6 +83,19 @@ TEST_F(RunStatusTest, AFolderFromBeforeRunStateIsFinishedOnlyWithItsAdapter) {
   EXPECT_FALSE(read_run_status(dir).has_value()) << "inspecting never writes the file";
 }
 
+// Killed between saving its adapter (a run's last act) and writing "finished": the app reads it as `lowbit resume`
+// does (which refuses a folder with an adapter as finished), not as a crash.
+TEST_F(RunStatusTest, AdapterSavedMeansFinishedWhateverTheStateFileSays) {
+  const int64_t gone = pid_of_an_ended_process();
+  write_run_status(dir, {RunState::Running, gone, "", 1});
+  fs::create_directories(dir / "adapter");
+  std::ofstream(dir / "adapter" / "adapter_model.safetensors") << "x";
+  const auto status = inspect_run_status(dir);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, RunState::Finished);
+  EXPECT_FALSE(status->crashed);
+}
+
 TEST_F(RunStatusTest, AnUnreadableFileIsNoStatusRatherThanAnError) {
   std::ofstream(dir / "run_state.json") << "{\"state\": \"runn";
   EXPECT_FALSE(read_run_status(dir).has_value());

@@ -87,4 +87,19 @@ else
   failures=$((failures + 1))
 fi
 
+# A run started with relative paths resumes from any directory, and refuses another model put at the same path.
+mkdir -p "$scratch/rel"
+(cd "$scratch/rel" && "$lowbit" quantize "$model" --method rtn --bits 4 --group-size 32 --device cpu --out q > /dev/null 2>&1 &&
+  "$lowbit" correct q --teacher "$model" --calib "$testdata/train_text/tinystories_val_sample.txt" --steps 4 --seqlen 64 \
+    --samples 8 --micro-batch 2 --rank 4 --eval-every 2 --checkpoint-every 2 --eval-windows 2 --device cpu --out run \
+    > /dev/null 2>&1)
+rm -rf "$scratch/rel/run/adapter" "$scratch/rel/run/checkpoints/step-000004"
+out="$(cd / && "$lowbit" resume "$scratch/rel/run" --device cpu 2>&1)"; rc=$?
+check "a run started with relative paths resumes from another directory" 0 "$rc" "$out" 'resuming from .*step-000002'
+rm -rf "$scratch/rel/run/adapter" "$scratch/rel/run/checkpoints/step-000004" "$scratch/rel/q"
+"$lowbit" quantize "$model" --method rtn --bits 8 --group-size 32 --device cpu --out "$scratch/rel/q" > /dev/null 2>&1
+out="$("$lowbit" resume "$scratch/rel/run" --device cpu 2>&1)"; rc=$?
+check "resume refuses another model put where the run's was" 3 "$rc" "$out" \
+  "run: was started from another model than the one now at .*/rel/q \(student_dir\)"
+
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
