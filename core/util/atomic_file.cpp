@@ -162,7 +162,7 @@ void write_directory_atomically(const std::filesystem::path& dir,
   }
   try {
     fill(partial);
-    if (existing == ExistingFolder::Refuse && fs::exists(dir)) {
+    if (existing == ExistingFolder::Refuse && fs::exists(dir) && !fs::is_empty(dir)) {
       throw InputError(dir.string(), "appeared while this job was writing it (another process made it)",
                        "keep that folder or delete it, then run again with another output folder");
     }

@@ -30,7 +30,8 @@ void check_output_folder_writable(const std::filesystem::path& out);
 // What write_directory_atomically does when <dir> exists by the time the partial folder is complete.
 enum class ExistingFolder {
   Replace,  // a checkpoint or an adapter the same run wrote before
-  Refuse,   // a model: InputError, the other folder kept (another process made it while this one worked)
+  Refuse,   // a model: InputError, the other folder kept (another process filled it while this one worked);
+            // an empty folder is replaced
 };
 
 // The same for a folder: `fill` writes into "<dir>.partial", which then replaces <dir> whole. The partial folder is

@@ -275,6 +275,9 @@ TEST_F(Emef, AStoppedRunResumesWithTheSettingsItStartedWith) {
   ASSERT_NE(job, nullptr);
   EmefSettings expected = p;
   expected.resume = true;
+  // Stored absolute, so that a resume from any directory finds the same files.
+  expected.model_dir = fs::absolute(expected.model_dir).lexically_normal();
+  expected.data = fs::absolute(expected.data).lexically_normal();
   EXPECT_TRUE(job->settings() == expected);
   jobs::IgnoreEvents quiet;
   resumed->run(quiet, jobs::CancelToken());

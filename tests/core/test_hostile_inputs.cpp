@@ -3,6 +3,8 @@
 // (tests/fuzz searches for more; these are the cases we know.)
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,7 @@
 #include "core/tokenizer/chat_template.h"
 #include "core/train/metrics_log.h"
 #include "core/util/errors.h"
+#include "core/util/folder_lock.h"
 #include "core/util/json_limits.h"
 #include "tests/support/temp_dir.h"
 
@@ -218,6 +221,22 @@ TEST(InstructionDataLimits, ADeeplyNestedLineIsOneBadRecordNotACrash) {
   ASSERT_EQ(dataset.records.size(), 1u);
   ASSERT_EQ(dataset.problems.size(), 1u);
   EXPECT_CONTAINS(dataset.problems[0].message, "nests objects or lists more than 32 levels deep");
+}
+
+// A second writer is refused with the holder's pid (a second descriptor in this process counts as another writer,
+// as flock does); once the holder lets go, the folder is free again.
+TEST(FolderLock, ASecondWriterIsRefusedWithTheHoldersPidUntilTheFirstLetsGo) {
+  testing::TempDir dir;
+  const fs::path run = dir.path() / "run";
+  {
+    const FolderLock first = FolderLock::acquire(run, "a run");
+    EXPECT_TRUE(fs::exists(run / kFolderLockFileName));
+    EXPECT_TRUE(folder_is_empty_but_for_lock(run));
+    EXPECT_CONTAINS(input_error_message([&] { FolderLock::acquire(run, "a run"); }),
+                    "run: is in use: a run is being written there by another LowBit process (pid " +
+                        std::to_string(::getpid()) + ")");
+  }
+  EXPECT_NO_THROW(FolderLock::acquire(run, "a run"));
 }
 
 }  // namespace

@@ -99,6 +99,10 @@ TEST_F(Lrec, AResumedRunFollowsTheSameTrajectory) {
   // The settings the run was started with, read back from its config.json: the same, resumed.
   LrecSettings expected = params("resumed");
   expected.resume = true;
+  // Stored absolute, so that a resume from any directory finds the same folders.
+  for (fs::path* path : {&expected.student_dir, &expected.teacher_dir, &expected.calibration}) {
+    *path = fs::absolute(*path).lexically_normal();
+  }
   const auto* resumed = dynamic_cast<const LrecJob*>(second_half.get());
   ASSERT_NE(resumed, nullptr);
   EXPECT_TRUE(resumed->settings() == expected);
