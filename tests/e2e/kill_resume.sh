@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SIGKILL at random moments: `lowbit quantize`, `correct` and `finetune` on stories260K are killed KILLS times each
-# (default 20) at a moment drawn uniformly over an uninterrupted run's length (calibration, teacher cache, steps,
-# checkpoint and adapter writes), then finished the way a user would: quantize is run again, a run is resumed
+# (default 20) at a moment drawn uniformly over the lines an uninterrupted run prints (calibration, teacher cache,
+# steps, checkpoint and adapter writes), then finished the way a user would: quantize is run again, a run is resumed
 # (`lowbit resume`), or started again when nothing of it was kept. Checked every time: no folder is left that
 # loads but is wrong, and the final model or adapter is byte-identical to the uninterrupted run's.
 # Prints one table row per command. Usage: kill_resume.sh PATH_TO_LOWBIT TESTDATA_DIR [KILLS] [SEED]
@@ -52,14 +52,20 @@ moment_of() {  # moment_of OUT
 table=()
 trial() {  # trial NAME REFERENCE_FILE RESULT_RELATIVE_PATH DURATION_MS COMMAND...
   local name="$1" reference_file="$2" result="$3" duration="$4"; shift 4
+  local reference_lines; reference_lines=$(wc -l < "$scratch/$name.ref.log")
   declare -A moments=()
   local identical=0
   for i in $(seq "$kills"); do
     local out="$scratch/$name-$i"
-    local delay=$(( RANDOM * RANDOM % (duration + duration / 10 + 1) ))
-    "$lowbit" "$@" --out "$out" > "$out.killed.log" 2>&1 &
+    # The moment: after a random number of the lines the uninterrupted run printed (its progress through
+    # calibration, caching, steps and writes, whatever the machine's load), then 0–90 ms more.
+    local lines=$(( RANDOM % (reference_lines + 1) ))
+    local delay="$lines lines"
+    : > "$out.killed.log"
+    "$lowbit" "$@" --out "$out" >> "$out.killed.log" 2>&1 &
     local pid=$!
-    sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+    while kill -0 "$pid" 2>/dev/null && [ "$(wc -l < "$out.killed.log")" -lt "$lines" ]; do sleep 0.01; done
+    sleep "0.0$(( RANDOM % 10 ))"
     kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
     local moment; moment="$(moment_of "$out")"
     moments["$moment"]=$(( ${moments["$moment"]:-0} + 1 ))
@@ -75,10 +81,10 @@ trial() {  # trial NAME REFERENCE_FILE RESULT_RELATIVE_PATH DURATION_MS COMMAND.
     else
       "$lowbit" "$@" --out "$out" > "$finish_log" 2>&1 || rc=$?
     fi
-    if [ "$rc" -ne 0 ]; then fail "$name #$i (killed after ${delay} ms, $moment): finishing exited $rc"; cat "$finish_log"; continue; fi
+    if [ "$rc" -ne 0 ]; then fail "$name #$i (killed after ${delay}, $moment): finishing exited $rc"; cat "$finish_log"; continue; fi
     [ ! -e "$out.partial" ] || fail "$name #$i: $out.partial is left over"
     if cmp -s "$reference_file" "$out/$result"; then identical=$((identical + 1));
-    else fail "$name #$i (killed after ${delay} ms, $moment): the result differs from the uninterrupted run's"; fi
+    else fail "$name #$i (killed after ${delay}, $moment): the result differs from the uninterrupted run's"; fi
     rm -rf "$out" "$out.partial"
   done
   local seen=""
