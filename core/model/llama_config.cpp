@@ -107,7 +107,7 @@ RopeScaling parse_rope_scaling(const json& config, const std::string& source) {
     scaling.low_freq_factor = required<double>(*it, "low_freq_factor", source + " rope_scaling");
     scaling.high_freq_factor = required<double>(*it, "high_freq_factor", source + " rope_scaling");
     scaling.original_max_position_embeddings =
-        required<int64_t>(*it, "original_max_position_embeddings", source + " rope_scaling");
+        required_whole(*it, "original_max_position_embeddings", 1, int64_t{1} << 24, source + " rope_scaling");
     if (scaling.high_freq_factor <= scaling.low_freq_factor) {
       throw InputError(source, "rope_scaling.high_freq_factor must exceed low_freq_factor", kReexportRemedy);
     }

@@ -62,7 +62,10 @@ size_t whitespace_len_at(const std::string& s, size_t pos) {
   if (c < 0x80) return python_isspace(c) ? 1 : 0;
   const std::u32string cp = utf8_decode(s.substr(pos, 4));
   if (cp.empty() || !python_isspace(cp[0])) return 0;
-  return utf8_encode(cp.substr(0, 1)).size();
+  // Only when the bytes really are that character's UTF-8: a stray byte such as 0x85 decodes to U+0085 (two bytes
+  // in UTF-8), and counting two would step past the end of the template.
+  const std::string encoded = utf8_encode(cp.substr(0, 1));
+  return s.compare(pos, encoded.size(), encoded) == 0 ? encoded.size() : 0;
 }
 
 size_t skip_whitespace(const std::string& s, size_t pos) {
