@@ -39,6 +39,7 @@ struct Value {
   std::shared_ptr<Dict> dict;  // Dict and Namespace
   std::shared_ptr<NativeFunction> fn;
   bool is_tuple = false;  // a List that Python would print as (a, b)
+  int nesting = 0;        // a List: how deep lists and dicts are nested inside it (destroying one recurses that deep)
 
   static Value undefined(std::string hint = {});
   static Value none();
@@ -64,6 +65,7 @@ struct Value {
 
 struct Dict {
   std::vector<std::pair<Value, Value>> items;  // insertion order, as Python dicts
+  int nesting = 0;                              // as Value::nesting, kept up to date by set()
   const Value* find(const Value& key) const;
   const Value* find(const std::string& key) const;
   void set(const Value& key, Value value);

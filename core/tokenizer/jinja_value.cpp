@@ -10,6 +10,24 @@
 
 namespace lowbit::tokenizer::jinja {
 
+namespace {
+int nesting_of(const Value& v) {
+  if (v.type == Value::Type::List) return v.nesting;
+  if (v.dict) return v.dict->nesting;
+  return 0;
+}
+
+// Values are destroyed recursively, so a loop that wraps a value in a list 100,000 times would overflow the stack
+// when the render ends: the nesting is counted as values are built and refused past kMaxValueNesting.
+int checked_nesting(int nesting) {
+  if (nesting > kMaxValueNesting) {
+    throw RenderError{"values nest more than " + std::to_string(kMaxValueNesting) +
+                      " levels deep (or hold themselves), which a chat template never needs"};
+  }
+  return nesting;
+}
+}  // namespace
+
 Value Value::undefined(std::string hint) {
   Value v;
   v.s = std::move(hint);
@@ -53,8 +71,11 @@ Value Value::make_list(List items, bool tuple) {
     throw RenderError{"the template builds a list of " + std::to_string(items.size()) + " items, more than the limit of " +
                       std::to_string(kMaxListItems)};
   }
+  int deepest = 0;
+  for (const Value& item : items) deepest = std::max(deepest, nesting_of(item));
   Value v;
   v.type = Type::List;
+  v.nesting = checked_nesting(1 + deepest);
   v.list = std::make_shared<List>(std::move(items));
   v.is_tuple = tuple;
   return v;
@@ -121,7 +142,9 @@ const Value* Dict::find(const std::string& key) const {
   return nullptr;
 }
 
+
 void Dict::set(const Value& key, Value value) {
+  nesting = std::max(nesting, checked_nesting(1 + std::max(nesting_of(key), nesting_of(value))));
   for (auto& [k, v] : items)
     if (equal(k, key)) {
       v = std::move(value);
