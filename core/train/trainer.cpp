@@ -56,6 +56,11 @@ void set_training(const std::vector<lora::AdapterLayer>& adapter, bool training)
   for (const auto& entry : adapter) entry.layer->set_training(training);
 }
 
+// "NAME.tmp": a write_file_atomically a killed process never finished.
+bool is_unfinished_write(const std::string& name) {
+  return name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
+}
+
 std::string first_line(const std::string& text) { return text.substr(0, std::min(text.find('\n'), size_t{200})); }
 
 }  // namespace
@@ -84,7 +89,7 @@ int64_t Trainer::check_run_directory(const fs::path& run_dir, bool resume) {
     for (const auto& entry : fs::directory_iterator(run_dir)) {
       const std::string name = entry.path().filename().string();
       if (name == kFolderLockFileName) continue;
-      if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      if (is_unfinished_write(name)) {
         leftovers.push_back(entry.path());
         continue;
       }
@@ -106,7 +111,7 @@ void Trainer::run_in_claimed_directory(const fs::path& run_dir, bool resume, con
   // under the lock no other writer can own them.
   for (fs::directory_iterator it(run_dir, error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) fs::remove(it->path(), error);
+    if (is_unfinished_write(name)) fs::remove(it->path(), error);
   }
   try {
     body();

@@ -137,15 +137,11 @@ nlohmann::ordered_json read_ordered_json_file(const std::filesystem::path& path,
 }
 
 std::optional<nlohmann::json> read_json_file_or_none(const std::filesystem::path& path, const JsonLimits& limits) {
-  std::error_code error;
-  const uintmax_t size = std::filesystem::file_size(path, error);
-  if (error || size > limits.max_bytes) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  bytes.resize(static_cast<size_t>(in.gcount()));
-  return parse_json_or_none(bytes, limits);
+  try {
+    return parse_json_or_none(read_file_bytes(path, limits.max_bytes), limits);
+  } catch (const InputError&) {  // absent, unreadable or too large: no answer, as for damaged JSON
+    return std::nullopt;
+  }
 }
 
 }  // namespace lowbit::util

@@ -17,6 +17,7 @@
 #include "core/util/errors.h"
 #include "core/util/folder_lock.h"
 #include "core/util/json_limits.h"
+#include "tests/support/input_error.h"
 #include "tests/support/temp_dir.h"
 
 namespace lowbit {
@@ -24,21 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << "message: " << (text)
-
-template <typename Fn>
-std::string input_error_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got another exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected InputError, nothing was thrown";
-  return {};
-}
+using testing::input_error_message;
 
 // {"a":{"a":…1…}} nested `depth` objects deep, as in the probe's model.safetensors.
 std::string nested_objects(int depth) {

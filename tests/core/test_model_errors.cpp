@@ -10,6 +10,7 @@
 #include "core/model/safetensors.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/errors.h"
+#include "tests/support/input_error.h"
 #include "tests/support/testdata.h"
 
 namespace lowbit {
@@ -51,21 +52,7 @@ class ScratchFolder : public ::testing::Test {
   fs::path dir;
 };
 
-template <typename Fn>
-std::string input_error_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got another exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected InputError, nothing was thrown";
-  return "";
-}
-
-#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << "message: " << (text)
+using testing::input_error_message;
 
 TEST_F(ScratchFolder, UnknownArchitectureNamesWhatIsSupported) {
   LOWBIT_REQUIRE_TESTDATA("models/stories260K-hf");
