@@ -46,4 +46,14 @@ Status check_kernels_on_device(int device_index, std::string& detail) {
   return Status::Ok;
 }
 
+double peak_memory_bandwidth(int device_index) {
+  int clock_khz = 0, bus_bits = 0;
+  if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, device_index) != cudaSuccess ||
+      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, device_index) != cudaSuccess) {
+    cudaGetLastError();
+    return 0.0;
+  }
+  return 2.0 * clock_khz * 1e3 * bus_bits / 8.0;
+}
+
 }  // namespace lowbit::kernels

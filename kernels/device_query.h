@@ -31,4 +31,8 @@ int cuda_runtime_version();
 // (e.g. "this build has no kernels for sm_61; it was compiled for 90").
 Status check_kernels_on_device(int device_index, std::string& detail);
 
+// The device's peak memory bandwidth in bytes/s from its memory clock and bus width (double data rate), the
+// ceiling a memory-bound kernel is measured against; 0 when unknown (no CUDA, no such device).
+double peak_memory_bandwidth(int device_index);
+
 }  // namespace lowbit::kernels

@@ -12,4 +12,6 @@ Status check_kernels_on_device(int, std::string& detail) {
   return Status::NoCudaSupport;
 }
 
+double peak_memory_bandwidth(int) { return 0.0; }
+
 }  // namespace lowbit::kernels

@@ -3,7 +3,7 @@
 // A quantized nn.Linear(in=K, out=N) is stored as
 //   qweight int32 [K·bits/32, N]   values q[k, n] packed along k (the input dimension)
 //   qzeros  int32 [G, N·bits/32]   zero points packed along n; v1 ("gptq") stores zero − 1, v2 the zero
-//   scales  fp16  [G, N]
+//   scales  fp16  [G, N]   kept as stored: kernels take their bits (uint16_t) and convert per use
 //   g_idx   int32 [K]              group of input row k (non-monotone with act-order)
 // and dequantizes to W[k, n] = scales[g_idx[k], n] · (q[k, n] − zero[g_idx[k], n]), the transpose of
 // nn.Linear.weight.
@@ -19,6 +19,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+
+#if defined(__CUDACC__)
+#include <cuda_fp16.h>
+#endif
 
 #if defined(__CUDACC__)
 #define LOWBIT_HOST_DEVICE __host__ __device__
@@ -58,15 +63,73 @@ LOWBIT_HOST_DEVICE inline void pack_value(int32_t* words, int64_t stride, int64_
   }
 }
 
-// W[k, n] of a GPTQ layer; zero_offset is 1 for v1 checkpoints ("gptq"), 0 for v2 ("gptq_v2").
-LOWBIT_HOST_DEVICE inline float dequantize_value(const int32_t* qweight, const int32_t* qzeros, const float* scales,
-                                                 const int32_t* g_idx, int64_t n_out, int64_t k, int64_t n, int bits,
-                                                 int zero_offset) {
+// An IEEE half (the scales as checkpoints store them) given by its bits, exactly as float. Written out so that
+// host code needs no CUDA header; the device uses the hardware conversion.
+LOWBIT_HOST_DEVICE inline float half_bits_to_float(uint16_t bits) {
+#if defined(__CUDA_ARCH__)
+  return __half2float(__ushort_as_half(bits));
+#else
+  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
+  uint32_t exponent = (bits >> 10) & 0x1fu;
+  uint32_t mantissa = bits & 0x3ffu;
+  uint32_t out;
+  if (exponent == 0x1fu) {
+    out = sign | 0x7f800000u | (mantissa << 13);  // inf, nan
+  } else if (exponent != 0) {
+    out = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    out = sign;
+  } else {  // subnormal: normalise
+    exponent = 113;
+    while ((mantissa & 0x400u) == 0) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    out = sign | (exponent << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float value;
+  std::memcpy(&value, &out, sizeof value);
+  return value;
+#endif
+}
+
+// Zero point of (group, n), the stored value plus zero_offset (1 for v1 checkpoints, "gptq"; 0 for v2).
+LOWBIT_HOST_DEVICE inline int zero_point(const int32_t* qzeros, int64_t n_out, int64_t group, int64_t n, int bits,
+                                         int zero_offset) {
+  return static_cast<int>(unpack_value(qzeros + group * packed_words(n_out, bits), 1, n, bits)) + zero_offset;
+}
+
+// W[k, n] of a GPTQ layer.
+LOWBIT_HOST_DEVICE inline float dequantize_value(const int32_t* qweight, const int32_t* qzeros,
+                                                 const uint16_t* scales, const int32_t* g_idx, int64_t n_out, int64_t k,
+                                                 int64_t n, int bits, int zero_offset) {
   const int64_t group = g_idx[k];
   const uint32_t q = unpack_value(qweight + n, n_out, k, bits);
-  const int64_t zero_words = packed_words(n_out, bits);
-  const int zero = static_cast<int>(unpack_value(qzeros + group * zero_words, 1, n, bits)) + zero_offset;
-  return scales[group * n_out + n] * static_cast<float>(static_cast<int>(q) - zero);
+  const int zero = zero_point(qzeros, n_out, group, n, bits, zero_offset);
+  return half_bits_to_float(scales[group * n_out + n]) * static_cast<float>(static_cast<int>(q) - zero);
+}
+
+// 32 consecutive values along k ("a chunk") occupy exactly `bits` words for every bit width, so a chunk is the unit
+// the fused kernels read: chunk c of column n is the words qweight[(c·bits + j)·N + n], j < bits.
+constexpr int kChunkValues = 32;
+
+// The 32 codes of chunk `chunk` of column n, in k order.
+template <int Bits>
+LOWBIT_HOST_DEVICE inline void unpack_chunk(const int32_t* qweight, int64_t n_out, int64_t chunk, int64_t n,
+                                            uint32_t (&codes)[kChunkValues]) {
+  uint32_t words[Bits];
+  for (int j = 0; j < Bits; ++j) words[j] = static_cast<uint32_t>(qweight[(chunk * Bits + j) * n_out + n]);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+  for (int i = 0; i < kChunkValues; ++i) {
+    const int bit = i * Bits;
+    const int word = bit >> 5;
+    const int shift = bit & 31;
+    uint32_t value = words[word] >> shift;
+    if (shift + Bits > 32) value |= words[word + 1] << (32 - shift);
+    codes[i] = value & max_q(Bits);
+  }
 }
 
 }  // namespace lowbit::kernels::gptq

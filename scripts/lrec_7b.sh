@@ -36,7 +36,7 @@ metrics, log, layers, seqlen, wall = sys.argv[1:]
 steps = [json.loads(l) for l in open(metrics) if "\"train/tokens_per_s\"" in l]
 later = steps[1:] or steps  # the first step includes CUDA/cuBLAS warm-up
 per_step = sum(int(seqlen) / s["train/tokens_per_s"] for s in later) / len(later)
-peak = max(s["vram/peak_bytes"] for s in steps) / 2**30
+peak = max(s.get("vram/peak_bytes", 0) for s in steps) / 2**30  # absent on the CPU
 memory = next((l.strip() for l in open(log) if l.startswith(("VRAM:", "memory:"))), "")
 print(f"LREC 7B-shaped INT2 ({layers} layers), r 32 all projections, seqlen {seqlen}, micro-batch 1, cached teacher:")
 print(f"  time per step {per_step:.2f} s (mean of steps 2..{len(steps)}), peak VRAM while training {peak:.2f} GiB")

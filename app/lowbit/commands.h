@@ -17,6 +17,7 @@ int run_generate(const std::vector<std::string>& args);
 int run_chat(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
+int run_bench_kernels(const std::vector<std::string>& args);
 int run_quantize(const std::vector<std::string>& args);
 int run_correct(const std::vector<std::string>& args);
 int run_finetune(const std::vector<std::string>& args);

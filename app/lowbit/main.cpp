@@ -99,8 +99,9 @@ const std::vector<Command>& commands() {
        lowbit::cli::run_export},
       {"bench", "lowbit bench generate MODEL [--prompt-tokens N --new-tokens N --repeats N --device D --dtype T "
                 "--reference-python PYTHON] | lowbit bench tokenizer MODEL_OR_TOKENIZER_FILE --text FILE "
-                "[--reference-python PYTHON]",
-       "measure speed beside reference implementations (generate, tokenizer)", "", lowbit::cli::run_bench},
+                "[--reference-python PYTHON] | lowbit bench kernels [--device cpu|cuda --dtype T --shapes KxN,... "
+                "--rows 1,4,... --bits 2,3,4,8 --repeats N --group-size G]",
+       "measure speed beside reference implementations (generate, tokenizer, quantized kernels)", "", lowbit::cli::run_bench},
   };
   return table;
 }
@@ -116,7 +117,7 @@ void print_help(std::ostream& out) {
   }
   out << "\nRun 'lowbit COMMAND --help' for a command's options.\n"
       << "\nExit codes: 0 success, 1 internal error, 2 usage error, 3 bad input file or setting,\n"
-      << "4 not enough memory or disk, 5 not implemented yet (bench kernels), 6 network error, 130 cancelled.\n";
+      << "4 not enough memory or disk, 6 network error, 130 cancelled.\n";
 }
 
 int print_version() {

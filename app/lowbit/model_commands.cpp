@@ -317,15 +317,11 @@ int run_bench_tokenizer(const std::vector<std::string>& arguments) {
 
 int run_bench(const std::vector<std::string>& arguments) {
   if (arguments.empty() || (arguments[0] != "generate" && arguments[0] != "kernels" && arguments[0] != "tokenizer")) {
-    throw UsageError("lowbit bench: say what to measure: 'lowbit bench generate MODEL' or 'lowbit bench tokenizer "
-                     "MODEL --text FILE' ('kernels' comes later)");
+    throw UsageError("lowbit bench: say what to measure: 'lowbit bench generate MODEL', 'lowbit bench tokenizer "
+                     "MODEL --text FILE' or 'lowbit bench kernels'");
   }
   if (arguments[0] == "tokenizer") return run_bench_tokenizer({arguments.begin() + 1, arguments.end()});
-  if (arguments[0] == "kernels") {
-    std::fprintf(stderr, "lowbit bench kernels: not implemented yet (planned with the quantized kernels). "
-                         "Nothing was done.\n");
-    return jobs::kExitNotImplemented;
-  }
+  if (arguments[0] == "kernels") return run_bench_kernels({arguments.begin() + 1, arguments.end()});
   const std::vector<std::string> rest(arguments.begin() + 1, arguments.end());
   const ArgParser args("bench generate", rest,
                        with_load_options({{"--prompt-tokens", true}, {"--new-tokens", true}, {"--repeats", true},
@@ -351,8 +347,7 @@ int run_bench(const std::vector<std::string>& arguments) {
     return jobs::kExitOk;
   }
   const std::string script = args.value("--reference-script").value_or(LOWBIT_SOURCE_DIR "/scripts/bench_generate_hf.py");
-  const at::ScalarType compute = loaded.model->dtype();
-  const std::string dtype = compute == at::kFloat ? "float32" : compute == at::kHalf ? "float16" : "bfloat16";
+  const std::string dtype = model::dtype_name(loaded.model->dtype());
   const std::string command = "'" + *python + "' '" + script + "' --model '" + folder + "' --prompt-tokens " +
                               std::to_string(prompt_tokens) + " --new-tokens " + std::to_string(new_tokens) +
                               " --repeats " + std::to_string(repeats) + " --device " +

@@ -33,6 +33,13 @@ at::ScalarType parse_dtype(const std::string& name) {
   throw InputError("", "unknown dtype '" + name + "'", "use float32, float16 or bfloat16");
 }
 
+std::string dtype_name(at::ScalarType dtype) {
+  if (dtype == at::kHalf) return "float16";
+  if (dtype == at::kBFloat16) return "bfloat16";
+  if (dtype == at::kFloat) return "float32";
+  return c10::toString(dtype);
+}
+
 at::ScalarType default_compute_dtype(const LlamaConfig& config, at::Device device) {
   if (device.is_cpu()) return at::kFloat;
   return config.torch_dtype == "bfloat16" ? at::kBFloat16 : at::kHalf;

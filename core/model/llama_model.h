@@ -128,5 +128,7 @@ at::ScalarType default_compute_dtype(const LlamaConfig& config, at::Device devic
 
 // "float16" → at::kHalf; throws InputError for anything else than float32/float16/bfloat16.
 at::ScalarType parse_dtype(const std::string& name);
+// The name parse_dtype reads back: "float32", "float16" or "bfloat16".
+std::string dtype_name(at::ScalarType dtype);
 
 }  // namespace lowbit::model

@@ -1,5 +1,7 @@
 #include "core/quant/gptq_pack.h"
 
+#include <ATen/Parallel.h>
+
 #include "core/util/errors.h"
 #include "kernels/gptq_format.h"
 
@@ -70,6 +72,26 @@ QuantizedWeight unpack_gptq(const GptqTensors& tensors, int bits, int zero_offse
   }
   out.scales = tensors.scales.to(at::kCPU, at::kFloat).contiguous();
   out.g_idx = tensors.g_idx.to(at::kCPU, at::kInt).contiguous();
+  return out;
+}
+
+at::Tensor reorder_packed_rows(const at::Tensor& qweight, const at::Tensor& order, int bits) {
+  const at::Tensor source = qweight.to(at::kCPU, at::kInt).contiguous();
+  const at::Tensor rows = order.to(at::kCPU, at::kLong).contiguous();
+  const int64_t n_out = source.size(1);
+  const int64_t k_in = rows.size(0);
+  at::Tensor out = at::zeros_like(source);
+  const int32_t* from = source.data_ptr<int32_t>();
+  const int64_t* row = rows.data_ptr<int64_t>();
+  int32_t* to = out.data_ptr<int32_t>();
+  // Columns are independent bit streams, so threads split them.
+  at::parallel_for(0, n_out, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      for (int64_t k = 0; k < k_in; ++k) {
+        gptq::pack_value(to + n, n_out, k, bits, gptq::unpack_value(from + n, n_out, row[k], bits));
+      }
+    }
+  });
   return out;
 }
 

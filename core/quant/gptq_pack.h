@@ -21,3 +21,11 @@ GptqTensors pack_gptq(const QuantizedWeight& quantized, int zero_offset);
 QuantizedWeight unpack_gptq(const GptqTensors& tensors, int bits, int zero_offset);
 
 }  // namespace lowbit::quant
+
+namespace lowbit::quant {
+
+// qweight with its input rows in the order `order` (row i of the result is row order[i] of the input): how an
+// act-order layer is put in group order at load. qweight on the CPU; returns a new CPU tensor.
+at::Tensor reorder_packed_rows(const at::Tensor& qweight, const at::Tensor& order, int bits);
+
+}  // namespace lowbit::quant

@@ -25,7 +25,9 @@ int64_t projection_bytes(const ProjectionShape& p, const std::optional<quant::Qu
   const int64_t groups = (p.in + q->columns_per_group(p.in) - 1) / q->columns_per_group(p.in);  // last may be narrower
   const int64_t qweight = (p.in * q->bits + 31) / 32 * 4 * p.out;
   const int64_t qzeros = groups * ((p.out * q->bits + 31) / 32) * 4;
-  return qweight + qzeros + groups * p.out * 2 + p.in * 4;
+  // Act-order layers also keep the input order and its inverse (int64 each) to permute x at run time.
+  const int64_t input_orders = q->desc_act && !q->static_groups ? 2 * p.in * 8 : 0;
+  return qweight + qzeros + groups * p.out * 2 + p.in * 4 + input_orders;
 }
 
 }  // namespace

@@ -1,22 +1,49 @@
 // QuantLinear forward and backward (through the frozen packed weight) against autograd of a float64 dense
-// reference built from the same codes.
+// reference built from the same codes, on the CPU and (label gpu) on CUDA in fp32, fp16 and bf16.
 #include <gtest/gtest.h>
 
+#include <ATen/Context.h>
 #include <torch/csrc/autograd/variable.h>
 
 #include "core/quant/gptq_pack.h"
 #include "core/quant/quant_linear.h"
+#include "tests/support/gpu_required.h"
 #include "tests/support/relative_error.h"
 
 namespace lowbit::quant {
 namespace {
 
-// fp32 GEMMs over K ≤ 256 against float64: ~1e-6 relative; 1e-5 is the fp32 bound.
+// fp32 GEMMs over K ≤ 256 against float64: ~1e-6 relative; 1e-5 is the fp32 bound. fp16/bf16: inputs,
+// the dequantized weight (prefill path) and outputs each rounded once to the type.
+struct Precision {
+  at::ScalarType dtype;
+  double relative_tolerance;
+};
+const Precision kFloat32{at::kFloat, 1e-5};
+const Precision kFloat16{at::kHalf, 3e-3};
+const Precision kBFloat16{at::kBFloat16, 2e-2};
 constexpr double kFp32Tolerance = 1e-5;
+
+struct Case {
+  bool cuda;
+  Precision precision;
+};
+
+void PrintTo(const Case& c, std::ostream* out) {
+  *out << (c.cuda ? "cuda " : "cpu ") << c10::toString(c.precision.dtype);
+}
+
+class QuantLinearOnDevice : public ::testing::TestWithParam<Case> {};
 
 using testing::relative_max_error;
 
-TEST(QuantLinear, ForwardAndInputGradientMatchTheDenseFloat64Reference) {
+// Both paths: 1 and 15 rows take the fused decode kernel, 40 rows the dequantize-and-GEMM path; the input
+// gradient always the latter. Act-order layers are put in group order at load and x permuted.
+TEST_P(QuantLinearOnDevice, ForwardAndInputGradientMatchTheDenseFloat64Reference) {
+  const Case c = GetParam();
+  if (c.cuda && !at::hasCUDA()) LOWBIT_SKIP_OR_FAIL_WITHOUT_GPU("no CUDA device");
+  const at::Device device = c.cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  const at::ScalarType dtype = c.precision.dtype;
   at::manual_seed(5);
   for (const int bits : {2, 3, 4, 8}) {
     for (const bool act_order : {false, true}) {
@@ -27,25 +54,67 @@ TEST(QuantLinear, ForwardAndInputGradientMatchTheDenseFloat64Reference) {
       q.zeros = at::randint(1, 1 << bits, {groups, n_out}, at::kInt);
       q.scales = at::rand({groups, n_out}).add(0.01).to(at::kHalf).to(at::kFloat);
       q.g_idx = (act_order ? at::randperm(k_in, at::kLong) : at::arange(k_in, at::kLong)).div(group, "floor").to(at::kInt);
-      const QuantLinear layer(pack_gptq(q, 1), bits, 1, at::Tensor(), at::kCPU);
+      const QuantLinear layer(pack_gptq(q, 1), bits, 1, at::Tensor(), device);
+      EXPECT_EQ(layer.packed().input_order.defined(), act_order);
+      EXPECT_TRUE(at::equal(layer.dequantized_weight().cpu(), dequantize(q))) << bits << "-bit";
 
-      const at::Tensor x_values = at::randn({3, 5, k_in});
-      const at::Tensor upstream = at::randn({3, 5, n_out});
-      at::Tensor x = x_values.clone().set_requires_grad(true);
-      const at::Tensor y = layer.forward(x);
-      (y * upstream).sum().backward();
+      for (const std::vector<int64_t>& leading : {std::vector<int64_t>{1, 1}, {3, 5}, {5, 8}}) {
+        std::vector<int64_t> x_shape = leading, y_shape = leading;
+        x_shape.push_back(k_in);
+        y_shape.push_back(n_out);
+        const at::Tensor x_values = at::randn(x_shape).to(dtype).to(at::kFloat);  // representable in dtype
+        const at::Tensor upstream = at::randn(y_shape).to(dtype).to(at::kFloat);
+        at::Tensor x = x_values.to(device, dtype).clone().set_requires_grad(true);
+        const at::Tensor y = layer.forward(x);
+        ASSERT_EQ(y.scalar_type(), dtype);
+        (y * upstream.to(device, dtype)).sum().backward();
 
-      const at::Tensor w_ref = dequantize(q).to(at::kDouble);  // [N, K], computed from the codes
-      at::Tensor x_ref = x_values.to(at::kDouble).set_requires_grad(true);
-      const at::Tensor y_ref = at::linear(x_ref, w_ref);
-      (y_ref * upstream.to(at::kDouble)).sum().backward();
+        const at::Tensor w_ref = dequantize(q).to(at::kDouble);  // [N, K], computed from the codes
+        at::Tensor x_ref = x_values.to(at::kDouble).set_requires_grad(true);
+        const at::Tensor y_ref = at::linear(x_ref, w_ref);
+        (y_ref * upstream.to(at::kDouble)).sum().backward();
 
-      EXPECT_LE(relative_max_error(y.detach(), y_ref.detach()), kFp32Tolerance) << bits << "-bit";
-      ASSERT_TRUE(x.grad().defined());
-      EXPECT_LE(relative_max_error(x.grad(), x_ref.grad()), kFp32Tolerance) << bits << "-bit";
+        const std::string what = std::to_string(bits) + "-bit" + (act_order ? " act-order " : " ") +
+                                 std::to_string(x_values.numel() / k_in) + " rows " + c10::toString(dtype);
+        EXPECT_LE(relative_max_error(y.detach().cpu(), y_ref.detach()), c.precision.relative_tolerance) << what;
+        ASSERT_TRUE(x.grad().defined());
+        EXPECT_LE(relative_max_error(x.grad().cpu(), x_ref.grad()), c.precision.relative_tolerance) << what;
+      }
     }
   }
 }
+
+TEST_P(QuantLinearOnDevice, BackwardRunsAfterTheLayerIsGone) {
+  // The graph holds the packed tensors, not the layer: a model unloaded (or a layer swapped) between forward and
+  // backward must not leave backward reading freed memory.
+  const Case c = GetParam();
+  if (c.cuda && !at::hasCUDA()) LOWBIT_SKIP_OR_FAIL_WITHOUT_GPU("no CUDA device");
+  const at::Device device = c.cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  at::manual_seed(7);
+  QuantizedWeight q;
+  q.bits = 4;
+  q.q = at::randint(0, 16, {64, 32}, at::kInt);
+  q.zeros = at::full({2, 32}, 8, at::kInt);
+  q.scales = at::full({2, 32}, 0.125);
+  q.g_idx = at::randperm(64, at::kLong).div(32, "floor").to(at::kInt);
+  at::Tensor x = at::randn({40, 64}).to(device, c.precision.dtype).set_requires_grad(true);
+  at::Tensor y;
+  {
+    auto layer = std::make_unique<QuantLinear>(pack_gptq(q, 1), 4, 1, at::Tensor(), device);
+    y = layer->forward(x);
+  }
+  y.sum().backward();
+  const at::Tensor expected = dequantize(q).to(at::kDouble).sum(0).expand({40, 64});  // d(Σ x·Wᵀ)/dx
+  EXPECT_LE(relative_max_error(x.grad().cpu(), expected), c.precision.relative_tolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, QuantLinearOnDevice,
+                         ::testing::Values(Case{false, kFloat32}, Case{true, kFloat32}, Case{true, kFloat16},
+                                           Case{true, kBFloat16}),
+                         [](const ::testing::TestParamInfo<Case>& param_info) {
+                           return std::string(param_info.param.cuda ? "Cuda" : "Cpu") + "_" +
+                                  c10::toString(param_info.param.precision.dtype);
+                         });
 
 TEST(QuantLinear, GradientsReachParametersBelowTheFrozenLayer) {
   // z = x + (x·Aᵀ)·Bᵀ (an adapter under the quantized layer), y = QuantLinear(z): A and B get gradients only
@@ -69,7 +138,7 @@ TEST(QuantLinear, GradientsReachParametersBelowTheFrozenLayer) {
   at::linear(x64 + at::linear(at::linear(x64, a_ref), b_ref), dequantize(q).to(at::kDouble)).pow(2).sum().backward();
   EXPECT_LE(relative_max_error(a.grad(), a_ref.grad()), kFp32Tolerance);
   EXPECT_LE(relative_max_error(b.grad(), b_ref.grad()), kFp32Tolerance);
-  for (const at::Tensor& t : {layer.tensors().qweight, layer.tensors().scales}) EXPECT_FALSE(t.requires_grad());
+  for (const at::Tensor& t : {layer.packed().qweight, layer.packed().scales}) EXPECT_FALSE(t.requires_grad());
 }
 
 }  // namespace

@@ -25,8 +25,17 @@ out="$("$lowbit" chat 2>&1)"; rc=$?
 check "chat without a model is a usage error" 2 "$rc" "$out" 'MODEL'
 out="$("$lowbit" export some-model --to hf --type q4_0 --out x 2>&1)"; rc=$?
 check "export: an option of the other format is a usage error" 2 "$rc" "$out" '--type is for --to gguf'
-out="$("$lowbit" bench kernels 2>&1)"; rc=$?
-check "bench kernels is reported as not implemented" 5 "$rc" "$out" "not implemented yet" 'Nothing was done'
+# The kernel benchmark on the CPU path at a small shape: every bit width, the fused decode kernel (1, 16 rows)
+# and the dequantize path (64 rows), each checked against the fp32 product before it is timed.
+out="$("$lowbit" bench kernels --device cpu --shapes 256x512,544x96 --rows 1,16,64 --bits 2,3,4,8 --repeats 2 2>&1)"; rc=$?
+check "bench kernels on the CPU" 0 "$rc" "$out" '^kernel benchmark: cpu, float32 activations' \
+  '^256x512 +1 +2 +fused ' '^256x512 +16 +3 +fused ' '^256x512 +64 +8 +deq ' '^544x96 +1 +4 +fused ' '\[24/24\]$'
+out="$("$lowbit" bench kernels --device cpu --bits 5 2>&1)"; rc=$?
+check "bench kernels: an unsupported bit width is a usage error" 2 "$rc" "$out" '--bits takes 2, 3, 4 or 8'
+out="$("$lowbit" bench kernels --device cpu --shapes 100x512 --bits 3 2>&1)"; rc=$?
+check "bench kernels: a shape the format cannot hold is a usage error" 2 "$rc" "$out" 'cannot be stored at 3 bits'
+out="$("$lowbit" bench kernels --device cpu --dtype float16 2>&1)"; rc=$?
+check "bench kernels: half precision on the CPU is a usage error" 2 "$rc" "$out" 'compute in float32'
 for command in info generate eval quantize correct finetune chat bench download export; do
   out="$("$lowbit" "$command" --help 2>&1)"; rc=$?
   check "$command --help" 0 "$rc" "$out" "^Usage: lowbit $command"
