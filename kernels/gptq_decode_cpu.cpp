@@ -13,7 +13,15 @@ namespace {
 
 constexpr int64_t kBlock = 64;
 
-void decode_block(const GptqLayerView& layer, const float* x, int64_t rows, int64_t n_begin, int64_t width, float* y) {
+// Builds for x86-64 target the SSE2 baseline every such CPU has; this loop also gets an AVX2 clone that the loader
+// picks where the CPU has it (function multiversioning). Each output is the same sum in the same order either way.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define LOWBIT_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
+#else
+#define LOWBIT_AVX2_CLONE
+#endif
+
+LOWBIT_AVX2_CLONE void decode_block(const GptqLayerView& layer, const float* x, int64_t rows, int64_t n_begin, int64_t width, float* y) {
   const int64_t n_out = layer.n_out;
   const int bits = layer.bits;
   const uint32_t mask = gptq::max_q(bits);

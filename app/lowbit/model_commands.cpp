@@ -63,7 +63,7 @@ LoadedModel load_model(const std::string& folder, const ArgParser& args) {
 }
 
 std::string device_label(const model::LlamaModel& model) {
-  return model.device().str() + ", " + std::string(c10::toString(model.dtype()));
+  return model.device().str() + ", " + model::dtype_name(model.dtype());
 }
 
 }  // namespace
