@@ -1,11 +1,14 @@
 // The CUDA forward (fp32, fp16, bf16; with and without the KV cache) against the float32 CPU forward of the same
-// random checkpoint. Runs with `ctest -L gpu`; skipped without a GPU (a failure under LOWBIT_REQUIRE_GPU=1).
+// random checkpoint, dense and GPTQ 4-bit. Runs with `ctest -L gpu`; skipped without a GPU (a failure under
+// LOWBIT_REQUIRE_GPU=1).
 #include <gtest/gtest.h>
 
 #include <ATen/Context.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/jobs/job.h"
 #include "core/model/llama_model.h"
+#include "core/quant/quantize_job.h"
 #include "tests/support/gpu_required.h"
 #include "tests/support/random_model.h"
 
@@ -41,6 +44,44 @@ TEST(ModelGpu, CudaLogitsMatchTheCpuInEveryDtype) {
     const double error_full = (full - expected).abs().max().item<double>() / scale;
     const double error_cached = (cached - expected).abs().max().item<double>() / scale;
     std::printf("%s: relative max error %.3g (one pass), %.3g (KV cache)\n", c10::toString(precision.dtype),
+                error_full, error_cached);
+    EXPECT_LE(error_full, precision.relative_tolerance) << c10::toString(precision.dtype);
+    EXPECT_LE(error_cached, precision.relative_tolerance) << c10::toString(precision.dtype);
+  }
+  std::filesystem::remove_all(folder);
+}
+
+TEST(ModelGpu, QuantizedModelOnCudaMatchesTheCpuInEveryDtype) {
+  // A GPTQ 4-bit model (RTN on the random checkpoint): one pass takes the dequantize-and-GEMM path, the KV-cache
+  // steps (one row) the fused decode kernel; both against the CPU's float32 forward of the same packed weights.
+  if (!at::hasCUDA()) LOWBIT_SKIP_OR_FAIL_WITHOUT_GPU("no CUDA device");
+  const auto folder = std::filesystem::temp_directory_path() / ("lowbit-gpu-qmodel-" + std::to_string(::getpid()));
+  testing::write_random_llama(folder / "fp32", 18);
+  quant::QuantizeSettings settings;
+  settings.device = "cpu";
+  settings.model_dir = folder / "fp32";
+  settings.out_dir = folder / "int4";
+  settings.config.bits = 4;
+  settings.config.group_size = 32;
+  settings.config.method = quant::QuantMethod::Rtn;
+  jobs::IgnoreEvents events;
+  quant::QuantizeJob(settings).run(events, jobs::CancelToken());
+  c10::InferenceMode inference;
+  const at::Tensor ids = at::randint(0, 320, {2, 33}, at::kLong);
+  const auto cpu_model = LlamaModel::load(folder / "int4", {at::kCPU, at::kFloat});
+  const at::Tensor expected = cpu_model->forward(ids);
+  const double scale = expected.abs().max().item<double>();
+  ASSERT_GT(scale, 0.1);
+  for (const Precision& precision : kPrecisions) {
+    const auto gpu_model = LlamaModel::load(folder / "int4", {at::Device(at::kCUDA, 0), precision.dtype});
+    const at::Tensor full = gpu_model->forward(ids).to(at::kCPU, at::kFloat);
+    KvCache cache = gpu_model->make_cache(2, 33);
+    std::vector<at::Tensor> pieces = {gpu_model->forward(ids.narrow(1, 0, 20), &cache)};
+    for (int64_t t = 20; t < 33; ++t) pieces.push_back(gpu_model->forward(ids.narrow(1, t, 1), &cache));
+    const at::Tensor cached = at::cat(pieces, 1).to(at::kCPU, at::kFloat);
+    const double error_full = (full - expected).abs().max().item<double>() / scale;
+    const double error_cached = (cached - expected).abs().max().item<double>() / scale;
+    std::printf("INT4 %s: relative max error %.3g (one pass), %.3g (KV cache)\n", c10::toString(precision.dtype),
                 error_full, error_cached);
     EXPECT_LE(error_full, precision.relative_tolerance) << c10::toString(precision.dtype);
     EXPECT_LE(error_cached, precision.relative_tolerance) << c10::toString(precision.dtype);
