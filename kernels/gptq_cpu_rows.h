@@ -13,8 +13,10 @@ namespace lowbit::kernels::cpu {
 
 // x86-64 Linux builds target the SSE2 baseline every such CPU has; a function marked with this also gets an AVX2
 // clone that the loader picks where the CPU has it (function multiversioning). Each output is the same sum in the
-// same order either way.
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+// same order either way. Not under ThreadSanitizer, whose instrumented ifunc resolver runs before its runtime is
+// up and crashes the loader.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__)
 #define LOWBIT_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
 #else
 #define LOWBIT_AVX2_CLONE
