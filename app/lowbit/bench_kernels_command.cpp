@@ -1,6 +1,5 @@
 // lowbit bench kernels: the table of core/quant/kernel_bench with the targets judged at the end.
 #include <cstdio>
-#include <sstream>
 
 #include "commands.h"
 #include "core/jobs/error_report.h"
@@ -13,32 +12,6 @@
 
 namespace lowbit::cli {
 namespace {
-
-std::vector<std::string> split_list(const std::string& option, const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream stream(text);
-  for (std::string item; std::getline(stream, item, ',');) {
-    if (item.empty()) throw UsageError("bench kernels: " + option + " '" + text + "' has an empty item");
-    items.push_back(item);
-  }
-  if (items.empty()) throw UsageError("bench kernels: " + option + " needs at least one value");
-  return items;
-}
-
-int64_t whole_number(const std::string& option, const std::string& text, int64_t min, int64_t max) {
-  size_t used = 0;
-  int64_t value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || value < min || value > max) {
-    throw UsageError("bench kernels: " + option + " takes whole numbers from " + std::to_string(min) + " to " +
-                     std::to_string(max) + ", not '" + text + "'");
-  }
-  return value;
-}
 
 const quant::KernelBenchRow* find_row(const std::vector<quant::KernelBenchRow>& rows, int64_t k, int64_t n,
                                       int64_t row_count, int bits) {
@@ -66,23 +39,19 @@ int run_bench_kernels(const std::vector<std::string>& arguments) {
   if (device.is_cpu() && settings.dtype != at::kFloat) {
     throw UsageError("bench kernels: the CPU kernels compute in float32; leave out --dtype or use --device cuda");
   }
-  if (const auto shapes = args.value("--shapes")) {
+  if (const auto shapes = args.list("--shapes")) {
     settings.shapes.clear();
-    for (const std::string& shape : split_list("--shapes", *shapes)) {
+    for (const std::string& shape : *shapes) {
       const size_t x = shape.find('x');
       if (x == std::string::npos) throw UsageError("bench kernels: --shapes takes KxN items such as 4096x11008, not '" + shape + "'");
-      settings.shapes.emplace_back(whole_number("--shapes", shape.substr(0, x), 32, 1 << 17),
-                                   whole_number("--shapes", shape.substr(x + 1), 32, 1 << 17));
+      settings.shapes.emplace_back(args.integer_in("--shapes", shape.substr(0, x), 32, 1 << 17),
+                                   args.integer_in("--shapes", shape.substr(x + 1), 32, 1 << 17));
     }
   }
-  if (const auto rows = args.value("--rows")) {
-    settings.rows.clear();
-    for (const std::string& item : split_list("--rows", *rows)) settings.rows.push_back(whole_number("--rows", item, 1, 1 << 16));
-  }
-  if (const auto bits = args.value("--bits")) {
+  if (const auto rows = args.integer_list("--rows", 1, 1 << 16)) settings.rows = *rows;
+  if (const auto bits = args.integer_list("--bits", 2, 8)) {
     settings.bits.clear();
-    for (const std::string& item : split_list("--bits", *bits)) {
-      const int64_t value = whole_number("--bits", item, 2, 8);
+    for (const int64_t value : *bits) {
       if (value != 2 && value != 3 && value != 4 && value != 8) throw UsageError("bench kernels: --bits takes 2, 3, 4 or 8");
       settings.bits.push_back(static_cast<int>(value));
     }

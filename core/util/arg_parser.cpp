@@ -73,17 +73,46 @@ std::vector<std::string> ArgParser::values(const std::string& option) const {
   return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
+int64_t ArgParser::integer_in(const std::string& option, const std::string& text, int64_t min, int64_t max) const {
+  errno = 0;
+  char* end = nullptr;
+  const long long parsed = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE || parsed < min || parsed > max) {
+    throw UsageError("lowbit " + command_ + ": " + option + " must be an integer from " + std::to_string(min) +
+                     " to " + std::to_string(max) + ", got '" + text + "'");
+  }
+  return parsed;
+}
+
 std::optional<int64_t> ArgParser::optional_integer(const std::string& option, int64_t min, int64_t max) const {
   const auto text = value(option);
   if (!text) return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  const long long parsed = std::strtoll(text->c_str(), &end, 10);
-  if (text->empty() || *end != '\0' || errno == ERANGE || parsed < min || parsed > max) {
-    throw UsageError("lowbit " + command_ + ": " + option + " must be an integer from " + std::to_string(min) +
-                     " to " + std::to_string(max) + ", got '" + *text + "'");
+  return integer_in(option, *text, min, max);
+}
+
+std::optional<std::vector<std::string>> ArgParser::list(const std::string& option) const {
+  const auto text = value(option);
+  if (!text) return std::nullopt;
+  std::vector<std::string> items;
+  size_t begin = 0;
+  for (;;) {
+    const size_t comma = text->find(',', begin);
+    items.push_back(text->substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
+    if (items.back().empty()) {
+      throw UsageError("lowbit " + command_ + ": " + option + " takes a comma-separated list; '" + *text +
+                       "' has an empty item");
+    }
+    if (comma == std::string::npos) return items;
+    begin = comma + 1;
   }
-  return parsed;
+}
+
+std::optional<std::vector<int64_t>> ArgParser::integer_list(const std::string& option, int64_t min, int64_t max) const {
+  const auto items = list(option);
+  if (!items) return std::nullopt;
+  std::vector<int64_t> values;
+  for (const std::string& item : *items) values.push_back(integer_in(option, item, min, max));
+  return values;
 }
 
 int64_t ArgParser::integer(const std::string& option, int64_t fallback, int64_t min, int64_t max) const {

@@ -33,6 +33,11 @@ class ArgParser {
   std::vector<std::string> values(const std::string& option) const;
   int64_t integer(const std::string& option, int64_t fallback, int64_t min, int64_t max) const;
   std::optional<int64_t> optional_integer(const std::string& option, int64_t min, int64_t max) const;
+  // `text` (the option's value, or a piece of it) as an integer in [min, max]; UsageError naming the option.
+  int64_t integer_in(const std::string& option, const std::string& text, int64_t min, int64_t max) const;
+  // "1,4,16": the value split at commas (UsageError on an empty item), or nullopt when the option was not given.
+  std::optional<std::vector<std::string>> list(const std::string& option) const;
+  std::optional<std::vector<int64_t>> integer_list(const std::string& option, int64_t min, int64_t max) const;
   double number(const std::string& option, double fallback, double min, double max) const;
   std::string choice(const std::string& option, const std::string& fallback, const std::vector<std::string>& allowed) const;
   // Throws UsageError when more than `max_positionals` positionals were given.
