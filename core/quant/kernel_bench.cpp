@@ -1,6 +1,8 @@
 #include "core/quant/kernel_bench.h"
 
 #include <chrono>
+#include <map>
+#include <tuple>
 
 #if __has_include(<c10/cuda/CUDAFunctions.h>)
 #include <c10/cuda/CUDAFunctions.h>
@@ -86,12 +88,14 @@ std::vector<KernelBenchRow> run_kernel_bench(
   std::vector<KernelBenchRow> rows_out;
   at::manual_seed(0);
   for (const auto& [k_in, n_out] : settings.shapes) {
+    // The dense weight's times depend on the shape and rows only: measured with the first bit width, reused after.
+    std::map<int64_t, std::pair<double, double>> dense_seconds;
     for (const int bits : settings.bits) {
       cancel.throw_if_cancelled();
       const QuantLinear layer = random_layer(k_in, n_out, bits, settings.group_size, device);
       const PackedGptqLayer& packed = layer.packed();
-      const at::Tensor dense = dequantize_packed(packed, at::kFloat).to(dtype);  // [K, N] in the activation dtype
       const at::Tensor dense_fp32 = dequantize_packed(packed, at::kFloat);
+      const at::Tensor dense = dense_fp32.to(dtype);  // [K, N] in the activation dtype
       const double packed_bytes = static_cast<double>(layer.weight_bytes());
       for (const int64_t row_count : settings.rows) {
         cancel.throw_if_cancelled();
@@ -118,8 +122,11 @@ std::vector<KernelBenchRow> run_kernel_bench(
         const int64_t repeats = settings.repeats;
         row.forward_s = seconds_per_call(device, repeats, [&] { return packed_matmul(packed, x); });
         row.input_grad_s = seconds_per_call(device, repeats, [&] { return packed_matmul_transposed(packed, dy); });
-        row.dense_forward_s = seconds_per_call(device, repeats, [&] { return at::matmul(x, dense); });
-        row.dense_input_grad_s = seconds_per_call(device, repeats, [&] { return at::matmul(dy, dense.t()); });
+        if (dense_seconds.count(row_count) == 0) {
+          dense_seconds[row_count] = {seconds_per_call(device, repeats, [&] { return at::matmul(x, dense); }),
+                                      seconds_per_call(device, repeats, [&] { return at::matmul(dy, dense.t()); })};
+        }
+        std::tie(row.dense_forward_s, row.dense_input_grad_s) = dense_seconds[row_count];
         row.fp32_forward_s = seconds_per_call(
             device, repeats, [&] { return at::matmul(x, dequantize_packed(packed, at::kFloat).to(dtype)); });
         row.fp32_input_grad_s = seconds_per_call(
