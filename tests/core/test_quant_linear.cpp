@@ -7,42 +7,44 @@
 
 #include "core/quant/gptq_pack.h"
 #include "core/quant/quant_linear.h"
+#include "tests/support/device_case.h"
 #include "tests/support/gpu_required.h"
 #include "tests/support/relative_error.h"
 
 namespace lowbit::quant {
 namespace {
 
+using testing::DeviceCase;
+using testing::Precision;
 // fp32 GEMMs over K ≤ 256 against float64: ~1e-6 relative; 1e-5 is the fp32 bound. fp16/bf16: inputs,
 // the dequantized weight (prefill path) and outputs each rounded once to the type.
-struct Precision {
-  at::ScalarType dtype;
-  double relative_tolerance;
-};
 const Precision kFloat32{at::kFloat, 1e-5};
 const Precision kFloat16{at::kHalf, 3e-3};
 const Precision kBFloat16{at::kBFloat16, 2e-2};
 constexpr double kFp32Tolerance = 1e-5;
 
-struct Case {
-  bool cuda;
-  Precision precision;
-};
+class QuantLinearOnDevice : public ::testing::TestWithParam<DeviceCase> {};
 
-void PrintTo(const Case& c, std::ostream* out) {
-  *out << (c.cuda ? "cuda " : "cpu ") << c10::toString(c.precision.dtype);
+// A 4-bit [in 64, out 32] layer in two groups of 32 rows: random codes, zero point 8, scale 1/8; groups in row
+// order, or (act_order) a random permutation's.
+QuantizedWeight small_four_bit_weight(bool act_order) {
+  QuantizedWeight q;
+  q.bits = 4;
+  q.q = at::randint(0, 16, {64, 32}, at::kInt);
+  q.zeros = at::full({2, 32}, 8, at::kInt);
+  q.scales = at::full({2, 32}, 0.125);
+  q.g_idx = (act_order ? at::randperm(64, at::kLong) : at::arange(64, at::kLong)).div(32, "floor").to(at::kInt);
+  return q;
 }
-
-class QuantLinearOnDevice : public ::testing::TestWithParam<Case> {};
 
 using testing::relative_max_error;
 
 // Both paths: 1 and 15 rows take the fused decode kernel, 40 rows the dequantize-and-GEMM path; the input
 // gradient always the latter. Act-order layers are put in group order at load and x permuted.
 TEST_P(QuantLinearOnDevice, ForwardAndInputGradientMatchTheDenseFloat64Reference) {
-  const Case c = GetParam();
+  const DeviceCase c = GetParam();
   if (c.cuda && !at::hasCUDA()) LOWBIT_SKIP_OR_FAIL_WITHOUT_GPU("no CUDA device");
-  const at::Device device = c.cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  const at::Device device = c.device();
   const at::ScalarType dtype = c.precision.dtype;
   at::manual_seed(5);
   for (const int bits : {2, 3, 4, 8}) {
@@ -87,16 +89,11 @@ TEST_P(QuantLinearOnDevice, ForwardAndInputGradientMatchTheDenseFloat64Reference
 TEST_P(QuantLinearOnDevice, BackwardRunsAfterTheLayerIsGone) {
   // The graph holds the packed tensors, not the layer: a model unloaded (or a layer swapped) between forward and
   // backward must not leave backward reading freed memory.
-  const Case c = GetParam();
+  const DeviceCase c = GetParam();
   if (c.cuda && !at::hasCUDA()) LOWBIT_SKIP_OR_FAIL_WITHOUT_GPU("no CUDA device");
-  const at::Device device = c.cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  const at::Device device = c.device();
   at::manual_seed(7);
-  QuantizedWeight q;
-  q.bits = 4;
-  q.q = at::randint(0, 16, {64, 32}, at::kInt);
-  q.zeros = at::full({2, 32}, 8, at::kInt);
-  q.scales = at::full({2, 32}, 0.125);
-  q.g_idx = at::randperm(64, at::kLong).div(32, "floor").to(at::kInt);
+  const QuantizedWeight q = small_four_bit_weight(/*act_order=*/true);
   at::Tensor x = at::randn({40, 64}).to(device, c.precision.dtype).set_requires_grad(true);
   at::Tensor y;
   {
@@ -108,24 +105,14 @@ TEST_P(QuantLinearOnDevice, BackwardRunsAfterTheLayerIsGone) {
   EXPECT_LE(relative_max_error(x.grad().cpu(), expected), c.precision.relative_tolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, QuantLinearOnDevice,
-                         ::testing::Values(Case{false, kFloat32}, Case{true, kFloat32}, Case{true, kFloat16},
-                                           Case{true, kBFloat16}),
-                         [](const ::testing::TestParamInfo<Case>& param_info) {
-                           return std::string(param_info.param.cuda ? "Cuda" : "Cpu") + "_" +
-                                  c10::toString(param_info.param.precision.dtype);
-                         });
+INSTANTIATE_TEST_SUITE_P(Devices, QuantLinearOnDevice, testing::every_device(kFloat32, kFloat16, kBFloat16),
+                         testing::device_case_name);
 
 TEST(QuantLinear, GradientsReachParametersBelowTheFrozenLayer) {
   // z = x + (x·Aᵀ)·Bᵀ (an adapter under the quantized layer), y = QuantLinear(z): A and B get gradients only
   // through QuantLinear's backward; the packed tensors get none.
   at::manual_seed(6);
-  QuantizedWeight q;
-  q.bits = 4;
-  q.q = at::randint(0, 16, {64, 32}, at::kInt);
-  q.zeros = at::full({2, 32}, 8, at::kInt);
-  q.scales = at::full({2, 32}, 0.125);
-  q.g_idx = at::arange(64, at::kLong).div(32, "floor").to(at::kInt);
+  const QuantizedWeight q = small_four_bit_weight(/*act_order=*/false);
   const QuantLinear layer(pack_gptq(q, 1), 4, 1, at::Tensor(), at::kCPU);
   at::Tensor a = (at::randn({4, 64}) * 0.1).set_requires_grad(true);
   at::Tensor b = (at::randn({64, 4}) * 0.1).set_requires_grad(true);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "kernels/gptq_decode.h"
+#include "tests/support/device_case.h"
 #include "tests/support/gpu_required.h"
 #include "tests/support/random_gptq_layer.h"
 
@@ -16,27 +17,16 @@ namespace {
 
 using testing::LayerShape;
 
-struct Activations {
-  at::ScalarType dtype;
-  // Of max |y|. fp32: the kernels and float64 differ in summation order only (K ≤ 4096 terms → ~1e-6). fp16 and
-  // bf16: x is rounded to the type before the reference sees it, and y once more on the way out (2^-11 and 2^-8).
-  double relative_tolerance;
-};
+using testing::DeviceCase;
+using testing::Precision;
 
-const Activations kFloat32{at::kFloat, 1e-5};
-const Activations kFloat16{at::kHalf, 1.5e-3};
-const Activations kBFloat16{at::kBFloat16, 8e-3};
+// Of max |y|. fp32: the kernels and float64 differ in summation order only (K ≤ 4096 terms → ~1e-6). fp16 and bf16:
+// x is rounded to the type before the reference sees it, and y once more on the way out (2^-11 and 2^-8).
+const Precision kFloat32{at::kFloat, 1e-5};
+const Precision kFloat16{at::kHalf, 1.5e-3};
+const Precision kBFloat16{at::kBFloat16, 8e-3};
 
-struct Case {
-  bool cuda;
-  Activations activations;
-};
-
-void PrintTo(const Case& c, std::ostream* out) {
-  *out << (c.cuda ? "cuda " : "cpu ") << c10::toString(c.activations.dtype);
-}
-
-class GptqDecode : public ::testing::TestWithParam<Case> {};
+class GptqDecode : public ::testing::TestWithParam<DeviceCase> {};
 
 const LayerShape kShapes[] = {{32, 32, 32, false}, {96, 160, 32, true}, {256, 96, 256, false},
                               {4096 / 8, 352, 128, true}, {544, 64, 32, false}};
@@ -57,12 +47,12 @@ Status run_decode(const testing::RandomGptqLayer& layer, const at::Tensor& x, at
 }
 
 TEST_P(GptqDecode, MatchesTheFloat64Product) {
-  const Case c = GetParam();
+  const DeviceCase c = GetParam();
   if (c.cuda && !at::hasCUDA()) LOWBIT_SKIP_OR_FAIL_WITHOUT_GPU("no CUDA device");
   if (c.cuda && !LOWBIT_KERNELS_HAVE_CUDA) GTEST_SKIP() << "built without CUDA kernels";
   at::manual_seed(22);
-  const at::Device device = c.cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-  const at::ScalarType dtype = c.activations.dtype;
+  const at::Device device = c.device();
+  const at::ScalarType dtype = c.precision.dtype;
   for (const int bits : {2, 3, 4, 8}) {
     for (const LayerShape& s : kShapes) {
       if ((s.n_out * bits) % 32 != 0) continue;
@@ -76,7 +66,7 @@ TEST_P(GptqDecode, MatchesTheFloat64Product) {
           const at::Tensor expected = at::matmul(x.cpu().to(at::kDouble), layer.dense);
           const double scale = expected.abs().max().item<double>();
           const double error = (y.cpu().to(at::kDouble) - expected).abs().max().item<double>() / scale;
-          EXPECT_LE(error, c.activations.relative_tolerance)
+          EXPECT_LE(error, c.precision.relative_tolerance)
               << bits << "-bit K=" << s.k_in << " N=" << s.n_out << " group " << s.group
               << (s.act_order ? " act-order" : "") << " offset " << zero_offset << " rows " << rows << " "
               << c10::toString(dtype);
@@ -87,12 +77,12 @@ TEST_P(GptqDecode, MatchesTheFloat64Product) {
 }
 
 TEST_P(GptqDecode, RefusesRowCountsOutsideTheDecodeRange) {
-  const Case c = GetParam();
+  const DeviceCase c = GetParam();
   if (c.cuda && (!at::hasCUDA() || !LOWBIT_KERNELS_HAVE_CUDA)) GTEST_SKIP() << "no CUDA device or kernels";
-  const at::Device device = c.cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  const at::Device device = c.device();
   const testing::RandomGptqLayer layer = testing::random_gptq_layer({64, 32, 32, false}, 4, 1, device);
   for (const int64_t rows : {int64_t{0}, kMaxDecodeRows + 1}) {
-    const at::Tensor x = at::zeros({std::max<int64_t>(rows, 1), 64}, at::TensorOptions(device).dtype(c.activations.dtype));
+    const at::Tensor x = at::zeros({std::max<int64_t>(rows, 1), 64}, at::TensorOptions(device).dtype(c.precision.dtype));
     const at::Tensor y = at::zeros({std::max<int64_t>(rows, 1), 32}, x.options());
     const GptqLayerView view = layer.view();
     const Status status = c.cuda ? gptq_decode_cuda(view, x.data_ptr(), element_type(x.scalar_type()), rows,
@@ -102,7 +92,7 @@ TEST_P(GptqDecode, RefusesRowCountsOutsideTheDecodeRange) {
   }
   if (c.cuda) {  // K not a multiple of 32: the caller takes the dequantize path
     const testing::RandomGptqLayer odd = testing::random_gptq_layer({40, 32, 40, false}, 4, 1, device);
-    const at::Tensor x = at::zeros({1, 40}, at::TensorOptions(device).dtype(c.activations.dtype));
+    const at::Tensor x = at::zeros({1, 40}, at::TensorOptions(device).dtype(c.precision.dtype));
     const at::Tensor y = at::zeros({1, 32}, x.options());
     EXPECT_EQ(gptq_decode_cuda(odd.view(), x.data_ptr(), element_type(x.scalar_type()), 1, y.data_ptr(), nullptr,
                                nullptr),
@@ -110,13 +100,8 @@ TEST_P(GptqDecode, RefusesRowCountsOutsideTheDecodeRange) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, GptqDecode,
-                         ::testing::Values(Case{false, kFloat32}, Case{true, kFloat32}, Case{true, kFloat16},
-                                           Case{true, kBFloat16}),
-                         [](const ::testing::TestParamInfo<Case>& param_info) {
-                           return std::string(param_info.param.cuda ? "Cuda" : "Cpu") + "_" +
-                                  c10::toString(param_info.param.activations.dtype);
-                         });
+INSTANTIATE_TEST_SUITE_P(Devices, GptqDecode, testing::every_device(kFloat32, kFloat16, kBFloat16),
+                         testing::device_case_name);
 
 TEST(GptqDecodeCpu, CallsFromSeveralThreadsAtOnceGiveTheSingleThreadResult) {
   // The CPU kernel shares one thread pool; a call made while another holds it runs on the caller's thread.
